@@ -1,0 +1,1 @@
+"""The platform's reusable Pulumi components and the typed config they are built from."""

@@ -1,0 +1,465 @@
+"""The stack config, parsed and validated once, at the edge.
+
+`Pulumi.<stack>.yaml` holds one object, `gpu-platform:platform`, written in
+camelCase. `load_platform_config` turns it into a frozen `PlatformConfig` or
+raises `ConfigError` with one line per problem, each naming the path the user
+wrote and what is allowed. Components take these models, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import types
+import typing
+from enum import Enum
+from typing import Annotated, Any, Union
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from components import addressing, catalog
+
+CONFIG_KEY = "platform"
+
+
+class ConfigError(pulumi.RunError):
+    """A stack config the platform cannot build; the message lists every problem.
+
+    A `pulumi.RunError` so that `pulumi up` prints the message without a traceback.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid stack config:\n  " + "\n  ".join(problems))
+
+
+# --- value types with messages that say what is allowed ---------------------
+
+
+def _between(low: int, high: int):
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "range", "must be between {low} and {high} (got {got})",
+                {"low": low, "high": high, "got": value},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _one_of(allowed: tuple):
+    def check(value):
+        if value not in allowed:
+            raise PydanticCustomError(
+                "one_of", "must be one of {allowed} (got {got})",
+                {"allowed": ", ".join(str(a) for a in allowed), "got": value},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _matching(pattern: str, explain: str):
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("pattern", "must be {explain} (got {got!r})",
+                                      {"explain": explain, "got": value})
+        return value
+
+    return AfterValidator(check)
+
+
+LabelValue = Annotated[str, _matching(
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    "1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit "
+    "(it is both an AWS tag and a Kubernetes label value)",
+)]
+DnsLabel = Annotated[str, _matching(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+    "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
+)]
+Region = Annotated[str, _matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as us-east-1")]
+RoleArn = Annotated[str, _matching(
+    r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
+)]
+ReservationId = Annotated[str, _matching(r"cr-[0-9a-f]{17}", "a capacity reservation id such as cr-0123456789abcdef0")]
+LogRetentionDays = Annotated[int, _one_of(catalog.LOG_RETENTION_DAYS)]
+
+
+class Environment(str, Enum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class NatGateways(str, Enum):
+    """`perAz` survives the loss of an AZ; `single` is cheaper and fits dev."""
+
+    PER_AZ = "perAz"
+    SINGLE = "single"
+
+
+class FlowLogTraffic(str, Enum):
+    ALL = "ALL"
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+
+
+class AmiType(str, Enum):
+    AL2023_NVIDIA = "AL2023_x86_64_NVIDIA"
+    AL2023_ARM_NVIDIA = "AL2023_ARM_64_NVIDIA"
+    BOTTLEROCKET_NVIDIA = "BOTTLEROCKET_x86_64_NVIDIA"
+    BOTTLEROCKET_ARM_NVIDIA = "BOTTLEROCKET_ARM_64_NVIDIA"
+
+
+class CapacityType(str, Enum):
+    ON_DEMAND = "ON_DEMAND"
+    SPOT = "SPOT"
+    CAPACITY_BLOCK = "CAPACITY_BLOCK"
+
+
+class WorkloadType(str, Enum):
+    INFERENCE = "inference"
+    TRAINING = "training"
+    BATCH = "batch"
+
+
+class SharingMode(str, Enum):
+    NONE = "none"
+    TIME_SLICING = "time-slicing"
+    MIG = "mig"
+
+
+class MigStrategy(str, Enum):
+    SINGLE = "single"
+    MIXED = "mixed"
+
+
+# --- the models -------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    """camelCase keys as Pulumi users write them; unknown keys are errors."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid",
+        frozen=True, use_enum_values=False,
+    )
+
+
+class CostLabels(_Model):
+    """Who pays: becomes AWS tags and Kubernetes labels (see components/labels.py)."""
+
+    cost_center: LabelValue
+    product: LabelValue
+
+
+class FlowLogsConfig(_Model):
+    enabled: bool = True
+    retention_days: LogRetentionDays = 365
+    traffic_type: FlowLogTraffic = FlowLogTraffic.ALL
+
+
+DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "ec2")
+
+
+class NetworkConfig(_Model):
+    vpc_cidr: str = "10.0.0.0/16"
+    az_count: Annotated[int, _between(2, 6)] = 3
+    nat_gateways: NatGateways = NatGateways.PER_AZ
+    interface_endpoints: tuple[Annotated[str, _matching(
+        r"[a-z0-9]+([.-][a-z0-9]+)*", "an AWS service endpoint name such as ecr.api or sts")], ...
+    ] = DEFAULT_INTERFACE_ENDPOINTS
+    flow_logs: FlowLogsConfig = FlowLogsConfig()
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _private_ipv4_block(cls, value: str) -> str:
+        addressing.check_vpc_cidr(value)
+        return value
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise PydanticCustomError("unique", "lists {names} more than once",
+                                      {"names": ", ".join(repeated)})
+        return value
+
+    @model_validator(mode="after")
+    def _room_for_every_az(self) -> "NetworkConfig":
+        try:
+            addressing.subnet_layout(ipaddress.IPv4Network(self.vpc_cidr), self.az_count)
+        except addressing.LayoutError as err:
+            raise PydanticCustomError("layout", "{why}", {"why": str(err)}) from None
+        return self
+
+
+class NodeGroupSize(_Model):
+    """Bounds of a managed node group; scale to zero is allowed."""
+
+    min_size: Annotated[int, _between(0, 450)] = 0
+    desired_size: Annotated[int, _between(0, 450)] = 0
+    max_size: Annotated[int, _between(1, 450)] = 1
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise PydanticCustomError(
+                "size_order", "needs minSize <= desiredSize <= maxSize (got {a} <= {b} <= {c})",
+                {"a": self.min_size, "b": self.desired_size, "c": self.max_size},
+            )
+        return self
+
+
+class SystemNodeGroupConfig(NodeGroupSize):
+    """The CPU node group for platform services (operators, Prometheus, ...)."""
+
+    instance_types: tuple[str, ...] = Field(default=("m7i.xlarge",), min_length=1)
+    min_size: Annotated[int, _between(1, 450)] = 2
+    desired_size: Annotated[int, _between(1, 450)] = 2
+    max_size: Annotated[int, _between(1, 450)] = 4
+    disk_size_gib: Annotated[int, _between(20, 16384)] = 50
+
+
+class ClusterConfig(_Model):
+    kubernetes_version: Annotated[str, _one_of(catalog.EKS_KUBERNETES_VERSIONS)] = (
+        catalog.DEFAULT_KUBERNETES_VERSION
+    )
+    endpoint_public_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ()
+    admin_role_arns: tuple[RoleArn, ...] = ()
+    system_node_group: SystemNodeGroupConfig = SystemNodeGroupConfig()
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            addressing.parse_ipv4_network(cidr)
+        return value
+
+    @model_validator(mode="after")
+    def _cidrs_need_public_endpoint(self):
+        if self.public_access_cidrs and not self.endpoint_public_access:
+            raise PydanticCustomError(
+                "public_cidrs", "publicAccessCidrs only applies with endpointPublicAccess: true", {})
+        return self
+
+
+class SharingConfig(_Model):
+    """How a pool's GPUs are shared: whole, time-sliced, or cut into MIG instances."""
+
+    mode: SharingMode = SharingMode.NONE
+    replicas: Annotated[int, _between(2, 16)] | None = None
+    fail_requests_greater_than_one: bool | None = None
+    strategy: MigStrategy | None = None
+    layout: str | dict[str, Annotated[int, _between(1, 7)]] | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_mode(self):
+        owners = {"replicas": SharingMode.TIME_SLICING,
+                  "fail_requests_greater_than_one": SharingMode.TIME_SLICING,
+                  "strategy": SharingMode.MIG, "layout": SharingMode.MIG}
+        for field, mode in owners.items():
+            if getattr(self, field) is not None and self.mode != mode:
+                raise PydanticCustomError(
+                    "mode_field", "{key} only applies to mode {mode} (mode is {got})",
+                    {"key": to_camel(field), "mode": mode.value, "got": self.mode.value})
+        if self.mode == SharingMode.TIME_SLICING and self.replicas is None:
+            raise PydanticCustomError("mode_field", "mode time-slicing needs replicas (2 to 16)", {})
+        if self.mode == SharingMode.MIG and self.layout is None:
+            raise PydanticCustomError(
+                "mode_field", "mode mig needs a layout: a preset such as all-1g or profile counts", {})
+        return self
+
+
+class GpuPoolConfig(_Model):
+    name: DnsLabel
+    instance_types: tuple[str, ...] = Field(min_length=1)
+    ami_type: AmiType = AmiType.AL2023_NVIDIA
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    capacity_reservation_id: ReservationId | None = None
+    size: NodeGroupSize = NodeGroupSize()
+    disk_size_gib: Annotated[int, _between(20, 16384)] = 200
+    workload_type: WorkloadType = WorkloadType.INFERENCE
+    sharing: SharingConfig = SharingConfig()
+
+    @field_validator("instance_types")
+    @classmethod
+    def _gpu_instances_of_one_model(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [t for t in value if t not in catalog.GPU_INSTANCES]
+        if unknown:
+            raise PydanticCustomError(
+                "instance", "{unknown} is not a GPU instance type the platform knows; allowed: {allowed}",
+                {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(catalog.GPU_INSTANCES))})
+        models = sorted({catalog.GPU_INSTANCES[t].gpu.model for t in value})
+        if len(models) > 1:
+            raise PydanticCustomError(
+                "instance", "mixes GPU models ({models}); a pool has one GPU model, use one pool each",
+                {"models": ", ".join(models)})
+        return value
+
+    @model_validator(mode="after")
+    def _reservation_iff_capacity_block(self):
+        has = self.capacity_reservation_id is not None
+        if (self.capacity_type == CapacityType.CAPACITY_BLOCK) != has:
+            raise PydanticCustomError(
+                "reservation", "capacityReservationId goes with capacityType CAPACITY_BLOCK, and only with it", {})
+        return self
+
+
+class StorageConfig(_Model):
+    """Buckets and their key; `protect` keeps them through `pulumi destroy`."""
+
+    protect: bool = True
+    minimum_tls_version: Annotated[str, _one_of(("1.2", "1.3"))] | None = "1.2"
+    noncurrent_version_days: Annotated[int, _between(1, 3650)] = 90
+    access_log_retention_days: Annotated[int, _between(1, 3650)] = 365
+
+
+class ObservabilityConfig(_Model):
+    enabled: bool = True
+    metrics_retention_days: Annotated[int, _between(1, 365)] = 15
+    metrics_volume_gib: Annotated[int, _between(10, 16384)] = 100
+    log_retention_days: LogRetentionDays = 30
+
+
+class PlatformConfig(_Model):
+    """Everything one stack of the platform is built from."""
+
+    environment: Environment
+    region: Region
+    labels: CostLabels
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    gpu_pools: tuple[GpuPoolConfig, ...] = ()
+    storage: StorageConfig = StorageConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+
+    @field_validator("gpu_pools")
+    @classmethod
+    def _unique_pool_names(cls, pools: tuple[GpuPoolConfig, ...]) -> tuple[GpuPoolConfig, ...]:
+        names = [p.name for p in pools]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise PydanticCustomError("unique", "pool names must be unique ({names} repeated)",
+                                      {"names": ", ".join(repeated)})
+        return pools
+
+
+# --- parsing and error reporting -------------------------------------------
+
+_MESSAGES = {
+    "missing": "is required",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be an object of keys and values",
+    "model_type": "must be an object of keys and values",
+    "model_attributes_type": "must be an object of keys and values",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+}
+
+
+def load_platform_config(raw: Any) -> PlatformConfig:
+    """Validate the raw `platform` object of a stack, or raise ConfigError."""
+    if raw is None:
+        raise ConfigError([f"{CONFIG_KEY}: is required; set `gpu-platform:{CONFIG_KEY}` in Pulumi.<stack>.yaml"])
+    try:
+        return PlatformConfig.model_validate(raw)
+    except ValidationError as err:
+        problems = [_describe(e) for e in err.errors(include_url=False)]
+        raise ConfigError(sorted(dict.fromkeys(problems))) from None
+
+
+def read_stack_config() -> PlatformConfig:
+    """The PlatformConfig of the running stack, from `pulumi.Config`."""
+    try:
+        raw = pulumi.Config().get_object(CONFIG_KEY)
+    except pulumi.ConfigTypeError:
+        raise ConfigError([f"{CONFIG_KEY}: must be an object of keys and values"]) from None
+    return load_platform_config(raw)
+
+
+def _path(loc: tuple) -> str:
+    text = CONFIG_KEY
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _describe(error: dict) -> str:
+    kind, loc, value = error["type"], _strip_union_tags(error["loc"]), error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        did_you_mean = f"did you mean {hint[0]}? " if hint else ""
+        return f"{_path(loc)}: is not a known key; {did_you_mean}allowed: {', '.join(allowed)}"
+    if kind == "enum":
+        return f"{_path(loc)}: must be one of {error['ctx']['expected'].replace(chr(39), '')} (got {value!r})"
+    if kind in ("too_short", "too_long") and "min_length" in error.get("ctx", {}):
+        return f"{_path(loc)}: must list at least {error['ctx']['min_length']} item(s)"
+    if kind in _MESSAGES:
+        got = "" if kind == "missing" else f" (got {value!r})"
+        return f"{_path(loc)}: {_MESSAGES[kind]}{got}"
+    return f"{_path(loc)}: {error['msg']}"
+
+
+def _strip_union_tags(loc: tuple) -> tuple:
+    """Drop the type names pydantic inserts for union members, e.g. `layout.str`."""
+    tags = {"str", "int", "bool", "dict[str,int]", "dict[str,function-after[check(), int]]",
+            "function-after[check(), int]", "function-after[check(), str]", "none"}
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in tags or p.startswith("function-"))))
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The camelCase keys of the model found at `loc`, for 'did you mean' hints."""
+    model: Any = PlatformConfig
+    for part in loc:
+        if isinstance(part, int):
+            model = _item_type(model)
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        model = _model_in(fields[part].annotation) if part in fields else None
+        if model is None:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(f.alias or name for name, f in model.model_fields.items())
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (tuple, list, Union, types.UnionType, Annotated):
+        return annotation
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None

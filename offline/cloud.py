@@ -1,0 +1,192 @@
+"""A deterministic stand-in for AWS and pulumi-eks: ids, ARNs, AZs, identity.
+
+Every value derives from the resource's URN, so two runs of a stack give the
+same plan. Shapes follow what the providers return (id prefixes such as
+`vpc-`, ARN formats, camelCase invoke results). An invoke or call this module
+does not know raises instead of answering `{}`: a silent empty answer would
+make the plan lie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+DEFAULT_REGION = "us-east-1"
+# AZs that need no opt-in, per region (AWS regions-and-zones documentation).
+REGION_AZ_LETTERS = {
+    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
+    "eu-west-1": "abc", "eu-central-1": "abc", "eu-north-1": "abc",
+    "ap-northeast-1": "acd", "ap-southeast-1": "abc", "ap-south-1": "abc",
+}
+DEFAULT_AZ_LETTERS = "abc"
+
+
+class UnknownCall(LookupError):
+    """The program asked for an invoke or method the offline cloud has no answer for."""
+
+
+@dataclass(frozen=True)
+class Context:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    region: str
+    stack: str
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+def uuid_for(urn: str) -> str:
+    return str(uuid.UUID(hashlib.sha256(urn.encode()).hexdigest()[:32]))
+
+
+def arn(service: str, region: str, resource: str, account: str = ACCOUNT_ID) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def autoname(ctx: Context) -> str:
+    """Pulumi's autonaming: the logical name and seven hex characters."""
+    return f"{ctx.name}-{digest(ctx.urn, length=7)}"
+
+
+# --- resources ---------------------------------------------------------------
+
+# type token -> (id prefix, ARN service and resource kind or None)
+_EC2_IDS = {
+    "aws:ec2/vpc:Vpc": ("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": ("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": ("igw", "internet-gateway"),
+    "aws:ec2/routeTable:RouteTable": ("rtb", "route-table"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", None),
+    "aws:ec2/natGateway:NatGateway": ("nat", "natgateway"),
+    "aws:ec2/eip:Eip": ("eipalloc", "elastic-ip"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpce", "vpc-endpoint"),
+    "aws:ec2/securityGroup:SecurityGroup": ("sg", "security-group"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("sg", "security-group"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("sgr", "security-group-rule"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("sgr", "security-group-rule"),
+    "aws:ec2/flowLog:FlowLog": ("fl", "vpc-flow-log"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("lt", "launch-template"),
+}
+
+
+def _ec2(ctx: Context) -> tuple[str, dict[str, Any]]:
+    prefix, kind = _EC2_IDS[ctx.type]
+    id_ = f"{prefix}-{digest(ctx.urn)}"
+    outputs: dict[str, Any] = {"ownerId": ACCOUNT_ID}
+    if kind:
+        outputs["arn"] = arn("ec2", ctx.region, f"{kind}/{id_}")
+    if ctx.type == "aws:ec2/vpc:Vpc":
+        outputs |= {"defaultSecurityGroupId": f"sg-{digest(ctx.urn, 'sg')}",
+                    "mainRouteTableId": f"rtb-{digest(ctx.urn, 'rtb')}",
+                    "defaultNetworkAclId": f"acl-{digest(ctx.urn, 'acl')}"}
+    elif ctx.type == "aws:ec2/eip:Eip":
+        octets = bytes.fromhex(digest(ctx.urn, length=8))
+        outputs |= {"allocationId": id_, "publicIp": f"3.{octets[1]}.{octets[2]}.{octets[3]}"}
+    elif ctx.type == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        outputs |= {"state": "available", "prefixListId": f"pl-{digest(ctx.urn, 'pl', length=8)}"}
+    elif ctx.type == "aws:ec2/securityGroup:SecurityGroup":
+        outputs |= {"name": ctx.inputs.get("name") or autoname(ctx)}
+    elif ctx.type == "aws:ec2/launchTemplate:LaunchTemplate":
+        outputs |= {"latestVersion": 1, "defaultVersion": 1, "name": ctx.inputs.get("name") or autoname(ctx)}
+    elif ctx.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        outputs |= {"securityGroupRuleId": id_}
+    return id_, outputs
+
+
+def _route(ctx: Context) -> tuple[str, dict[str, Any]]:
+    route_table = ctx.inputs.get("routeTableId", "rtb")
+    return f"r-{route_table}{digest(ctx.urn, length=10)}", {}
+
+
+def _log_group(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("name") or autoname(ctx)
+    return name, {"name": name, "arn": arn("logs", ctx.region, f"log-group:{name}")}
+
+
+def _iam_role(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("name") or autoname(ctx)
+    return name, {"name": name, "arn": arn("iam", "", f"role{ctx.inputs.get('path', '/')}{name}"),
+                  "uniqueId": "AROA" + digest(ctx.urn, length=17).upper()}
+
+
+def _iam_role_policy(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("name") or autoname(ctx)
+    return f"{ctx.inputs.get('role', '')}:{name}", {"name": name}
+
+
+def _provider(ctx: Context) -> tuple[str, dict[str, Any]]:
+    return uuid_for(ctx.urn), {}
+
+
+def _component(ctx: Context) -> tuple[str, dict[str, Any]]:
+    raise UnknownCall(f"the offline cloud has no outputs for remote component {ctx.type}")
+
+
+_RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
+    **{t: _ec2 for t in _EC2_IDS},
+    "aws:ec2/route:Route": _route,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
+}
+
+
+def new_resource(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """The id and the outputs the provider would add to a new resource's inputs."""
+    if ctx.type.startswith("pulumi:providers:"):
+        return _provider(ctx)
+    handler = _RESOURCES.get(ctx.type)
+    if handler is None:
+        raise UnknownCall(f"the offline cloud does not know resource type {ctx.type}; "
+                          "add it to offline/cloud.py with realistic outputs")
+    return handler(ctx)
+
+
+# --- invokes and calls -------------------------------------------------------
+
+
+def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
+    region = args.get("region") or region
+    letters = REGION_AZ_LETTERS.get(region, DEFAULT_AZ_LETTERS)
+    short = "".join(word[0] for word in region.split("-")[:-1]) + region.split("-")[-1]
+    return {
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{short}-az{i + 1}" for i in range(len(letters))],
+        "groupNames": [region] * len(letters),
+        "id": region,
+        "state": args.get("state", "available"),
+    }
+
+
+_INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
+        "accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline",
+        "userId": "AIDAOFFLINEOFFLINE", "id": ACCOUNT_ID},
+    "aws:index/getPartition:getPartition": lambda args, region: {
+        "partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+        "reverseDnsPrefix": "com.amazonaws"},
+    "aws:index/getRegion:getRegion": lambda args, region: {
+        "name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+        "description": region},
+}
+
+
+def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    if token not in _INVOKES:
+        raise UnknownCall(f"the offline cloud does not know invoke {token}; "
+                          "add it to offline/cloud.py with a realistic answer")
+    return _INVOKES[token](args, region)
+
+
+def call(token: str, args: dict[str, Any], owner_outputs: dict[str, Any]) -> dict[str, Any]:
+    raise UnknownCall(f"the offline cloud does not know method {token}")

@@ -1,0 +1,375 @@
+"""The recording engine: runs the real Pulumi program without the CLI.
+
+It speaks the SDK's mock protocol (`pulumi.runtime.mocks`) with a resource
+monitor of its own. Unlike the stock `MockMonitor`, it never turns wire values
+back into Python resources on a worker thread (the source of "attached to a
+different loop" failures), answers component method calls (`Call`), and keeps
+everything `pulumi stack export` would: parent, provider, dependencies
+(resource references included), protection, inputs and outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import logging
+import os
+import runpy
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.mocks import MockEngine, MockSettings
+from pulumi.runtime.proto import provider_pb2, resource_pb2
+from pulumi.runtime.stack import run_in_stack
+
+from offline import cloud
+
+SPECIAL_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+STACK_TYPE = "pulumi:pulumi:Stack"
+OFFLINE_SECRET = "offline-placeholder-secret"
+
+
+class EngineError(RuntimeError):
+    """The offline engine met something it cannot answer truthfully (e.g. an unknown invoke)."""
+
+
+@dataclass
+class Resource:
+    """One registered resource, as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    id: str = ""
+    parent: str = ""
+    provider: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    remote: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recording:
+    """Everything one run of the program registered, in registration order."""
+
+    project: str
+    stack: str
+    resources: list[Resource]
+
+    @property
+    def stack_outputs(self) -> dict[str, Any]:
+        return next(r.outputs for r in self.resources if r.type == STACK_TYPE)
+
+
+# --- wire values -------------------------------------------------------------
+
+
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Wire properties as plain JSON values; whole numbers come back as ints."""
+    return _whole_numbers(json_format.MessageToDict(struct))
+
+
+def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
+def resource_references(value: Any) -> list[str]:
+    """URNs of every resource reference inside a wire value."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == RESOURCE_SIG:
+            return [value["urn"]]
+        return [urn for v in value.values() for urn in resource_references(v)]
+    if isinstance(value, list):
+        return [urn for v in value for urn in resource_references(v)]
+    return []
+
+
+def reveal(value: Any) -> Any:
+    """A wire value with secrets unwrapped, for reading (not for recording)."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == SECRET_SIG:
+            return reveal(value["value"])
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def stable_hex(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+# --- the monitor -------------------------------------------------------------
+
+
+class RecordingMonitor:
+    """A resource monitor that records registrations and answers with `cloud` fakes."""
+
+    def __init__(self, project: str, stack: str, config: dict[str, Any]) -> None:
+        self.project, self.stack, self.config = project, stack, config
+        self._lock = threading.Lock()
+        self._resources: dict[str, Resource] = {}
+        self._order: list[str] = []
+
+    # What the program registered
+    def recording(self) -> Recording:
+        with self._lock:
+            return Recording(self.project, self.stack, [self._resources[u] for u in self._order])
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2].split("$")[-1]
+            qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+
+    def _record(self, resource: Resource) -> None:
+        with self._lock:
+            if resource.urn in self._resources:
+                raise EngineError(f"duplicate resource URN {resource.urn}: two resources share a name")
+            self._resources[resource.urn] = resource
+            self._order.append(resource.urn)
+
+    def _find(self, urn: str) -> Resource:
+        with self._lock:
+            if urn not in self._resources:
+                raise EngineError(f"unknown resource {urn}")
+            return self._resources[urn]
+
+    def _provider_of(self, type_: str, provider_ref: str, version: str) -> Resource:
+        """The explicit provider a reference names, or the engine's default provider."""
+        if provider_ref:
+            return self._find(provider_ref.rsplit("::", 1)[0])
+        package = type_.split(":")[0]
+        urn = self.make_urn("", f"pulumi:providers:{package}", f"default_{version.replace('.', '_')}"
+                            if version else "default")
+        with self._lock:
+            if urn in self._resources:
+                return self._resources[urn]
+        inputs = {"version": version} if version else {}
+        if package == "aws":
+            inputs["region"] = self.config.get("aws:region", cloud.DEFAULT_REGION)
+        default = Resource(urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1],
+                           custom=True, id=cloud.uuid_for(urn), inputs=inputs, outputs=inputs)
+        with self._lock:
+            if urn not in self._resources:
+                self._resources[urn] = default
+                self._order.append(urn)
+            return self._resources[urn]
+
+    # The ResourceMonitor service
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = from_struct(request.object)
+        resource = Resource(
+            urn=urn, type=request.type, name=request.name, custom=request.custom,
+            parent=request.parent, inputs=inputs,
+            dependencies=sorted(set(request.dependencies) | set(resource_references(inputs))),
+            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+            protect=request.protect, retain_on_delete=request.retainOnDelete, remote=request.remote,
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+        )
+        if request.type == STACK_TYPE:
+            self._record(resource)
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+
+        region = cloud.DEFAULT_REGION
+        if request.custom and not request.type.startswith("pulumi:providers:"):
+            provider = self._provider_of(request.type, request.provider, request.version)
+            resource.provider = f"{provider.urn}::{provider.id}"
+            region = reveal(provider.inputs).get("region", region)
+        context = cloud.Context(urn=urn, type=request.type, name=request.name,
+                                inputs=reveal(inputs), region=region, stack=self.stack)
+        if request.custom or request.remote:
+            resource.id, extra = cloud.new_resource(context)
+            resource.outputs = {**inputs, **extra}
+        self._record(resource)
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource.id, object=to_struct(resource.outputs))
+
+    def RegisterResourceOutputs(self, request):
+        outputs = from_struct(request.outputs)
+        with self._lock:
+            self._resources[request.urn].outputs = outputs
+        return empty_pb2.Empty()
+
+    def ReadResource(self, request):
+        raise EngineError(f"reading existing resources is not supported offline ({request.type} {request.name})")
+
+    def Invoke(self, request):
+        args = from_struct(request.args)
+        if request.tok == "pulumi:pulumi:getResource":
+            found = self._find(args["urn"])
+            result = {"urn": found.urn, "id": found.id, "state": found.outputs}
+        else:
+            region = cloud.DEFAULT_REGION
+            if request.tok.startswith("aws:"):
+                provider = self._provider_of(request.tok, request.provider, request.version)
+                region = reveal(provider.inputs).get("region", region)
+            result = cloud.invoke(request.tok, reveal(args), region)
+        return resource_pb2.ResourceInvokeResponse(**{"return": to_struct(result)})
+
+    def Call(self, request):
+        args = from_struct(request.args)
+        self_urn = args.get("__self__", {}).get("urn", "") if isinstance(args.get("__self__"), dict) else ""
+        owner = self._find(self_urn) if self_urn else None
+        result = cloud.call(request.tok, reveal(args), owner.outputs if owner else {})
+        return provider_pb2.CallResponse(**{"return": to_struct(result)})
+
+    def SupportsFeature(self, request):
+        # Without "outputValues" the SDK sends plain values with secrets marked.
+        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
+
+    def GetDeploymentInfo(self, request):
+        return resource_pb2.DeploymentInfo(supportedFeatures=[
+            resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS,
+            resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
+            resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
+            resource_pb2.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
+        ])
+
+    def RegisterPackage(self, request):
+        return resource_pb2.RegisterPackageResponse(ref=f"{request.name}@{request.version}")
+
+    def RegisterStackTransform(self, request):
+        raise EngineError("stack transforms are not supported offline")
+
+    def RegisterStackInvokeTransform(self, request):
+        raise EngineError("stack invoke transforms are not supported offline")
+
+    def RegisterResourceHook(self, request):
+        return empty_pb2.Empty()
+
+    def RegisterErrorHook(self, request):
+        return empty_pb2.Empty()
+
+    def SignalAndWaitForShutdown(self, request):
+        return empty_pb2.Empty()
+
+
+# --- running a stack ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack's config as the CLI would hand it to the program."""
+
+    values: dict[str, str]
+    secret_keys: list[str]
+
+
+def read_project_name(project_dir: Path) -> str:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
+    """Config of `Pulumi.<stack>.yaml` as `"<namespace>:<key>"` strings, objects as JSON.
+
+    Secure values cannot be decrypted offline: each becomes a placeholder and
+    its key is marked secret, as the CLI marks keys that hold secrets.
+    """
+    project = read_project_name(project_dir)
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name} in {project_dir}; known stacks: "
+                                + ", ".join(sorted(p.name[7:-5] for p in project_dir.glob("Pulumi.*.yaml"))))
+    document = yaml.safe_load(path.read_text()) or {}
+    values, secret_keys = {}, []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        value, secret = _placeholder_secrets(value)
+        values[full_key] = value if isinstance(value, str) else json.dumps(value)
+        if secret:
+            secret_keys.append(full_key)
+    return StackConfig(values, secret_keys)
+
+
+def _placeholder_secrets(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return OFFLINE_SECRET, True
+        pairs = {k: _placeholder_secrets(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_placeholder_secrets(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,
+                program: Any = None) -> Recording:
+    """Run `__main__.py` of `project_dir` (or `program`, a callable) for `stack`; return what it registered.
+
+    Each run gets a fresh context, so runs in one process never share state.
+    """
+    project_dir = project_dir.resolve()
+    project = read_project_name(project_dir)
+    config = config or read_stack_config(project_dir, stack)
+    monitor = RecordingMonitor(project, stack, config.values)
+
+    def run() -> None:
+        pulumi_settings.configure(MockSettings(
+            monitor=monitor, engine=MockEngine(logging.getLogger("offline")),
+            monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+            project=project, stack=stack, root_directory=str(project_dir), dry_run=False,
+            organization="organization", parallel=8, callbacks=None,
+        ))
+        pulumi_settings.ROOT.set(None)
+        set_all_config(dict(config.values), list(config.secret_keys))
+        entry = program or (lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(run_in_stack(entry))
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    with _project_on_path(project_dir):
+        contextvars.Context().run(run)
+    return monitor.recording()
+
+
+class _project_on_path:
+    """Import the program's own packages (components/...) the way `pulumi up` does, from its folder."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = str(project_dir)
+
+    def __enter__(self) -> None:
+        self.cwd = os.getcwd()
+        os.chdir(self.project_dir)
+        sys.path.insert(0, self.project_dir)
+
+    def __exit__(self, *_exc: object) -> None:
+        os.chdir(self.cwd)
+        sys.path.remove(self.project_dir)
