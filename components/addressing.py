@@ -47,7 +47,7 @@ def parse_ipv4_network(text: str) -> ipaddress.IPv4Network:
             loose = ipaddress.IPv4Network(text, strict=False)
         except ValueError:
             raise PydanticCustomError(
-                "cidr", "must be an IPv4 CIDR block such as 10.0.0.0/16 (got {got!r})", {"got": text}
+                "cidr", "must be an IPv4 CIDR block such as 10.0.0.0/16 (got '{got}')", {"got": text}
             ) from None
         raise PydanticCustomError(
             "cidr", "{got} has host bits set; did you mean {fixed}?", {"got": text, "fixed": str(loose)}

@@ -9,7 +9,6 @@ wrote and what is allowed. Components take these models, never raw dicts.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 import types
 import typing
@@ -23,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -77,7 +77,7 @@ def _matching(pattern: str, explain: str):
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise PydanticCustomError("pattern", "must be {explain} (got {got!r})",
+            raise PydanticCustomError("pattern", "must be {explain} (got '{got}')",
                                       {"explain": explain, "got": value})
         return value
 
@@ -180,8 +180,8 @@ DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "ec2")
 
 
 class NetworkConfig(_Model):
-    vpc_cidr: str = "10.0.0.0/16"
     az_count: Annotated[int, _between(2, 6)] = 3
+    vpc_cidr: str = Field(default="10.0.0.0/16", validate_default=True)
     nat_gateways: NatGateways = NatGateways.PER_AZ
     interface_endpoints: tuple[Annotated[str, _matching(
         r"[a-z0-9]+([.-][a-z0-9]+)*", "an AWS service endpoint name such as ecr.api or sts")], ...
@@ -190,8 +190,13 @@ class NetworkConfig(_Model):
 
     @field_validator("vpc_cidr")
     @classmethod
-    def _private_ipv4_block(cls, value: str) -> str:
-        addressing.check_vpc_cidr(value)
+    def _private_block_with_room_for_every_az(cls, value: str, info: ValidationInfo) -> str:
+        network = addressing.check_vpc_cidr(value)
+        if "az_count" in info.data:
+            try:
+                addressing.subnet_layout(network, info.data["az_count"])
+            except addressing.LayoutError as err:
+                raise PydanticCustomError("layout", "{why}", {"why": str(err)}) from None
         return value
 
     @field_validator("interface_endpoints")
@@ -202,14 +207,6 @@ class NetworkConfig(_Model):
             raise PydanticCustomError("unique", "lists {names} more than once",
                                       {"names": ", ".join(repeated)})
         return value
-
-    @model_validator(mode="after")
-    def _room_for_every_az(self) -> "NetworkConfig":
-        try:
-            addressing.subnet_layout(ipaddress.IPv4Network(self.vpc_cidr), self.az_count)
-        except addressing.LayoutError as err:
-            raise PydanticCustomError("layout", "{why}", {"why": str(err)}) from None
-        return self
 
 
 class NodeGroupSize(_Model):
@@ -250,44 +247,56 @@ class ClusterConfig(_Model):
 
     @field_validator("public_access_cidrs")
     @classmethod
-    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _cidrs_of_a_public_endpoint(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         for cidr in value:
             addressing.parse_ipv4_network(cidr)
+        if value and not info.data.get("endpoint_public_access"):
+            raise PydanticCustomError("public_cidrs", "only applies with endpointPublicAccess: true", {})
         return value
-
-    @model_validator(mode="after")
-    def _cidrs_need_public_endpoint(self):
-        if self.public_access_cidrs and not self.endpoint_public_access:
-            raise PydanticCustomError(
-                "public_cidrs", "publicAccessCidrs only applies with endpointPublicAccess: true", {})
-        return self
 
 
 class SharingConfig(_Model):
     """How a pool's GPUs are shared: whole, time-sliced, or cut into MIG instances."""
 
     mode: SharingMode = SharingMode.NONE
-    replicas: Annotated[int, _between(2, 16)] | None = None
+    replicas: Annotated[int, _between(2, 16)] | None = Field(default=None, validate_default=True)
     fail_requests_greater_than_one: bool | None = None
     strategy: MigStrategy | None = None
-    layout: str | dict[str, Annotated[int, _between(1, 7)]] | None = None
+    # A preset name (all-1g, all-balanced, ...) or profile counts per GPU ({"1g.10gb": 7}).
+    layout: Any = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _fields_of_mode(self):
-        owners = {"replicas": SharingMode.TIME_SLICING,
-                  "fail_requests_greater_than_one": SharingMode.TIME_SLICING,
-                  "strategy": SharingMode.MIG, "layout": SharingMode.MIG}
-        for field, mode in owners.items():
-            if getattr(self, field) is not None and self.mode != mode:
+    @field_validator("replicas", "fail_requests_greater_than_one", "strategy")
+    @classmethod
+    def _only_in_own_mode(cls, value: Any, info: ValidationInfo) -> Any:
+        owner = SharingMode.MIG if info.field_name == "strategy" else SharingMode.TIME_SLICING
+        mode = info.data.get("mode")
+        if value is not None and mode is not None and mode != owner:
+            raise PydanticCustomError("mode_field", "only applies to mode {owner} (mode is {mode})",
+                                      {"owner": owner.value, "mode": mode.value})
+        if info.field_name == "replicas" and value is None and mode == SharingMode.TIME_SLICING:
+            raise PydanticCustomError("mode_field", "is required with mode time-slicing (2 to 16)", {})
+        return value
+
+    @field_validator("layout")
+    @classmethod
+    def _preset_or_profile_counts(cls, value: Any, info: ValidationInfo) -> str | dict[str, int] | None:
+        mode = info.data.get("mode")
+        if value is None:
+            if mode == SharingMode.MIG:
                 raise PydanticCustomError(
-                    "mode_field", "{key} only applies to mode {mode} (mode is {got})",
-                    {"key": to_camel(field), "mode": mode.value, "got": self.mode.value})
-        if self.mode == SharingMode.TIME_SLICING and self.replicas is None:
-            raise PydanticCustomError("mode_field", "mode time-slicing needs replicas (2 to 16)", {})
-        if self.mode == SharingMode.MIG and self.layout is None:
-            raise PydanticCustomError(
-                "mode_field", "mode mig needs a layout: a preset such as all-1g or profile counts", {})
-        return self
+                    "mode_field", "is required with mode mig: a preset such as all-1g, or profile counts", {})
+            return None
+        if mode is not None and mode != SharingMode.MIG:
+            raise PydanticCustomError("mode_field", "only applies to mode mig (mode is {mode})",
+                                      {"mode": mode.value})
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict) and value and all(
+                isinstance(k, str) and type(n) is int and 1 <= n <= 7 for k, n in value.items()):
+            return dict(value)
+        raise PydanticCustomError(
+            "layout", "must be a preset name such as all-1g, or profile counts from 1 to 7 "
+            "such as 1g.10gb: 7 (got {got})", {"got": repr(value)})
 
 
 class GpuPoolConfig(_Model):
@@ -295,7 +304,7 @@ class GpuPoolConfig(_Model):
     instance_types: tuple[str, ...] = Field(min_length=1)
     ami_type: AmiType = AmiType.AL2023_NVIDIA
     capacity_type: CapacityType = CapacityType.ON_DEMAND
-    capacity_reservation_id: ReservationId | None = None
+    capacity_reservation_id: ReservationId | None = Field(default=None, validate_default=True)
     size: NodeGroupSize = NodeGroupSize()
     disk_size_gib: Annotated[int, _between(20, 16384)] = 200
     workload_type: WorkloadType = WorkloadType.INFERENCE
@@ -316,13 +325,16 @@ class GpuPoolConfig(_Model):
                 {"models": ", ".join(models)})
         return value
 
-    @model_validator(mode="after")
-    def _reservation_iff_capacity_block(self):
-        has = self.capacity_reservation_id is not None
-        if (self.capacity_type == CapacityType.CAPACITY_BLOCK) != has:
-            raise PydanticCustomError(
-                "reservation", "capacityReservationId goes with capacityType CAPACITY_BLOCK, and only with it", {})
-        return self
+    @field_validator("capacity_reservation_id")
+    @classmethod
+    def _reservation_iff_capacity_block(cls, value: str | None, info: ValidationInfo) -> str | None:
+        capacity = info.data.get("capacity_type")
+        if capacity == CapacityType.CAPACITY_BLOCK and value is None:
+            raise PydanticCustomError("reservation", "is required with capacityType CAPACITY_BLOCK", {})
+        if capacity not in (None, CapacityType.CAPACITY_BLOCK) and value is not None:
+            raise PydanticCustomError("reservation", "only applies to capacityType CAPACITY_BLOCK (got {got})",
+                                      {"got": capacity.value})
+        return value
 
 
 class StorageConfig(_Model):
@@ -402,20 +414,24 @@ def read_stack_config() -> PlatformConfig:
     return load_platform_config(raw)
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: tuple, user_typed_last: bool = False) -> str:
+    """`platform.gpuPools[1].sharing`: the path as written in YAML (defaults report Python names)."""
     text = CONFIG_KEY
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += "." + (part if user_typed_last and i == len(loc) - 1 else to_camel(part))
     return text
 
 
 def _describe(error: dict) -> str:
-    kind, loc, value = error["type"], _strip_union_tags(error["loc"]), error.get("input")
+    kind, loc, value = error["type"], error["loc"], error.get("input")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         did_you_mean = f"did you mean {hint[0]}? " if hint else ""
-        return f"{_path(loc)}: is not a known key; {did_you_mean}allowed: {', '.join(allowed)}"
+        return f"{_path(loc, user_typed_last=True)}: is not a known key; {did_you_mean}allowed: {', '.join(allowed)}"
     if kind == "enum":
         return f"{_path(loc)}: must be one of {error['ctx']['expected'].replace(chr(39), '')} (got {value!r})"
     if kind in ("too_short", "too_long") and "min_length" in error.get("ctx", {}):
@@ -424,13 +440,6 @@ def _describe(error: dict) -> str:
         got = "" if kind == "missing" else f" (got {value!r})"
         return f"{_path(loc)}: {_MESSAGES[kind]}{got}"
     return f"{_path(loc)}: {error['msg']}"
-
-
-def _strip_union_tags(loc: tuple) -> tuple:
-    """Drop the type names pydantic inserts for union members, e.g. `layout.str`."""
-    tags = {"str", "int", "bool", "dict[str,int]", "dict[str,function-after[check(), int]]",
-            "function-after[check(), int]", "function-after[check(), str]", "none"}
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in tags or p.startswith("function-"))))
 
 
 def _allowed_keys(loc: tuple) -> list[str]:

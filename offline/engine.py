@@ -146,9 +146,10 @@ class RecordingMonitor:
             return Recording(self.project, self.stack, [self._resources[u] for u in self._order])
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does: the parent's whole qualified type, except for the root stack.
         qualified = type_
-        if parent:
-            parent_type = parent.split("::")[2].split("$")[-1]
+        parent_type = parent.split("::")[2] if parent else ""
+        if parent_type and parent_type != STACK_TYPE:
             qualified = f"{parent_type}${type_}"
         return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
 
@@ -326,15 +327,16 @@ def _placeholder_secrets(value: Any) -> tuple[Any, bool]:
 
 
 def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,
-                program: Any = None) -> Recording:
+                program: Any = None, monitor: RecordingMonitor | None = None) -> Recording:
     """Run `__main__.py` of `project_dir` (or `program`, a callable) for `stack`; return what it registered.
 
     Each run gets a fresh context, so runs in one process never share state.
+    Pass `monitor` to inspect what was registered even when the program fails.
     """
     project_dir = project_dir.resolve()
     project = read_project_name(project_dir)
     config = config or read_stack_config(project_dir, stack)
-    monitor = RecordingMonitor(project, stack, config.values)
+    monitor = monitor or RecordingMonitor(project, stack, config.values)
 
     def run() -> None:
         pulumi_settings.configure(MockSettings(

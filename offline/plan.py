@@ -1,0 +1,148 @@
+"""The plan: a recording written as a `pulumi stack export` deployment (version 3).
+
+One reviewer (and one policy review) reads both an offline plan and a real
+stack's exported state. Resources come parents and dependencies first, ties
+broken by URN, and nothing depends on the clock, so two runs of a stack give
+byte-identical files. Secrets are written as `pulumi stack export
+--show-secrets` writes them: marked secret, with their plaintext.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections import Counter, defaultdict
+from importlib import metadata
+from typing import Any
+
+from offline.engine import SECRET_SIG, SPECIAL_SIG, STACK_TYPE, Recording, Resource
+
+DEPLOYMENT_VERSION = 3
+# `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.
+PLAN_TIME = "1970-01-01T00:00:00Z"
+
+
+def deployment(recording: Recording) -> dict[str, Any]:
+    version = f"offline-plan (pulumi-sdk {metadata.version('pulumi')})"
+    return {
+        "version": DEPLOYMENT_VERSION,
+        "deployment": {
+            "manifest": {"time": PLAN_TIME, "magic": hashlib.sha256(version.encode()).hexdigest(),
+                         "version": version},
+            "resources": [_entry(r) for r in ordered(recording.resources)],
+        },
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=4, sort_keys=False) + "\n"
+
+
+def ordered(resources: list[Resource]) -> list[Resource]:
+    """Topological order (parent, provider and dependencies first), ties broken by URN."""
+    by_urn = {r.urn: r for r in resources}
+    before: dict[str, set[str]] = {r.urn: set() for r in resources}
+    for r in resources:
+        deps = {r.parent, r.provider.rsplit("::", 1)[0], *r.dependencies,
+                *(u for urns in r.property_dependencies.values() for u in urns)}
+        before[r.urn] = {d for d in deps if d in by_urn and d != r.urn}
+    after: dict[str, set[str]] = defaultdict(set)
+    for urn, deps in before.items():
+        for dep in deps:
+            after[dep].add(urn)
+    ready = [u for u, deps in before.items() if not deps]
+    heapq.heapify(ready)
+    result: list[Resource] = []
+    waiting = {u: len(d) for u, d in before.items()}
+    while ready:
+        urn = heapq.heappop(ready)
+        result.append(by_urn[urn])
+        for nxt in after[urn]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    if len(result) != len(resources):
+        cycle = sorted(u for u, n in waiting.items() if n > 0)
+        raise ValueError(f"dependency cycle among {cycle}")
+    return result
+
+
+def _entry(r: Resource) -> dict[str, Any]:
+    entry: dict[str, Any] = {"urn": r.urn, "custom": r.custom}
+    if r.custom:
+        entry["id"] = r.id
+    entry["type"] = r.type
+    if r.type != STACK_TYPE:
+        entry["inputs"] = export_value(r.inputs)
+    entry["outputs"] = export_value(r.outputs)
+    if r.parent:
+        entry["parent"] = r.parent
+    if r.protect:
+        entry["protect"] = True
+    if r.retain_on_delete:
+        entry["retainOnDelete"] = True
+    if r.dependencies:
+        entry["dependencies"] = r.dependencies
+    if r.provider:
+        entry["provider"] = r.provider
+    deps = {k: v for k, v in sorted(r.property_dependencies.items()) if v}
+    if deps:
+        entry["propertyDependencies"] = deps
+    if r.additional_secret_outputs:
+        entry["additionalSecretOutputs"] = r.additional_secret_outputs
+    return entry
+
+
+def export_value(value: Any) -> Any:
+    """A wire value in export form: secrets as {sig, plaintext: <JSON text>}."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == SECRET_SIG:
+            return {SPECIAL_SIG: SECRET_SIG, "plaintext": json.dumps(_plain(value["value"]))}
+        return {k: export_value(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [export_value(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == SECRET_SIG:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- the readable summary ----------------------------------------------------
+
+
+def summary(document: dict[str, Any]) -> str:
+    """The component tree with resource counts by type, then the stack outputs."""
+    resources = document["deployment"]["resources"]
+    children: dict[str, list[dict]] = defaultdict(list)
+    for r in resources:
+        children[r.get("parent", "")].append(r)
+    lines: list[str] = []
+
+    def walk(component: dict, indent: str) -> None:
+        name = component["urn"].rsplit("::", 1)[1]
+        kids = children[component["urn"]]
+        custom = Counter(k["type"] for k in kids if k["custom"])
+        lines.append(f"{indent}{name} ({component['type']}): {sum(custom.values())} resources")
+        for type_, count in sorted(custom.items()):
+            lines.append(f"{indent}    {count:>3} x {type_}")
+        for kid in sorted((k for k in kids if not k["custom"]), key=lambda k: k["urn"]):
+            walk(kid, indent + "  ")
+
+    for root in children[""]:
+        if not root["custom"]:
+            walk(root, "")
+    lines.append(f"{sum(1 for r in resources if r['custom'])} resources in all")
+    stack = next(r for r in resources if r["type"] == STACK_TYPE)
+    lines.append("Outputs:")
+    for key, value in sorted(stack.get("outputs", {}).items()):
+        shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else json.dumps(value)
+        lines.append(f"    {key}: {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Build plans for tests and read them the way a reviewer would: by type, name and property."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offline import plan
+from offline.engine import SECRET_SIG, SPECIAL_SIG, StackConfig, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "gpu-platform"
+
+MINIMAL = {
+    "environment": "dev",
+    "region": "us-east-1",
+    "labels": {"costCenter": "ml-platform", "product": "inference"},
+}
+
+
+def with_changes(base: dict, changes: dict) -> dict:
+    """A copy of `base` with dotted paths set (`{"network.azCount": 6}`); None removes a key."""
+    result = copy.deepcopy(base)
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return result
+
+
+def stack_config(platform: Any) -> StackConfig:
+    return StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [])
+
+
+@dataclass
+class Plan:
+    """A deployment document with lookups by type and logical name."""
+
+    document: dict[str, Any]
+
+    @classmethod
+    def of_stack(cls, stack: str) -> "Plan":
+        return cls(plan.deployment(run_program(ROOT, stack)))
+
+    @classmethod
+    def of_config(cls, platform: dict, stack: str = "test") -> "Plan":
+        return cls(plan.deployment(run_program(ROOT, stack, stack_config(platform))))
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        return self.document["deployment"]["resources"]
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_]
+
+    def named(self, type_: str, name: str) -> dict[str, Any]:
+        found = [r for r in self.of_type(type_) if r["urn"].rsplit("::", 1)[1] == name]
+        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> dict[str, Any]:
+        return next(r for r in self.resources if r["urn"] == urn)
+
+    def by_id(self, id_: str) -> dict[str, Any]:
+        return next(r for r in self.resources if r.get("id") == id_)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.of_type("pulumi:pulumi:Stack")[0]["outputs"]
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG

@@ -1,0 +1,219 @@
+"""A bad stack config stops the program with one line per problem, naming the path and the fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.config import (
+    ConfigError,
+    Environment,
+    NatGateways,
+    PlatformConfig,
+    load_platform_config,
+)
+from offline.engine import RecordingMonitor, run_program
+from tests.planning import MINIMAL, ROOT, stack_config, with_changes
+
+POOL = {"name": "serving", "instanceTypes": ["g6.xlarge"]}
+
+
+def pool(**changes) -> list[dict]:
+    return [{**POOL, **changes}]
+
+
+BAD_CONFIGS = [
+    ({"network.azCount": 1}, "platform.network.azCount: must be between 2 and 6 (got 1)"),
+    ({"network.azCount": 7}, "platform.network.azCount: must be between 2 and 6 (got 7)"),
+    ({"network.azCount": "three"}, "platform.network.azCount: must be a whole number (got 'three')"),
+    ({"network.azcount": 3},
+     "platform.network.azcount: is not a known key; did you mean azCount? "
+     "allowed: azCount, flowLogs, interfaceEndpoints, natGateways, vpcCidr"),
+    ({"environment": "qa"}, "platform.environment: must be one of dev, staging or prod (got 'qa')"),
+    ({"environment": None}, "platform.environment: is required"),
+    ({"region": "mars-1"}, "platform.region: must be an AWS region such as us-east-1 (got 'mars-1')"),
+    ({"labels.costCenter": "ML Team"},
+     "platform.labels.costCenter: must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending "
+     "with a letter or digit (it is both an AWS tag and a Kubernetes label value) (got 'ML Team')"),
+    ({"labels.product": None}, "platform.labels.product: is required"),
+    ({"network.vpcCidr": "10.0.0.1/16"}, "platform.network.vpcCidr: 10.0.0.1/16 has host bits set; did you mean 10.0.0.0/16?"),
+    ({"network.vpcCidr": "banana"},
+     "platform.network.vpcCidr: must be an IPv4 CIDR block such as 10.0.0.0/16 (got 'banana')"),
+    ({"network.vpcCidr": "8.8.0.0/16"},
+     "platform.network.vpcCidr: 8.8.0.0/16 is not a private range; use one inside "
+     "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"),
+    ({"network.vpcCidr": "10.0.0.0/8"},
+     "platform.network.vpcCidr: 10.0.0.0/8 is larger than AWS allows for a VPC; use a /16 to /24 block"),
+    ({"network.vpcCidr": "10.0.0.0/22", "network.azCount": 6},
+     "platform.network.vpcCidr: 10.0.0.0/22 is too small for 6 AZs: private subnets would be /26 "
+     "(at most /24); use a /20 or larger block"),
+    ({"network.natGateways": "double"}, "platform.network.natGateways: must be one of perAz or single (got 'double')"),
+    ({"network.flowLogs.retentionDays": 45},
+     "platform.network.flowLogs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, "
+     "365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 45)"),
+    ({"network.interfaceEndpoints": ["sts", "sts"]}, "platform.network.interfaceEndpoints: lists sts more than once"),
+    ({"cluster.kubernetesVersion": "1.20"},
+     "platform.cluster.kubernetesVersion: must be one of 1.31, 1.32, 1.33, 1.34, 1.35 (got 1.20)"),
+    ({"cluster.publicAccessCidrs": ["203.0.113.0/24"]},
+     "platform.cluster.publicAccessCidrs: only applies with endpointPublicAccess: true"),
+    ({"cluster.adminRoleArns": ["arn:aws:iam::1:role/x"]},
+     "platform.cluster.adminRoleArns[0]: must be an IAM role ARN such as "
+     "arn:aws:iam::123456789012:role/platform-admins (got 'arn:aws:iam::1:role/x')"),
+    ({"gpuPools": pool(name="GPU")},
+     "platform.gpuPools[0].name: must be 1 to 63 lowercase letters, digits or '-', starting and ending "
+     "with a letter or digit (got 'GPU')"),
+    ({"gpuPools": pool(instanceTypes=["g6.xlarge", "p5.48xlarge"])},
+     "platform.gpuPools[0].instanceTypes: mixes GPU models (H100 80GB, L4); a pool has one GPU model, "
+     "use one pool each"),
+    ({"gpuPools": pool(instanceTypes=[])}, "platform.gpuPools[0].instanceTypes: must list at least 1 item(s)"),
+    ({"gpuPools": pool(sharing={"mode": "time-slicing"})},
+     "platform.gpuPools[0].sharing.replicas: is required with mode time-slicing (2 to 16)"),
+    ({"gpuPools": pool(sharing={"mode": "time-slicing", "replicas": 32})},
+     "platform.gpuPools[0].sharing.replicas: must be between 2 and 16 (got 32)"),
+    ({"gpuPools": pool(sharing={"mode": "none", "layout": "all-1g"})},
+     "platform.gpuPools[0].sharing.layout: only applies to mode mig (mode is none)"),
+    ({"gpuPools": pool(capacityType="CAPACITY_BLOCK")},
+     "platform.gpuPools[0].capacityReservationId: is required with capacityType CAPACITY_BLOCK"),
+    ({"gpuPools": pool(size={"minSize": 3, "desiredSize": 1, "maxSize": 2})},
+     "platform.gpuPools[0].size: needs minSize <= desiredSize <= maxSize (got 3 <= 1 <= 2)"),
+    ({"gpuPools": [POOL, POOL]}, "platform.gpuPools: pool names must be unique (serving repeated)"),
+    ({"gpuPools": pool(sharng={})},
+     "platform.gpuPools[0].sharng: is not a known key; did you mean sharing? allowed: amiType, "
+     "capacityReservationId, capacityType, diskSizeGib, instanceTypes, name, sharing, size, workloadType"),
+    ({"storage.protect": "maybe"}, "platform.storage.protect: must be true or false (got 'maybe')"),
+    ({"observability": "yes"}, "platform.observability: must be an object of keys and values (got 'yes')"),
+]
+
+
+@pytest.mark.parametrize("changes, message", BAD_CONFIGS, ids=[m.split(":")[0] + f"#{i}" for i, (_, m) in
+                                                              enumerate(BAD_CONFIGS)])
+def test_bad_config_is_rejected_with_the_path_and_what_is_allowed(changes, message):
+    with pytest.raises(ConfigError) as raised:
+        load_platform_config(with_changes(MINIMAL, changes))
+    assert raised.value.problems == [message]
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as raised:
+        load_platform_config(with_changes(MINIMAL, {"network.azCount": 9, "region": "nowhere"}))
+    assert raised.value.problems == [
+        "platform.network.azCount: must be between 2 and 6 (got 9)",
+        "platform.region: must be an AWS region such as us-east-1 (got 'nowhere')",
+    ]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (None, "platform: is required; set `gpu-platform:platform` in Pulumi.<stack>.yaml"),
+    ("dev", "platform: must be an object of keys and values (got 'dev')"),
+])
+def test_missing_or_scalar_platform_key_is_rejected(raw, message):
+    with pytest.raises(ConfigError) as raised:
+        load_platform_config(raw)
+    assert raised.value.problems == [message]
+
+
+def test_defaults_are_secure_and_highly_available():
+    config = load_platform_config(MINIMAL)
+    assert config.network.az_count == 3
+    assert config.network.nat_gateways is NatGateways.PER_AZ
+    assert config.network.flow_logs.enabled
+    assert set(config.network.interface_endpoints) == {"ecr.api", "ecr.dkr", "sts", "logs", "ec2"}
+    assert config.cluster.endpoint_public_access is False
+    assert config.storage.protect is True
+    assert config.storage.minimum_tls_version == "1.2"
+
+
+def _stack_file(stack: str) -> dict:
+    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["gpu-platform:platform"]
+
+
+def test_dev_and_prod_differ_where_an_operator_expects():
+    dev, prod = load_platform_config(_stack_file("dev")), load_platform_config(_stack_file("prod"))
+    assert (dev.environment, prod.environment) == (Environment.DEV, Environment.PROD)
+    assert dev.network.az_count < prod.network.az_count
+    assert (dev.network.nat_gateways, prod.network.nat_gateways) == (NatGateways.SINGLE, NatGateways.PER_AZ)
+    assert (dev.storage.protect, prod.storage.protect) == (False, True)
+    assert prod.cluster.endpoint_public_access is False
+
+
+def test_a_bad_config_registers_nothing_and_prints_no_traceback(tmp_path: Path):
+    monitor = RecordingMonitor("gpu-platform", "broken", {})
+    with pytest.raises(ConfigError):
+        run_program(ROOT, "broken", stack_config(with_changes(MINIMAL, {"network.azCount": 1})), monitor=monitor)
+    assert [r.type for r in monitor.recording().resources] == ["pulumi:pulumi:Stack"]
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (project / name).write_text((ROOT / name).read_text())
+    (project / "components").symlink_to(ROOT / "components")
+    (project / "Pulumi.broken.yaml").write_text(yaml.safe_dump(
+        {"config": {"gpu-platform:platform": with_changes(MINIMAL, {"network.azCount": 1, "region": "x"})}}))
+    out = tmp_path / "plan.json"
+    run = subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "broken", "--project", str(project),
+                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr == ("error: invalid stack config:\n"
+                          "  platform.network.azCount: must be between 2 and 6 (got 1)\n"
+                          "  platform.region: must be an AWS region such as us-east-1 (got 'x')\n")
+    assert not out.exists()
+
+
+# --- property: any config is either accepted or rejected with a ConfigError --
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
+                    st.text(max_size=12), st.sampled_from(["10.0.0.0/16", "10.0.0.0/28", "dev", "prod",
+                                                            "g6.xlarge", "p5.48xlarge", "mig", "time-slicing"]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=8)
+
+
+def _field(options: list, junk=values):
+    return st.one_of(st.sampled_from(options), junk)
+
+
+sharing = st.fixed_dictionaries({}, optional={
+    "mode": _field(["none", "time-slicing", "mig"]),
+    "replicas": _field([2, 4, 16, 17]),
+    "failRequestsGreaterThanOne": _field([True, False]),
+    "strategy": _field(["single", "mixed"]),
+    "layout": _field(["all-1g", {"1g.10gb": 7}, {"3g.40gb": 2, "1g.10gb": 1}]),
+})
+gpu_pool = st.fixed_dictionaries({"name": _field(["serving", "batch-1", "X"])}, optional={
+    "instanceTypes": _field([["g6.xlarge"], ["p5.48xlarge"], ["g6.xlarge", "g6.2xlarge"], []]),
+    "capacityType": _field(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]),
+    "capacityReservationId": _field(["cr-0123456789abcdef0"]),
+    "size": _field([{"minSize": 0, "desiredSize": 0, "maxSize": 2}, {"minSize": 2, "desiredSize": 1}]),
+    "sharing": st.one_of(sharing, values),
+})
+platform = st.fixed_dictionaries({}, optional={
+    "environment": _field(["dev", "prod", "staging"]),
+    "region": _field(["us-east-1", "eu-west-1"]),
+    "labels": _field([{"costCenter": "ml", "product": "chat"}]),
+    "network": st.one_of(st.fixed_dictionaries({}, optional={
+        "vpcCidr": _field(["10.0.0.0/16", "10.0.0.0/24", "172.16.0.0/20", "1.2.3.4/5"]),
+        "azCount": _field([2, 3, 6, 7]),
+        "natGateways": _field(["perAz", "single"]),
+        "flowLogs": _field([{"enabled": False}, {"retentionDays": 30}]),
+    }), values),
+    "cluster": _field([{"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}, {}]),
+    "gpuPools": st.one_of(st.lists(gpu_pool, max_size=3), values),
+    "storage": _field([{"protect": False}, {"minimumTlsVersion": None}]),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(platform, values))
+def test_any_config_is_accepted_or_rejected_with_a_config_error(raw):
+    try:
+        result = load_platform_config(raw)
+    except ConfigError as err:
+        assert err.problems and all(p.startswith("platform") for p in err.problems)
+    else:
+        assert isinstance(result, PlatformConfig)
