@@ -1,0 +1,95 @@
+"""The recording engine runs the real program reliably and writes a faithful, reproducible plan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from offline import plan
+from offline.cloud import UnknownCall
+from offline.engine import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG, run_program
+from tests.planning import MINIMAL, ROOT, Plan, is_secret, stack_config
+
+
+def test_thirty_runs_of_the_whole_program_all_succeed_with_the_same_plan():
+    texts = {plan.dumps(plan.deployment(run_program(ROOT, "prod"))) for _ in range(30)}
+    assert len(texts) == 1
+
+
+def test_plan_has_the_shape_of_pulumi_stack_export(prod_plan: Plan):
+    document = json.loads(plan.dumps(prod_plan.document))
+    assert document["version"] == 3
+    assert set(document["deployment"]) == {"manifest", "resources"}
+    assert set(document["deployment"]["manifest"]) == {"time", "magic", "version"}
+    resources = document["deployment"]["resources"]
+    stack = resources[0]
+    assert stack["type"] == "pulumi:pulumi:Stack" and "parent" not in stack
+    assert stack["urn"] == "urn:pulumi:prod::gpu-platform::pulumi:pulumi:Stack::gpu-platform-prod"
+    urns = {r["urn"] for r in resources}
+    for r in resources[1:]:
+        assert r["parent"] in urns, r["urn"]
+        assert set(r) >= {"urn", "custom", "type", "inputs", "outputs", "parent"}
+        if r["custom"] and not r["type"].startswith("pulumi:providers:"):
+            assert r["id"] and r["provider"].rsplit("::", 1)[0] in urns
+        assert set(r.get("dependencies", [])) <= urns
+
+
+def test_resources_come_after_their_parents_providers_and_dependencies(prod_plan: Plan):
+    seen: set[str] = set()
+    for r in prod_plan.resources:
+        needed = {r.get("parent"), r.get("provider", "").rsplit("::", 1)[0], *r.get("dependencies", [])} - {None, ""}
+        assert needed <= seen, r["urn"]
+        seen.add(r["urn"])
+
+
+def test_the_cli_writes_byte_identical_plans_and_a_summary(tmp_path):
+    outs = [tmp_path / "a.json", tmp_path / "b.json"]
+    runs = [subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--out", str(o)],
+                           cwd=ROOT, capture_output=True, text=True, check=True) for o in outs]
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    summary = runs[0].stdout
+    assert "gpu-platform-dev-network (gpu-platform:index:Network): 31 resources" in summary
+    assert "      4 x aws:ec2/subnet:Subnet" in summary
+    assert '    availabilityZones: ["us-west-2a", "us-west-2b"]' in summary
+
+
+def _engine_program():
+    """A small program that uses what the platform will: references, secrets, invokes."""
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", tags={"token": pulumi.Output.secret("s3cr3t")})
+    pulumi.CustomResource("aws:ec2/subnet:Subnet", "by-reference", {"vpc": vpc, "cidrBlock": "10.0.0.0/24"})
+    pulumi.export("password", pulumi.Output.secret("hunter2"))
+    pulumi.export("vpcId", vpc.id)
+
+
+def test_references_become_dependencies_and_secrets_stay_marked():
+    recording = run_program(ROOT, "test", stack_config(MINIMAL), program=_engine_program)
+    document = Plan(plan.deployment(recording))
+    vpc = document.named("aws:ec2/vpc:Vpc", "vpc")
+    subnet = document.named("aws:ec2/subnet:Subnet", "by-reference")
+    assert subnet["dependencies"] == [vpc["urn"]]
+    reference = subnet["inputs"]["vpc"]
+    assert reference[SPECIAL_SIG] == RESOURCE_SIG and reference["urn"] == vpc["urn"] and reference["id"] == vpc["id"]
+    assert vpc["inputs"]["tags"]["token"] == {SPECIAL_SIG: SECRET_SIG, "plaintext": '"s3cr3t"'}
+    assert is_secret(document.outputs["password"]) and document.outputs["vpcId"] == vpc["id"]
+    assert "[secret]" in plan.summary(document.document) and "hunter2" not in plan.summary(document.document)
+
+
+def test_an_invoke_the_offline_cloud_does_not_know_fails_loudly():
+    def program():
+        aws.ec2.get_ami_output(most_recent=True, owners=["amazon"])
+
+    with pytest.raises(UnknownCall, match="does not know invoke aws:ec2/getAmi:getAmi"):
+        run_program(ROOT, "test", stack_config(MINIMAL), program=program)
+
+
+def test_a_resource_type_the_offline_cloud_does_not_know_fails_loudly():
+    def program():
+        aws.sqs.Queue("queue")
+
+    with pytest.raises(UnknownCall, match="does not know resource type aws:sqs/queue:Queue"):
+        run_program(ROOT, "test", stack_config(MINIMAL), program=program)
