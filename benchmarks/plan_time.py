@@ -1,0 +1,63 @@
+"""How long an offline plan takes, next to the cost of importing the SDKs alone.
+
+Each figure is the median of several fresh processes (cold: imports included),
+plus the median of in-process runs (warm: the program and engine alone).
+Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+REPEATS = 5
+IMPORTS = "import pulumi, pulumi_aws, pulumi_eks, pulumi_kubernetes, pydantic"
+# pulumi_aws loads a service module on first attribute access: touch the ones the program uses.
+IMPORTS_USED = IMPORTS + ("; pulumi_aws.ec2.Vpc, pulumi_aws.iam.Role, pulumi_aws.cloudwatch.LogGroup,"
+                          " pulumi_aws.vpc.SecurityGroupIngressRule")
+
+
+def seconds_of(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def median_of(fn, repeats: int = REPEATS) -> tuple[float, float]:
+    samples = [fn() for _ in range(repeats)]
+    return statistics.median(samples), min(samples)
+
+
+def main() -> None:
+    from offline import plan
+    from offline.engine import run_program
+
+    rows = [
+        ("import SDKs only (cold process)", median_of(lambda: seconds_of([sys.executable, "-c", IMPORTS]))),
+        ("import SDK modules used (cold)", median_of(lambda: seconds_of([sys.executable, "-c", IMPORTS_USED]))),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for stack in ("dev", "prod"):
+            argv = [sys.executable, "-m", "offline", "plan", "--stack", stack, "--out", f"{tmp}/{stack}.json"]
+            rows.append((f"plan {stack} (cold process, CLI)", median_of(lambda: seconds_of(argv))))
+    for stack in ("dev", "prod"):
+        def warm(stack: str = stack) -> float:
+            start = time.perf_counter()
+            plan.dumps(plan.deployment(run_program(ROOT, stack)))
+            return time.perf_counter() - start
+        warm()
+        rows.append((f"plan {stack} (warm, in process)", median_of(warm, repeats=10)))
+
+    print(f"{'what':<36} {'median s':>9} {'min s':>7}")
+    for label, (median, best) in rows:
+        print(f"{label:<36} {median:>9.3f} {best:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
