@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from importlib import metadata
 from typing import Any
 
-from offline.engine import SECRET_SIG, SPECIAL_SIG, STACK_TYPE, Recording, Resource
+from offline.engine import SECRET_SIG, SPECIAL_SIG, STACK_TYPE, Recording, Resource, reveal
 
 DEPLOYMENT_VERSION = 3
 # `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.
@@ -98,20 +98,10 @@ def export_value(value: Any) -> Any:
     """A wire value in export form: secrets as {sig, plaintext: <JSON text>}."""
     if isinstance(value, dict):
         if value.get(SPECIAL_SIG) == SECRET_SIG:
-            return {SPECIAL_SIG: SECRET_SIG, "plaintext": json.dumps(_plain(value["value"]))}
+            return {SPECIAL_SIG: SECRET_SIG, "plaintext": json.dumps(reveal(value["value"]), sort_keys=True)}
         return {k: export_value(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [export_value(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(SPECIAL_SIG) == SECRET_SIG:
-            return _plain(value["value"])
-        return {k: _plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
     return value
 
 
