@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 import json
 import logging
 import os
@@ -122,10 +121,6 @@ def reveal(value: Any) -> Any:
     if isinstance(value, list):
         return [reveal(v) for v in value]
     return value
-
-
-def stable_hex(*parts: str, length: int = 17) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
 
 
 # --- the monitor -------------------------------------------------------------

@@ -42,7 +42,8 @@ BAD_CONFIGS = [
      "platform.labels.costCenter: must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending "
      "with a letter or digit (it is both an AWS tag and a Kubernetes label value) (got 'ML Team')"),
     ({"labels.product": None}, "platform.labels.product: is required"),
-    ({"network.vpcCidr": "10.0.0.1/16"}, "platform.network.vpcCidr: 10.0.0.1/16 has host bits set; did you mean 10.0.0.0/16?"),
+    ({"network.vpcCidr": "10.0.0.1/16"},
+     "platform.network.vpcCidr: 10.0.0.1/16 has host bits set; did you mean 10.0.0.0/16?"),
     ({"network.vpcCidr": "banana"},
      "platform.network.vpcCidr: must be an IPv4 CIDR block such as 10.0.0.0/16 (got 'banana')"),
     ({"network.vpcCidr": "8.8.0.0/16"},
