@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import addressing, catalog
+from components import addressing, catalog, naming
 
 CONFIG_KEY = "platform"
 
@@ -93,7 +93,8 @@ DnsLabel = Annotated[str, _matching(
     r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
     "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
 )]
-Region = Annotated[str, _matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as us-east-1")]
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+Region = Annotated[str, _matching(_REGION, "an AWS region such as us-east-1")]
 RoleArn = Annotated[str, _matching(
     r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
     "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
@@ -163,6 +164,11 @@ class _Model(BaseModel):
     )
 
 
+def _section() -> Any:
+    """A nested section's default: validated like one the user wrote, so its checks always run."""
+    return Field(default_factory=dict, validate_default=True)
+
+
 class CostLabels(_Model):
     """Who pays: becomes AWS tags and Kubernetes labels (see components/labels.py)."""
 
@@ -186,7 +192,7 @@ class NetworkConfig(_Model):
     interface_endpoints: tuple[Annotated[str, _matching(
         r"[a-z0-9]+([.-][a-z0-9]+)*", "an AWS service endpoint name such as ecr.api or sts")], ...
     ] = DEFAULT_INTERFACE_ENDPOINTS
-    flow_logs: FlowLogsConfig = FlowLogsConfig()
+    flow_logs: FlowLogsConfig = _section()
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -243,7 +249,7 @@ class ClusterConfig(_Model):
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
     admin_role_arns: tuple[RoleArn, ...] = ()
-    system_node_group: SystemNodeGroupConfig = SystemNodeGroupConfig()
+    system_node_group: SystemNodeGroupConfig = _section()
 
     @field_validator("public_access_cidrs")
     @classmethod
@@ -305,10 +311,10 @@ class GpuPoolConfig(_Model):
     ami_type: AmiType = AmiType.AL2023_NVIDIA
     capacity_type: CapacityType = CapacityType.ON_DEMAND
     capacity_reservation_id: ReservationId | None = Field(default=None, validate_default=True)
-    size: NodeGroupSize = NodeGroupSize()
+    size: NodeGroupSize = _section()
     disk_size_gib: Annotated[int, _between(20, 16384)] = 200
     workload_type: WorkloadType = WorkloadType.INFERENCE
-    sharing: SharingConfig = SharingConfig()
+    sharing: SharingConfig = _section()
 
     @field_validator("instance_types")
     @classmethod
@@ -340,10 +346,24 @@ class GpuPoolConfig(_Model):
 class StorageConfig(_Model):
     """Buckets and their key; `protect` keeps them through `pulumi destroy`."""
 
+    # After validation, always the prefix in use: the one given, or `<project>-<stack>`.
+    bucket_prefix: str | None = Field(default=None, validate_default=True)
     protect: bool = True
     minimum_tls_version: Annotated[str, _one_of(("1.2", "1.3"))] | None = "1.2"
     noncurrent_version_days: Annotated[int, _between(1, 3650)] = 90
     access_log_retention_days: Annotated[int, _between(1, 3650)] = 365
+
+    @field_validator("bucket_prefix")
+    @classmethod
+    def _bucket_names_fit_s3_rules(cls, value: str | None, info: ValidationInfo) -> str:
+        context = info.context or {}
+        if value is None:
+            if not {"project", "stack"} <= set(context):
+                raise PydanticCustomError("bucket", "is required when the project and stack are unknown", {})
+            prefix = naming.default_prefix(context["project"], context["stack"])
+        else:
+            prefix = value
+        return naming.check_bucket_prefix(prefix, context.get("region"), chosen=value is not None)
 
 
 class ObservabilityConfig(_Model):
@@ -359,11 +379,11 @@ class PlatformConfig(_Model):
     environment: Environment
     region: Region
     labels: CostLabels
-    network: NetworkConfig = NetworkConfig()
-    cluster: ClusterConfig = ClusterConfig()
+    network: NetworkConfig = _section()
+    cluster: ClusterConfig = _section()
     gpu_pools: tuple[GpuPoolConfig, ...] = ()
-    storage: StorageConfig = StorageConfig()
-    observability: ObservabilityConfig = ObservabilityConfig()
+    storage: StorageConfig = _section()
+    observability: ObservabilityConfig = _section()
 
     @field_validator("gpu_pools")
     @classmethod
@@ -394,12 +414,18 @@ _MESSAGES = {
 }
 
 
-def load_platform_config(raw: Any) -> PlatformConfig:
-    """Validate the raw `platform` object of a stack, or raise ConfigError."""
+def load_platform_config(raw: Any, project: str, stack: str) -> PlatformConfig:
+    """Validate the raw `platform` object of a stack, or raise ConfigError.
+
+    The project and stack name the stack's buckets, so their names are checked here too.
+    """
     if raw is None:
-        raise ConfigError([f"{CONFIG_KEY}: is required; set `gpu-platform:{CONFIG_KEY}` in Pulumi.<stack>.yaml"])
+        raise ConfigError([f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in Pulumi.{stack}.yaml"])
+    region = raw.get("region") if isinstance(raw, dict) else None
+    context = {"project": project, "stack": stack,
+               "region": region if isinstance(region, str) and re.fullmatch(_REGION, region) else None}
     try:
-        return PlatformConfig.model_validate(raw)
+        return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
         problems = [_describe(e) for e in err.errors(include_url=False)]
         raise ConfigError(sorted(dict.fromkeys(problems))) from None
@@ -411,7 +437,7 @@ def read_stack_config() -> PlatformConfig:
         raw = pulumi.Config().get_object(CONFIG_KEY)
     except pulumi.ConfigTypeError:
         raise ConfigError([f"{CONFIG_KEY}: must be an object of keys and values"]) from None
-    return load_platform_config(raw)
+    return load_platform_config(raw, pulumi.get_project(), pulumi.get_stack())
 
 
 def _path(loc: tuple, user_typed_last: bool = False) -> str:

@@ -26,7 +26,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.mocks import MockEngine, MockSettings
+from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
@@ -334,11 +334,11 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
     monitor = monitor or RecordingMonitor(project, stack, config.values)
 
     def run() -> None:
-        pulumi_settings.configure(MockSettings(
+        # A whole Settings, so every per-run bag (RPCs, outputs, package refs) starts empty.
+        pulumi_settings.configure(pulumi_settings.Settings(
             monitor=monitor, engine=MockEngine(logging.getLogger("offline")),
-            monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
             project=project, stack=stack, root_directory=str(project_dir), dry_run=False,
-            organization="organization", parallel=8, callbacks=None,
+            organization="organization", parallel=8,
         ))
         pulumi_settings.ROOT.set(None)
         set_all_config(dict(config.values), list(config.secret_keys))
@@ -348,6 +348,11 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
         try:
             loop.run_until_complete(run_in_stack(entry))
         finally:
+            # A failed program leaves registrations in flight: end them before the loop goes.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
             asyncio.set_event_loop(None)
 

@@ -19,7 +19,7 @@ from components.config import (
     load_platform_config,
 )
 from offline.engine import RecordingMonitor, run_program
-from tests.planning import MINIMAL, ROOT, stack_config, with_changes
+from tests.planning import MINIMAL, PROJECT, ROOT, stack_config, with_changes
 
 POOL = {"name": "serving", "instanceTypes": ["g6.xlarge"]}
 
@@ -88,6 +88,16 @@ BAD_CONFIGS = [
      "platform.gpuPools[0].sharng: is not a known key; did you mean sharing? allowed: amiType, "
      "capacityReservationId, capacityType, diskSizeGib, instanceTypes, name, sharing, size, workloadType"),
     ({"storage.protect": "maybe"}, "platform.storage.protect: must be true or false (got 'maybe')"),
+    ({"storage.bucketPrefix": "Models.Team"},
+     "platform.storage.bucketPrefix: 'Models.Team' is not usable in S3 bucket names: use lowercase letters, "
+     "digits and single hyphens, starting and ending with a letter or digit"),
+    ({"storage.bucketPrefix": "a-very-long-prefix-for-the-inference-buckets"},
+     "platform.storage.bucketPrefix: 'a-very-long-prefix-for-the-inference-buckets' makes bucket names of 72 "
+     "characters (a-very-long-prefix-for-the-inference-buckets-data-000000000000-us-east-1); S3 allows 63: "
+     "use a prefix of at most 35 characters"),
+    ({"storage.bucketPrefix": "xn--models"},
+     "platform.storage.bucketPrefix: 'xn--models' is not usable in S3 bucket names: use lowercase letters, "
+     "digits and single hyphens, starting and ending with a letter or digit"),
     ({"observability": "yes"}, "platform.observability: must be an object of keys and values (got 'yes')"),
 ]
 
@@ -96,13 +106,13 @@ BAD_CONFIGS = [
                                                               enumerate(BAD_CONFIGS)])
 def test_bad_config_is_rejected_with_the_path_and_what_is_allowed(changes, message):
     with pytest.raises(ConfigError) as raised:
-        load_platform_config(with_changes(MINIMAL, changes))
+        load_platform_config(with_changes(MINIMAL, changes), PROJECT, "dev")
     assert raised.value.problems == [message]
 
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as raised:
-        load_platform_config(with_changes(MINIMAL, {"network.azCount": 9, "region": "nowhere"}))
+        load_platform_config(with_changes(MINIMAL, {"network.azCount": 9, "region": "nowhere"}), PROJECT, "dev")
     assert raised.value.problems == [
         "platform.network.azCount: must be between 2 and 6 (got 9)",
         "platform.region: must be an AWS region such as us-east-1 (got 'nowhere')",
@@ -110,17 +120,32 @@ def test_every_problem_is_reported_at_once():
 
 
 @pytest.mark.parametrize("raw, message", [
-    (None, "platform: is required; set `gpu-platform:platform` in Pulumi.<stack>.yaml"),
+    (None, "platform: is required; set `gpu-platform:platform` in Pulumi.dev.yaml"),
     ("dev", "platform: must be an object of keys and values (got 'dev')"),
 ])
 def test_missing_or_scalar_platform_key_is_rejected(raw, message):
     with pytest.raises(ConfigError) as raised:
-        load_platform_config(raw)
+        load_platform_config(raw, PROJECT, "dev")
+    assert raised.value.problems == [message]
+
+
+@pytest.mark.parametrize("stack, message", [
+    ("Prod_EU", "platform.storage.bucketPrefix: 'gpu-platform-Prod_EU' (derived from project-stack; set "
+                "storage.bucketPrefix to choose one) is not usable in S3 bucket names: use lowercase letters, "
+                "digits and single hyphens, starting and ending with a letter or digit"),
+    ("production-europe-frankfurt-main", "platform.storage.bucketPrefix: 'gpu-platform-production-europe-"
+     "frankfurt-main' (derived from project-stack; set storage.bucketPrefix to choose one) makes bucket names "
+     "of 73 characters (gpu-platform-production-europe-frankfurt-main-data-000000000000-us-east-1); S3 allows "
+     "63: use a prefix of at most 35 characters"),
+])
+def test_a_stack_name_that_makes_bad_bucket_names_is_rejected(stack, message):
+    with pytest.raises(ConfigError) as raised:
+        load_platform_config(MINIMAL, PROJECT, stack)
     assert raised.value.problems == [message]
 
 
 def test_defaults_are_secure_and_highly_available():
-    config = load_platform_config(MINIMAL)
+    config = load_platform_config(MINIMAL, PROJECT, "dev")
     assert config.network.az_count == 3
     assert config.network.nat_gateways is NatGateways.PER_AZ
     assert config.network.flow_logs.enabled
@@ -135,7 +160,7 @@ def _stack_file(stack: str) -> dict:
 
 
 def test_dev_and_prod_differ_where_an_operator_expects():
-    dev, prod = load_platform_config(_stack_file("dev")), load_platform_config(_stack_file("prod"))
+    dev, prod = (load_platform_config(_stack_file(s), PROJECT, s) for s in ("dev", "prod"))
     assert (dev.environment, prod.environment) == (Environment.DEV, Environment.PROD)
     assert dev.network.az_count < prod.network.az_count
     assert (dev.network.nat_gateways, prod.network.nat_gateways) == (NatGateways.SINGLE, NatGateways.PER_AZ)
@@ -213,7 +238,7 @@ platform = st.fixed_dictionaries({}, optional={
 @given(st.one_of(platform, values))
 def test_any_config_is_accepted_or_rejected_with_a_config_error(raw):
     try:
-        result = load_platform_config(raw)
+        result = load_platform_config(raw, PROJECT, "dev")
     except ConfigError as err:
         assert err.problems and all(p.startswith("platform") for p in err.problems)
     else:
