@@ -6,9 +6,18 @@ Tests read the exact document AWS receives, and no call site writes policy JSON.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
+
+import pulumi_aws as aws
 
 Statement = dict[str, Any]
+
+
+class Grantee(Protocol):
+    """Something that holds an IAM role and a name to derive grant names from (e.g. an IrsaRole)."""
+
+    name: str
+    role: aws.iam.Role
 
 
 def document(*statements: Statement) -> str:

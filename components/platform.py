@@ -12,12 +12,14 @@ import pulumi_aws as aws
 from components.config import PlatformConfig
 from components.labels import CostLabels
 from components.network import Network
+from components.storage import Storage
 
 
 class Platform(pulumi.ComponentResource):
     """A GPU inference platform: network, cluster, GPU pools, storage, observability."""
 
     network: Network
+    storage: Storage
 
     def __init__(self, name: str, config: PlatformConfig,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -31,6 +33,7 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider})
 
         self.network = Network(f"{name}-network", config.network, config.region, labels, opts=child)
+        self.storage = Storage(f"{name}-storage", config.storage, config.region, labels, opts=child)
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -40,4 +43,6 @@ class Platform(pulumi.ComponentResource):
             "privateSubnetIds": self.network.private_subnet_ids,
             "publicSubnetIds": self.network.public_subnet_ids,
             "availabilityZones": self.network.availability_zones,
+            "bucketName": self.storage.bucket_name,
+            "logBucketName": self.storage.log_bucket_name,
         }

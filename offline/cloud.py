@@ -123,6 +123,34 @@ def _iam_role_policy(ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('role', '')}:{name}", {"name": name}
 
 
+def _kms_key(ctx: Context) -> tuple[str, dict[str, Any]]:
+    key_id = uuid_for(ctx.urn)
+    return key_id, {"keyId": key_id, "arn": arn("kms", ctx.region, f"key/{key_id}")}
+
+
+def _kms_alias(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("name") or f"alias/{autoname(ctx)}"
+    return name, {"name": name, "arn": arn("kms", ctx.region, name), "targetKeyArn": arn(
+        "kms", ctx.region, f"key/{ctx.inputs.get('targetKeyId', '')}")}
+
+
+def _bucket(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("bucket") or autoname(ctx)
+    return name, {"bucket": name, "arn": f"arn:{PARTITION}:s3:::{name}", "region": ctx.region,
+                  "bucketDomainName": f"{name}.s3.amazonaws.com",
+                  "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+                  "hostedZoneId": "Z3AQBSTGFYJSTF"}
+
+
+def _bucket_setting(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """Bucket sub-resources (policy, versioning, ...) are identified by their bucket."""
+    return ctx.inputs["bucket"], {}
+
+
+def _role_policy_attachment(ctx: Context) -> tuple[str, dict[str, Any]]:
+    return f"{ctx.inputs.get('role', '')}-{digest(ctx.urn, length=20)}", {}
+
+
 def _provider(ctx: Context) -> tuple[str, dict[str, Any]]:
     return uuid_for(ctx.urn), {}
 
@@ -137,6 +165,15 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:iam/role:Role": _iam_role,
     "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _role_policy_attachment,
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:s3/bucket:Bucket": _bucket,
+    **{f"aws:s3/{module}:{kind}": _bucket_setting for module, kind in (
+        ("bucketPolicy", "BucketPolicy"), ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
+        ("bucketOwnershipControls", "BucketOwnershipControls"), ("bucketVersioning", "BucketVersioning"),
+        ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
+        ("bucketLifecycleConfiguration", "BucketLifecycleConfiguration"), ("bucketLogging", "BucketLogging"))},
 }
 
 
