@@ -29,7 +29,7 @@ def default_prefix(project: str, stack: str) -> str:
 
 def check_bucket_prefix(prefix: str, region: str | None, chosen: bool) -> str:
     """The prefix, or a config error saying why its bucket names would be refused and what to do."""
-    where = "" if chosen else f" (derived from project-stack; set storage.bucketPrefix to choose one)"
+    where = "" if chosen else " (derived from project-stack; set storage.bucketPrefix to choose one)"
     if not _PREFIX.fullmatch(prefix) or "--" in prefix or prefix.startswith(_RESERVED_STARTS):
         raise PydanticCustomError(
             "bucket", "'{prefix}'{where} is not usable in S3 bucket names: use lowercase letters, digits "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import MockEngine
@@ -31,10 +31,8 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from offline import cloud
+from offline.wire import from_struct, resource_references, reveal, to_struct
 
-SPECIAL_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 STACK_TYPE = "pulumi:pulumi:Stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
 
@@ -75,52 +73,6 @@ class Recording:
     @property
     def stack_outputs(self) -> dict[str, Any]:
         return next(r.outputs for r in self.resources if r.type == STACK_TYPE)
-
-
-# --- wire values -------------------------------------------------------------
-
-
-def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """Wire properties as plain JSON values; whole numbers come back as ints."""
-    return _whole_numbers(json_format.MessageToDict(struct))
-
-
-def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(values)
-    return struct
-
-
-def _whole_numbers(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    return value
-
-
-def resource_references(value: Any) -> list[str]:
-    """URNs of every resource reference inside a wire value."""
-    if isinstance(value, dict):
-        if value.get(SPECIAL_SIG) == RESOURCE_SIG:
-            return [value["urn"]]
-        return [urn for v in value.values() for urn in resource_references(v)]
-    if isinstance(value, list):
-        return [urn for v in value for urn in resource_references(v)]
-    return []
-
-
-def reveal(value: Any) -> Any:
-    """A wire value with secrets unwrapped, for reading (not for recording)."""
-    if isinstance(value, dict):
-        if value.get(SPECIAL_SIG) == SECRET_SIG:
-            return reveal(value["value"])
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
 
 
 # --- the monitor -------------------------------------------------------------

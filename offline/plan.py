@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 from importlib import metadata
 from typing import Any
 
-from offline.engine import SECRET_SIG, SPECIAL_SIG, STACK_TYPE, Recording, Resource, reveal
+from offline.engine import STACK_TYPE, Recording, Resource
+from offline.wire import SECRET_SIG, SPECIAL_SIG, reveal
 
 DEPLOYMENT_VERSION = 3
 # `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.

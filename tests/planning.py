@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from offline import plan
-from offline.engine import SECRET_SIG, SPECIAL_SIG, StackConfig, run_program
+from offline.engine import StackConfig, run_program
+from offline.wire import SECRET_SIG, SPECIAL_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "gpu-platform"

@@ -12,7 +12,8 @@ import pytest
 
 from offline import plan
 from offline.cloud import UnknownCall
-from offline.engine import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG, run_program
+from offline.engine import run_program
+from offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
 from tests.planning import MINIMAL, ROOT, Plan, is_secret, stack_config
 
 
