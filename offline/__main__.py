@@ -1,4 +1,8 @@
-"""`python -m offline plan --stack dev [--out FILE]`: run the program without the CLI, write its plan."""
+"""`python -m offline plan --stack dev [--out FILE]`: run the program without the CLI, write its plan.
+
+`python -m offline review FILE [--format text|markdown|sarif|json] [--policy-config FILE]`:
+judge a plan or a `pulumi stack export` with the policy pack, as `pulumi preview` does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import pulumi
 
-from offline import plan
+from offline import plan, review
 from offline.engine import run_program
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -21,7 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     plan_cmd.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     plan_cmd.add_argument("--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json)")
     plan_cmd.add_argument("--project", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    review_cmd = commands.add_parser("review", help="judge a deployment (plan or stack export) with the policy pack")
+    review_cmd.add_argument("file", type=Path, help="a deployment: build/plan-<stack>.json or `pulumi stack export`")
+    review_cmd.add_argument("--format", choices=review.FORMATS, default="text", help="output format (default: text)")
+    review_cmd.add_argument("--policy-config", type=Path,
+                            help="policy config file (default: policies/config/<stack of the URNs>.json)")
     args = parser.parse_args(argv)
+    if args.command == "review":
+        return review.run(args.file, args.format, args.policy_config)
     return write_plan(args.project, args.stack, args.out or args.project / "build" / f"plan-{args.stack}.json")
 
 

@@ -1,0 +1,123 @@
+"""GPU scheduling: containers size their GPU asks exactly, and GPU workloads land on the pool they ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from .shapes import (GPU_POOL_LABEL, NODE_GROUP_TYPES, advertised, containers, gpu_pool_name, gpu_resources, items,
+                     mapping, normal_effect, pod_template)
+
+
+def _quantity(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _gpu_requests_and_limits(args, report_violation) -> None:
+    template = pod_template(args.resource_type, args.props)
+    if template is None:
+        return
+    for name, container in containers(mapping(template.get("spec"))):
+        gpus = gpu_resources(container)
+        if not gpus:
+            continue
+        resources = mapping(container.get("resources"))
+        requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
+        for gpu in gpus:
+            request, limit = _quantity(requests.get(gpu)), _quantity(limits.get(gpu))
+            if request != limit:
+                report_violation(f"{args.name}: container {name}: {gpu} request {request or 'unset'} "
+                                 f"!= limit {limit or 'unset'}")
+        missing = [r for r in ("cpu", "memory") if requests.get(r) in (None, "")]
+        if missing:
+            report_violation(f"{args.name}: container {name} asks for {', '.join(gpus)} without "
+                             f"{' and '.join(missing)} requests")
+
+
+gpu_requests_and_limits = ResourceValidationPolicy(
+    name="gpu-requests-and-limits",
+    description=("A container asking for nvidia.com/gpu or nvidia.com/mig-* sets the GPU request equal to the "
+                 "limit and sets CPU and memory requests: write the same quantity under requests and limits."),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_gpu_requests_and_limits,
+)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A GPU pool as its node group declares it."""
+
+    name: str
+    taints: tuple[tuple[str, str, str], ...]   # (key, value, effect as Kubernetes writes it)
+    advertised: Mapping[str, int]
+
+
+def pools_of(resources) -> dict[str, Pool]:
+    pools: dict[str, Pool] = {}
+    for r in resources:
+        name = gpu_pool_name(r.props) if r.resource_type in NODE_GROUP_TYPES else None
+        if name:
+            taints = tuple((str(mapping(t).get("key")), str(mapping(t).get("value") or ""),
+                            normal_effect(mapping(t).get("effect"))) for t in items(r.props.get("taints")))
+            pools[name] = Pool(name, taints, advertised(r.props.get("tags")))
+    return pools
+
+
+def _tolerates(toleration: Mapping, taint: tuple[str, str, str]) -> bool:
+    """Kubernetes' matching: same key (or empty key with Exists), same effect (or none), value if Equal."""
+    key, value, effect = taint
+    if toleration.get("effect") not in (None, "", effect):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return toleration.get("key") in (None, "", key)
+    return toleration.get("key") == key and (toleration.get("value") or "") == value
+
+
+def _gpu_placement(args, report_violation) -> None:
+    pools = pools_of(args.resources)
+    for r in args.resources:
+        template = pod_template(r.resource_type, r.props)
+        if template is None:
+            continue
+        spec = mapping(template.get("spec"))
+        asked = sorted({g for _, c in containers(spec) for g in gpu_resources(c)})
+        if not asked:
+            continue
+        wanted = mapping(spec.get("nodeSelector")).get(GPU_POOL_LABEL)
+        if not wanted:
+            report_violation(f"{r.name}: asks for {', '.join(asked)} but selects no GPU pool "
+                             f"(nodeSelector {GPU_POOL_LABEL})", r.urn)
+            continue
+        pool = pools.get(wanted)
+        if pool is None:
+            report_violation(f"{r.name}: selects GPU pool '{wanted}', which no node group of this stack is; "
+                             f"pools: {', '.join(sorted(pools)) or 'none'}", r.urn)
+            continue
+        tolerations = [mapping(t) for t in items(spec.get("tolerations"))]
+        own = [t for t in pool.taints if t[2] == "NoSchedule"]
+        if not own or not all(any(_tolerates(t, taint) for t in tolerations) for taint in own):
+            shown = ", ".join(f"{k}={v}:{e}" for k, v, e in own) or "none"
+            report_violation(f"{r.name}: does not tolerate the taint of GPU pool '{wanted}' ({shown})", r.urn)
+        others = sorted(p.name for p in pools.values() if p.name != wanted and any(
+            _tolerates(t, taint) for t in tolerations for taint in p.taints))
+        if others:
+            report_violation(f"{r.name}: tolerates the taints of other GPU pools too: {', '.join(others)}", r.urn)
+        foreign = [g for g in asked if g not in pool.advertised]
+        if foreign:
+            offer = ", ".join(f"{k}={v}" for k, v in sorted(pool.advertised.items())) or "nothing"
+            report_violation(f"{r.name}: asks for {', '.join(foreign)}, which GPU pool '{wanted}' does not "
+                             f"advertise (it advertises {offer})", r.urn)
+
+
+gpu_placement = StackValidationPolicy(
+    name="gpu-placement",
+    description=("A GPU workload selects one GPU pool (nodeSelector node.kubernetes.io/gpu-pool), tolerates "
+                 "exactly that pool's taint, and asks for a resource the pool advertises: fix the selector, "
+                 "toleration or resource name."),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_gpu_placement,
+)
+

@@ -1,0 +1,185 @@
+"""How the rules read resources: tags, pod specs, GPU pools, policy documents, config with defaults.
+
+Properties reach a rule through pulumi_policy's proxies, which are `Mapping` and
+`Sequence` but not `dict` and `list`: every helper here checks the ABCs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Iterator
+
+# Kubernetes -------------------------------------------------------------------
+
+GPU_POOL_LABEL = "node.kubernetes.io/gpu-pool"
+GPU_RESOURCE = "nvidia.com/gpu"
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+ADVERTISED_TAG = "gpu-platform/advertised-resources"
+
+# type token -> path from the resource's properties to its pod spec's metadata+spec holder.
+WORKLOAD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "kubernetes:core/v1:Pod": (),
+    "kubernetes:apps/v1:Deployment": ("spec", "template"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template"),
+    "kubernetes:batch/v1:Job": ("spec", "template"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WORKLOAD_TYPES = tuple(WORKLOAD_TEMPLATE_PATHS)
+
+# AWS and pulumi-eks ---------------------------------------------------------------
+
+NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+LAUNCH_TEMPLATE_TYPE = "aws:ec2/launchTemplate:LaunchTemplate"
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+# pulumi-eks components take `tags` but are not pulumi_aws classes.
+EKS_TAGGABLE = ("eks:index:Cluster", "eks:index:ManagedNodeGroup", "eks:index:NodeGroupV2")
+
+
+def is_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+def is_list(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def dig(value: Any, *path: str) -> Any:
+    """The value at `path` inside nested mappings, or None where a step is missing."""
+    for key in path:
+        if not is_mapping(value) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    return value if is_mapping(value) else {}
+
+
+def items(value: Any) -> list[Any]:
+    return list(value) if is_list(value) else []
+
+
+def stack_of(urn: str) -> str:
+    """The stack a URN belongs to: `urn:pulumi:<stack>::<project>::<type>::<name>`."""
+    return urn.split("::", 1)[0].split(":")[2] if urn.count("::") >= 3 else ""
+
+
+def name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def setting(args: Any, schema: Mapping[str, Mapping[str, Any]], key: str) -> Any:
+    """A config property of the policy, or its schema default (the engine fills defaults; direct calls may not)."""
+    config = args.get_config() or {}
+    return config[key] if key in config else schema[key]["default"]
+
+
+# Tags -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def takes_tags(type_token: str) -> bool:
+    """Whether resources of this type accept `tags`: pulumi_aws's own class signature says so."""
+    if type_token in EKS_TAGGABLE:
+        return True
+    package, _, rest = type_token.partition(":")
+    if package != "aws" or "/" not in rest:
+        return False
+    module_name, class_name = rest.split("/", 1)[0], rest.rsplit(":", 1)[-1]
+    try:
+        module = importlib.import_module("pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}")
+        cls = getattr(module, class_name)
+    except (ImportError, AttributeError):
+        return False
+    init = getattr(cls, "_internal_init", None)
+    return init is not None and "tags" in inspect.signature(init).parameters
+
+
+def missing_keys(tags: Any, keys: Sequence[str]) -> list[str]:
+    """Keys absent from `tags` or set to an empty value."""
+    tags = mapping(tags)
+    return [k for k in keys if not (isinstance(tags.get(k), str) and tags.get(k).strip())]
+
+
+# Kubernetes workloads ---------------------------------------------------------------
+
+
+def pod_template(type_token: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The pod template (metadata + spec) of a workload, or None for other types."""
+    if type_token not in WORKLOAD_TEMPLATE_PATHS:
+        return None
+    path = WORKLOAD_TEMPLATE_PATHS[type_token]
+    return mapping(dig(props, *path) if path else props)
+
+
+def containers(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(name, container) of every init and app container."""
+    for field in ("initContainers", "containers"):
+        for i, container in enumerate(items(pod_spec.get(field))):
+            container = mapping(container)
+            yield str(container.get("name") or f"{field}[{i}]"), container
+
+
+def is_gpu_resource(name: str) -> bool:
+    return name == GPU_RESOURCE or name.startswith(MIG_RESOURCE_PREFIX)
+
+
+def gpu_resources(container: Mapping[str, Any]) -> list[str]:
+    """GPU resource names a container requests or limits, sorted."""
+    resources = mapping(container.get("resources"))
+    names = set(mapping(resources.get("requests"))) | set(mapping(resources.get("limits")))
+    return sorted(n for n in names if is_gpu_resource(n))
+
+
+# GPU pools --------------------------------------------------------------------------
+
+
+def gpu_pool_name(props: Mapping[str, Any]) -> str | None:
+    """The pool a node group belongs to (its `node.kubernetes.io/gpu-pool` label), or None if not a GPU pool."""
+    value = mapping(props.get("labels")).get(GPU_POOL_LABEL)
+    return value if isinstance(value, str) and value else None
+
+
+def advertised(tags: Any) -> dict[str, int]:
+    """`gpu-platform/advertised-resources` ("name=count" pairs, space-separated) as a dict."""
+    text = mapping(tags).get(ADVERTISED_TAG)
+    result: dict[str, int] = {}
+    for pair in (text or "").split() if isinstance(text, str) else []:
+        name, _, count = pair.partition("=")
+        result[name] = int(count) if count.isdigit() else 0
+    return result
+
+
+def normal_effect(effect: Any) -> str:
+    """Taint effects as Kubernetes writes them: EKS's NO_SCHEDULE is NoSchedule."""
+    return {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute",
+            "PREFER_NO_SCHEDULE": "PreferNoSchedule"}.get(str(effect), str(effect))
+
+
+# IAM policy documents -----------------------------------------------------------------
+
+
+def policy_document(value: Any) -> Mapping[str, Any]:
+    """A policy document given as JSON text or as an object; {} if it is neither."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return mapping(value)
+
+
+def statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = document.get("Statement")
+    return [mapping(s) for s in (items(found) if is_list(found) else [found])] if found else []
+
+
+def as_list(value: Any) -> list[Any]:
+    return items(value) if is_list(value) else ([] if value is None else [value])
