@@ -266,7 +266,9 @@ class SharingConfig(_Model):
 
     mode: SharingMode = SharingMode.NONE
     replicas: Annotated[int, _between(2, 16)] | None = Field(default=None, validate_default=True)
+    # Time-slicing: a pod asking for more than one shared GPU fails instead of getting no more compute.
     fail_requests_greater_than_one: bool | None = None
+    # MIG: `mixed` advertises each profile as its own resource (nvidia.com/mig-1g.10gb).
     strategy: MigStrategy | None = None
     # A preset name (all-1g, all-balanced, ...) or profile counts per GPU ({"1g.10gb": 7}).
     layout: Any = Field(default=None, validate_default=True)
@@ -282,6 +284,14 @@ class SharingConfig(_Model):
         if info.field_name == "replicas" and value is None and mode == SharingMode.TIME_SLICING:
             raise PydanticCustomError("mode_field", "is required with mode time-slicing (2 to 16)", {})
         return value
+
+    @property
+    def mig_strategy(self) -> MigStrategy:
+        return self.strategy or MigStrategy.MIXED
+
+    @property
+    def fails_requests_greater_than_one(self) -> bool:
+        return True if self.fail_requests_greater_than_one is None else self.fail_requests_greater_than_one
 
     @field_validator("layout")
     @classmethod
@@ -330,6 +340,63 @@ class GpuPoolConfig(_Model):
                 "instance", "mixes GPU models ({models}); a pool has one GPU model, use one pool each",
                 {"models": ", ".join(models)})
         return value
+
+    @property
+    def gpu(self) -> catalog.Gpu:
+        return catalog.GPU_INSTANCES[self.instance_types[0]].gpu
+
+    @property
+    def gpus_per_node(self) -> int:
+        """GPUs of the smallest instance type: what every node of the pool has at least."""
+        return min(catalog.GPU_INSTANCES[t].gpu_count for t in self.instance_types)
+
+    def mig_layout(self) -> dict[str, int]:
+        """Profile counts per GPU, with a preset name resolved."""
+        layout = self.sharing.layout
+        return dict(catalog.mig_presets(self.gpu)[layout]) if isinstance(layout, str) else dict(layout)
+
+    @field_validator("ami_type")
+    @classmethod
+    def _x86_image_for_x86_instances(cls, value: AmiType) -> AmiType:
+        if "ARM" in value.value:
+            raise PydanticCustomError(
+                "ami", "{got} is for Arm instances, and every GPU instance type here is x86_64; use "
+                "AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA", {"got": value.value})
+        return value
+
+    @field_validator("sharing")
+    @classmethod
+    def _sharing_fits_the_gpu(cls, sharing: SharingConfig, info: ValidationInfo) -> SharingConfig:
+        types, ami = info.data.get("instance_types"), info.data.get("ami_type")
+        if not types or ami is None:
+            return sharing  # already reported
+        gpu = catalog.GPU_INSTANCES[types[0]].gpu
+        where = f"{gpu.model} ({', '.join(types)})"
+        if sharing.mode != SharingMode.NONE and ami == AmiType.BOTTLEROCKET_NVIDIA:
+            raise PydanticCustomError(
+                "field:mode", "{mode} needs the GPU Operator's device plugin, which Bottlerocket replaces with "
+                "its own; use amiType AL2023_x86_64_NVIDIA", {"mode": sharing.mode.value})
+        if sharing.mode != SharingMode.MIG:
+            return sharing
+        if not gpu.mig:
+            raise PydanticCustomError(
+                "field:mode", "{where} has no MIG; share it with time-slicing", {"where": where})
+        layout = sharing.layout
+        if isinstance(layout, str):
+            presets = catalog.mig_presets(gpu)
+            if layout not in presets:
+                raise PydanticCustomError(
+                    "field:layout", "{got} is not a MIG preset of {where}; allowed: {allowed}, or profile counts",
+                    {"got": layout, "where": where, "allowed": ", ".join(presets)})
+            layout = presets[layout]
+        problems = catalog.mig_layout_problems(gpu, layout, where)
+        if problems:
+            raise PydanticCustomError("field:layout", "{problems}", {"problems": "; ".join(problems)})
+        if sharing.strategy == MigStrategy.SINGLE and len(layout) > 1:
+            raise PydanticCustomError(
+                "field:strategy", "single advertises every MIG device as nvidia.com/gpu, so the layout must use "
+                "one profile (got {profiles}); use strategy mixed", {"profiles": ", ".join(layout)})
+        return sharing
 
     @field_validator("capacity_reservation_id")
     @classmethod
@@ -453,6 +520,8 @@ def _path(loc: tuple, user_typed_last: bool = False) -> str:
 
 def _describe(error: dict) -> str:
     kind, loc, value = error["type"], error["loc"], error.get("input")
+    if kind.startswith("field:"):  # a check made by the parent, about one key of this section
+        loc = (*loc, kind.split(":", 1)[1])
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

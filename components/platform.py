@@ -8,23 +8,38 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
-from components.config import PlatformConfig
+from components.cluster import Cluster
+from components.config import PlatformConfig, WorkloadType
+from components.gpu_operator import GpuOperator
+from components.gpu_pool import GpuPool
+from components.irsa import IrsaRole, ServiceAccountBinding
 from components.labels import CostLabels
 from components.network import Network
 from components.storage import Storage
 
+INFERENCE_NAMESPACE = "inference"
+MODEL_SERVER_ACCOUNT = "model-server"
+MODELS_PREFIX = "models/"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
 
 class Platform(pulumi.ComponentResource):
-    """A GPU inference platform: network, cluster, GPU pools, storage, observability."""
+    """A GPU inference platform: network, cluster, GPU pools, storage, roles for its workloads."""
 
     network: Network
+    cluster: Cluster
+    gpu_pools: list[GpuPool]
+    gpu_operator: GpuOperator | None
     storage: Storage
+    model_server_role: IrsaRole
 
     def __init__(self, name: str, config: PlatformConfig,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Platform", name, None, opts)
         labels = CostLabels.of(config)
+        pod_labels = labels.k8s_labels(WorkloadType.INFERENCE)
         # Every AWS resource below uses this provider: one region, and cost tags by default.
         aws_provider = aws.Provider(
             f"{name}-aws", region=config.region,
@@ -33,7 +48,34 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider})
 
         self.network = Network(f"{name}-network", config.network, config.region, labels, opts=child)
+        self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
+                               self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
+        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self.network.private_subnet_ids,
+                                  labels, opts=child) for pool in config.gpu_pools]
+        self.gpu_operator = GpuOperator(
+            f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
+            service_monitor=config.observability.enabled, pod_labels=pod_labels,
+            opts=child) if config.gpu_pools else None
         self.storage = Storage(f"{name}-storage", config.storage, config.region, labels, opts=child)
+
+        # Workload identities: each service account gets exactly the access it needs.
+        inference = k8s.core.v1.Namespace(
+            f"{name}-{INFERENCE_NAMESPACE}", metadata={"name": INFERENCE_NAMESPACE, "labels": pod_labels},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes))
+        self.model_server_role = IrsaRole(
+            f"{name}-{MODEL_SERVER_ACCOUNT}", self.cluster.oidc,
+            ServiceAccountBinding(INFERENCE_NAMESPACE, MODEL_SERVER_ACCOUNT, self.cluster.kubernetes, pod_labels),
+            labels, description="Model servers read model weights from the platform bucket",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[inference])))
+        self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
+        ebs_csi_role = IrsaRole(
+            f"{name}-ebs-csi", self.cluster.oidc, ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"),
+            labels, managed_policy_arns=(EBS_CSI_POLICY,), description="EBS CSI driver manages volumes",
+            opts=child)
+        aws.eks.Addon(f"{name}-ebs-csi", cluster_name=self.cluster.eks_cluster.eks_cluster.name,
+                      addon_name="aws-ebs-csi-driver", service_account_role_arn=ebs_csi_role.arn,
+                      resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                      tags=labels.aws_tags(f"{name}-ebs-csi"), opts=pulumi.ResourceOptions(parent=self.cluster))
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -43,6 +85,12 @@ class Platform(pulumi.ComponentResource):
             "privateSubnetIds": self.network.private_subnet_ids,
             "publicSubnetIds": self.network.public_subnet_ids,
             "availabilityZones": self.network.availability_zones,
+            "clusterName": pulumi.Output.from_input(self.cluster.name),
+            "kubeconfig": self.cluster.kubeconfig,
+            "oidcProviderArn": pulumi.Output.from_input(self.cluster.oidc.arn),
+            "gpuPools": pulumi.Output.from_input(
+                {pool.config.name: {"advertised": pool.advertised, **pool.placement} for pool in self.gpu_pools}),
             "bucketName": self.storage.bucket_name,
             "logBucketName": self.storage.log_bucket_name,
+            "modelServerRoleArn": self.model_server_role.arn,
         }

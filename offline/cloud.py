@@ -9,10 +9,14 @@ make the plan lie.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from offline.wire import reference
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -31,6 +35,17 @@ class UnknownCall(LookupError):
 
 
 @dataclass(frozen=True)
+class Child:
+    """A resource a remote component creates inside its provider: never in the plan, but referable."""
+
+    urn: str
+    type: str
+    id: str
+    outputs: dict[str, Any]
+    owner: str  # the URN of the remote component that made it
+
+
+@dataclass(frozen=True)
 class Context:
     urn: str
     type: str
@@ -38,6 +53,14 @@ class Context:
     inputs: dict[str, Any]
     region: str
     stack: str
+    children: list[Child] = field(default_factory=list)
+
+    def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any]) -> dict[str, Any]:
+        """Record a child of this remote component and return a resource reference to it."""
+        stack_project, qualified = self.urn.rsplit("::", 2)[0], self.urn.split("::")[2]
+        urn = f"{stack_project}::{qualified}${type_}::{name}"
+        self.children.append(Child(urn, type_, id_, {**outputs, "id": id_}, owner=self.urn))
+        return reference(urn, id_)
 
 
 def digest(*parts: str, length: int = 17) -> str:
@@ -151,6 +174,67 @@ def _role_policy_attachment(ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('role', '')}-{digest(ctx.urn, length=20)}", {}
 
 
+def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """pulumi-eks's Cluster: the outputs it returns, with references to the children it makes."""
+    name = ctx.inputs.get("name") or autoname(ctx)
+    oidc_id = digest(ctx.urn, "oidc", length=32).upper()
+    issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"
+    endpoint = f"https://{digest(ctx.urn, 'endpoint', length=32).upper()}.gr7.{ctx.region}.eks.amazonaws.com"
+    ca = base64.b64encode(f"offline certificate authority of {name}".encode()).decode()
+    oidc_arn = arn("iam", "", f"oidc-provider/{issuer}")
+    cluster_sg, node_sg = f"sg-{digest(ctx.urn, 'cluster-sg')}", f"sg-{digest(ctx.urn, 'node-sg')}"
+    eks_cluster = ctx.child("aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", name, {
+        "name": name, "arn": arn("eks", ctx.region, f"cluster/{name}"), "endpoint": endpoint,
+        "version": ctx.inputs.get("version", ""), "certificateAuthority": {"data": ca},
+        "identities": [{"oidcs": [{"issuer": f"https://{issuer}"}]}],
+        "vpcConfig": {"clusterSecurityGroupId": cluster_sg, "vpcId": ctx.inputs.get("vpcId", "")},
+        "accessConfig": {"authenticationMode": ctx.inputs.get("authenticationMode", "")},
+    })
+    oidc_provider = ctx.child("aws:iam/openIdConnectProvider:OpenIdConnectProvider", f"{ctx.name}-oidcProvider",
+                              oidc_arn, {"arn": oidc_arn, "url": issuer, "clientIdLists": ["sts.amazonaws.com"]})
+    kubeconfig = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "aws",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", name, "--region", ctx.region, "--output", "json"]}}}],
+    }
+    return "", {
+        "eksCluster": eks_cluster, "kubeconfig": kubeconfig, "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcProviderArn": oidc_arn, "oidcProviderUrl": f"https://{issuer}", "oidcIssuer": issuer,
+        "clusterSecurityGroupId": cluster_sg, "nodeSecurityGroupId": node_sg,
+        "core": {"cluster": eks_cluster, "endpoint": endpoint, "oidcProvider": oidc_provider,
+                 "vpcId": ctx.inputs.get("vpcId", ""), "subnetIds": ctx.inputs.get("privateSubnetIds", []),
+                 "privateSubnetIds": ctx.inputs.get("privateSubnetIds", [])},
+    }
+
+
+def _eks_managed_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
+    cluster_name = ctx.urn.split("::")[-1]
+    group = autoname(ctx)
+    node_group = ctx.child("aws:eks/nodeGroup:NodeGroup", ctx.name, f"{cluster_name}:{group}", {
+        "nodeGroupName": group, "status": "ACTIVE",
+        "arn": arn("eks", ctx.region, f"nodegroup/{cluster_name}/{group}/{digest(ctx.urn, length=8)}")})
+    return "", {"nodeGroup": node_group}
+
+
+def _kubernetes_object(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """Kubernetes objects are identified as namespace/name (or name, cluster-wide)."""
+    metadata = ctx.inputs.get("metadata", {})
+    name = metadata.get("name") or autoname(ctx)
+    namespace = metadata.get("namespace")
+    return (f"{namespace}/{name}" if namespace else name), {
+        "metadata": {**metadata, "name": name, "uid": uuid_for(ctx.urn)}}
+
+
+def _helm_release(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name, namespace = ctx.inputs.get("name") or autoname(ctx), ctx.inputs.get("namespace", "default")
+    return f"{namespace}/{name}", {"status": {
+        "name": name, "namespace": namespace, "chart": ctx.inputs.get("chart", ""),
+        "version": ctx.inputs.get("version", ""), "status": "deployed", "revision": 1}}
+
+
 def _provider(ctx: Context) -> tuple[str, dict[str, Any]]:
     return uuid_for(ctx.urn), {}
 
@@ -169,6 +253,17 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {
+        "arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")}),
+    "eks:index:Cluster": _eks_cluster,
+    "eks:index:ManagedNodeGroup": _eks_managed_node_group,
+    "kubernetes:helm.sh/v3:Release": _helm_release,
+    **{f"kubernetes:{kind}": _kubernetes_object for kind in (
+        "core/v1:Namespace", "core/v1:ConfigMap", "core/v1:ServiceAccount", "core/v1:Secret", "core/v1:Service",
+        "apps/v1:Deployment", "apps/v1:DaemonSet", "apps/v1:StatefulSet", "batch/v1:Job", "batch/v1:CronJob",
+        "storage.k8s.io/v1:StorageClass", "monitoring.coreos.com/v1:ServiceMonitor",
+        "monitoring.coreos.com/v1:PrometheusRule", "networking.k8s.io/v1:NetworkPolicy",
+        "scheduling.k8s.io/v1:PriorityClass", "policy/v1:PodDisruptionBudget")},
     **{f"aws:s3/{module}:{kind}": _bucket_setting for module, kind in (
         ("bucketPolicy", "BucketPolicy"), ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
         ("bucketOwnershipControls", "BucketOwnershipControls"), ("bucketVersioning", "BucketVersioning"),
@@ -226,4 +321,7 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def call(token: str, args: dict[str, Any], owner_outputs: dict[str, Any]) -> dict[str, Any]:
+    """Component methods, answered from the outputs of the component they are called on."""
+    if token == "eks:index:Cluster/getKubeconfig":
+        return {"result": owner_outputs["kubeconfigJson"]}
     raise UnknownCall(f"the offline cloud does not know method {token}")

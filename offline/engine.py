@@ -86,6 +86,8 @@ class RecordingMonitor:
         self._lock = threading.Lock()
         self._resources: dict[str, Resource] = {}
         self._order: list[str] = []
+        # Children of remote components: answer `getResource` for references, never in the plan.
+        self._children: dict[str, cloud.Child] = {}
 
     # What the program registered
     def recording(self) -> Recording:
@@ -112,6 +114,11 @@ class RecordingMonitor:
             if urn not in self._resources:
                 raise EngineError(f"unknown resource {urn}")
             return self._resources[urn]
+
+    def _visible(self, urns) -> list[str]:
+        """Dependencies as the plan shows them: on a remote component's child, on the component."""
+        with self._lock:
+            return sorted({self._children[u].owner if u in self._children else u for u in urns})
 
     def _provider_of(self, type_: str, provider_ref: str, version: str) -> Resource:
         """The explicit provider a reference names, or the engine's default provider."""
@@ -141,8 +148,8 @@ class RecordingMonitor:
         resource = Resource(
             urn=urn, type=request.type, name=request.name, custom=request.custom,
             parent=request.parent, inputs=inputs,
-            dependencies=sorted(set(request.dependencies) | set(resource_references(inputs))),
-            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+            dependencies=self._visible(set(request.dependencies) | set(resource_references(inputs))),
+            property_dependencies={k: self._visible(v.urns) for k, v in request.propertyDependencies.items()},
             protect=request.protect, retain_on_delete=request.retainOnDelete, remote=request.remote,
             additional_secret_outputs=list(request.additionalSecretOutputs),
         )
@@ -160,6 +167,8 @@ class RecordingMonitor:
         if request.custom or request.remote:
             resource.id, extra = cloud.new_resource(context)
             resource.outputs = {**inputs, **extra}
+            with self._lock:
+                self._children.update((child.urn, child) for child in context.children)
         self._record(resource)
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=resource.id, object=to_struct(resource.outputs))
@@ -176,7 +185,9 @@ class RecordingMonitor:
     def Invoke(self, request):
         args = from_struct(request.args)
         if request.tok == "pulumi:pulumi:getResource":
-            found = self._find(args["urn"])
+            with self._lock:
+                child = self._children.get(args["urn"])
+            found = child or self._find(args["urn"])
             result = {"urn": found.urn, "id": found.id, "state": found.outputs}
         else:
             region = cloud.DEFAULT_REGION

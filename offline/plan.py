@@ -115,23 +115,28 @@ def summary(document: dict[str, Any]) -> str:
     children: dict[str, list[dict]] = defaultdict(list)
     for r in resources:
         children[r.get("parent", "")].append(r)
+    stack = next(r for r in resources if r["type"] == STACK_TYPE)
+    project = stack["urn"].split("::")[1]
     lines: list[str] = []
+
+    def counted(r: dict) -> bool:
+        """Resources, and components of other packages (pulumi-eks's, whose children run remotely)."""
+        return r["custom"] or r["type"].split(":")[0] not in (project, "pulumi")
 
     def walk(component: dict, indent: str) -> None:
         name = component["urn"].rsplit("::", 1)[1]
         kids = children[component["urn"]]
-        custom = Counter(k["type"] for k in kids if k["custom"])
-        lines.append(f"{indent}{name} ({component['type']}): {sum(custom.values())} resources")
-        for type_, count in sorted(custom.items()):
+        counts = Counter(k["type"] for k in kids if counted(k))
+        lines.append(f"{indent}{name} ({component['type']}): {sum(counts.values())} resources")
+        for type_, count in sorted(counts.items()):
             lines.append(f"{indent}    {count:>3} x {type_}")
-        for kid in sorted((k for k in kids if not k["custom"]), key=lambda k: k["urn"]):
+        for kid in sorted((k for k in kids if not counted(k)), key=lambda k: k["urn"]):
             walk(kid, indent + "  ")
 
     for root in children[""]:
         if not root["custom"]:
             walk(root, "")
-    lines.append(f"{sum(1 for r in resources if r['custom'])} resources in all")
-    stack = next(r for r in resources if r["type"] == STACK_TYPE)
+    lines.append(f"{sum(1 for r in resources if counted(r))} resources in all")
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):
         shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else json.dumps(value)

@@ -1,0 +1,110 @@
+"""Cluster: a private-by-default EKS control plane, a CPU system node group, and a Kubernetes provider.
+
+The API server always has a private endpoint and a public one only where the
+config allows it; secrets are envelope-encrypted with the cluster's own KMS key;
+every control-plane log type is on; access is granted with access entries (API
+authentication mode), never the aws-auth ConfigMap; an OIDC provider lets pods
+assume IAM roles (IRSA).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from components import iam
+from components.config import ClusterConfig
+from components.irsa import OidcProvider
+from components.labels import CostLabels
+from components.node_template import NodeTemplateArgs, node_launch_template
+
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+NODE_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+)
+SYSTEM_AMI = "AL2023_x86_64_STANDARD"
+SYSTEM_POOL_LABEL = "node.kubernetes.io/system"
+
+
+class Cluster(pulumi.ComponentResource):
+    """An EKS cluster on the network's private subnets, with a system node group for platform services."""
+
+    eks_cluster: eks.Cluster
+    name: str
+    kubernetes: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    oidc: OidcProvider
+    node_role: aws.iam.Role
+
+    def __init__(self, name: str, config: ClusterConfig, vpc_id: pulumi.Input[str],
+                 private_subnet_ids: pulumi.Input[list[str]], labels: CostLabels, protect: bool,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:Cluster", name, None, opts)
+        self.name, self._labels = name, labels
+        child = pulumi.ResourceOptions(parent=self)
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets", description=f"Envelope encryption of {name}'s Kubernetes secrets",
+            enable_key_rotation=True, deletion_window_in_days=30 if protect else 7,
+            tags=labels.aws_tags(f"{name}-secrets"),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect))
+        self.node_role = self._node_role(child)
+
+        self.eks_cluster = eks.Cluster(
+            name, name=name, version=config.kubernetes_version, vpc_id=vpc_id,
+            private_subnet_ids=private_subnet_ids,  # control-plane ENIs and nodes in private subnets only
+            endpoint_private_access=True, endpoint_public_access=config.endpoint_public_access,
+            public_access_cidrs=list(config.public_access_cidrs) or None,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries={
+                f"admin-{i}": eks.AccessEntryArgs(principal_arn=arn, access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
+                for i, arn in enumerate(config.admin_role_arns)},
+            create_oidc_provider=True,
+            encryption_config_key_arn=secrets_key.arn,
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            skip_default_node_group=True,
+            tags=labels.aws_tags(name), cluster_tags=labels.aws_tags(name),
+            opts=child)
+
+        self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
+        self.kubernetes = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig,
+                                       enable_server_side_apply=True, opts=child)
+        self.oidc = OidcProvider(arn=self.eks_cluster.oidc_provider_arn,
+                                 issuer_url=self.eks_cluster.oidc_provider_url)
+        self._system_node_group(config, private_subnet_ids)
+        self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
+                               "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
+
+    def _node_role(self, child: pulumi.ResourceOptions) -> aws.iam.Role:
+        """The role every managed node group's EC2 instances run with (joining, pulling images, pod IPs)."""
+        role = aws.iam.Role(f"{self.name}-nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"),
+                            description=f"Nodes of EKS cluster {self.name}",
+                            tags=self._labels.aws_tags(f"{self.name}-nodes"), opts=child)
+        for i, policy_arn in enumerate(NODE_MANAGED_POLICIES):
+            aws.iam.RolePolicyAttachment(f"{self.name}-nodes-{i}", role=role.name, policy_arn=policy_arn,
+                                         opts=child)
+        return role
+
+    def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> None:
+        group = config.system_node_group
+        name = f"{self.name}-system"
+        template = node_launch_template(
+            name, NodeTemplateArgs(SYSTEM_AMI, group.disk_size_gib, self._labels.aws_tags(name)),
+            opts=pulumi.ResourceOptions(parent=self))
+        eks.ManagedNodeGroup(
+            name, cluster=self.eks_cluster, node_role_arn=self.node_role.arn, subnet_ids=subnet_ids,
+            instance_types=list(group.instance_types), ami_type=SYSTEM_AMI, capacity_type="ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)),
+            labels={SYSTEM_POOL_LABEL: "true"}, tags=self._labels.aws_tags(name),
+            opts=pulumi.ResourceOptions(parent=self))

@@ -1,0 +1,72 @@
+"""GpuPool: a managed node group of one GPU model, shared the way its workloads need.
+
+MIG pools turn MIG mode on in the node's user data, before kubelet starts; the
+GPU Operator's MIG manager then only lays out instances. A layout change never
+restarts kubelet, but a mode change does, and on EKS AL2023 that restart was
+seen to corrupt containerd's cgroup state and leave the node NotReady
+(NVIDIA/mig-parted#368, NVIDIA/gpu-operator#2415).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+from components import sharing
+from components.cluster import Cluster
+from components.config import GpuPoolConfig, SharingMode
+from components.labels import CostLabels
+from components.node_template import NodeTemplateArgs, node_launch_template
+
+# Runs once per instance, before nodeadm starts kubelet. MIG mode persists across reboots.
+ENABLE_MIG_MODE = """#!/bin/bash
+# gpu-platform: turn MIG mode on before kubelet starts (see components/gpu_pool.py).
+set -euo pipefail
+systemctl stop nvidia-persistenced 2>/dev/null || true
+nvidia-smi -mig 1
+if nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader | grep -qv '^Enabled$'; then
+  # The mode is pending until the GPUs reset; reboot once if a reset is not possible here.
+  if ! nvidia-smi -r; then
+    if [ ! -e /var/lib/gpu-platform/mig-reboot ]; then
+      mkdir -p /var/lib/gpu-platform && touch /var/lib/gpu-platform/mig-reboot && reboot
+    fi
+  fi
+fi
+systemctl start nvidia-persistenced 2>/dev/null || true"""
+
+
+class GpuPool(pulumi.ComponentResource):
+    """One managed node group of GPU nodes, tainted so only pods that ask for it land there."""
+
+    config: GpuPoolConfig
+    advertised: dict[str, int]          # what the scheduler sees per node
+    placement: dict                     # nodeSelector and tolerations a pod needs
+
+    def __init__(self, name: str, pool: GpuPoolConfig, cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
+                 labels: CostLabels, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:GpuPool", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.config = pool
+        self.advertised = sharing.advertised(pool)
+        self.placement = sharing.pod_placement(pool)
+        tags = labels.aws_tags(name, pool.workload_type)
+
+        template = node_launch_template(name, NodeTemplateArgs(
+            ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib, tags=tags,
+            shell_script=ENABLE_MIG_MODE if pool.sharing.mode == SharingMode.MIG else None,
+            capacity_reservation_id=pool.capacity_reservation_id), opts=child)
+        taint = sharing.taint(pool)
+        self.node_group = eks.ManagedNodeGroup(
+            name, cluster=cluster.eks_cluster, node_role_arn=cluster.node_role.arn, subnet_ids=subnet_ids,
+            instance_types=list(pool.instance_types), ami_type=pool.ami_type.value,
+            capacity_type=pool.capacity_type.value,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pool.size.min_size, desired_size=pool.size.desired_size, max_size=pool.size.max_size),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)),
+            labels=sharing.node_labels(pool),
+            taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
+            tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)},
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]))
+        self.register_outputs({"advertised": self.advertised, "placement": self.placement})

@@ -1,0 +1,101 @@
+"""How a pool's GPUs are shared: what the device plugin and MIG manager are told, and what the
+scheduler then sees. Pure functions of a validated GpuPoolConfig, so they are tested without Pulumi.
+
+Formats: NVIDIA/k8s-device-plugin (config v1) and NVIDIA/mig-parted (config v1); see
+../shared/reference/gpu-facts.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.config import AmiType, GpuPoolConfig, MigStrategy, SharingMode
+
+GPU_RESOURCE = "nvidia.com/gpu"
+POOL_LABEL = "node.kubernetes.io/gpu-pool"
+WORKLOAD_LABEL = "workload-type"
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+# The device-plugin entry for nodes without a config label: whole GPUs, MIG devices not advertised.
+WHOLE_GPUS = "whole-gpus"
+# mig-parted entry the GPU Operator labels MIG-capable nodes with when no layout is asked for.
+MIG_DISABLED = "all-disabled"
+# AWS tag on the node group that records what one node offers, for reviewers and policies.
+ADVERTISED_TAG = "gpu-platform/advertised-resources"
+
+
+def advertised(pool: GpuPoolConfig) -> dict[str, int]:
+    """Resources one node of the pool advertises to the scheduler, and how many of each."""
+    gpus = pool.gpus_per_node
+    sharing = pool.sharing
+    if sharing.mode == SharingMode.TIME_SLICING:
+        return {GPU_RESOURCE: gpus * sharing.replicas}
+    if sharing.mode == SharingMode.MIG:
+        layout = pool.mig_layout()
+        if sharing.mig_strategy == MigStrategy.SINGLE:
+            return {GPU_RESOURCE: gpus * sum(layout.values())}
+        return {f"nvidia.com/mig-{profile}": gpus * count for profile, count in sorted(layout.items())}
+    return {GPU_RESOURCE: gpus}
+
+
+def advertised_tag(pool: GpuPoolConfig) -> str:
+    """`advertised` as an AWS tag value (space-separated name=count; tag values allow no commas)."""
+    return " ".join(f"{name}={count}" for name, count in advertised(pool).items())
+
+
+def whole_gpus_config() -> dict[str, Any]:
+    return {"version": "v1", "flags": {"migStrategy": "none"}}
+
+
+def device_plugin_config(pool: GpuPoolConfig) -> dict[str, Any] | None:
+    """The pool's entry in the device plugin's ConfigMap; None where the default entry serves."""
+    sharing = pool.sharing
+    if sharing.mode == SharingMode.TIME_SLICING:
+        return {
+            "version": "v1",
+            "flags": {"migStrategy": "none"},
+            "sharing": {"timeSlicing": {
+                "renameByDefault": False,
+                "failRequestsGreaterThanOne": sharing.fails_requests_greater_than_one,
+                "resources": [{"name": GPU_RESOURCE, "replicas": sharing.replicas}],
+            }},
+        }
+    if sharing.mode == SharingMode.MIG:
+        return {"version": "v1", "flags": {"migStrategy": sharing.mig_strategy.value}}
+    return None
+
+
+def mig_parted_config(pool: GpuPoolConfig) -> list[dict[str, Any]] | None:
+    """The pool's entry in the MIG manager's mig-parted config; None for pools without MIG."""
+    if pool.sharing.mode != SharingMode.MIG:
+        return None
+    return [{"devices": "all", "mig-enabled": True, "mig-devices": dict(sorted(pool.mig_layout().items()))}]
+
+
+def node_labels(pool: GpuPoolConfig) -> dict[str, str]:
+    """Labels of the pool's nodes: where pods target it, and which config entries its node agents use."""
+    labels = {POOL_LABEL: pool.name, WORKLOAD_LABEL: pool.workload_type.value}
+    if device_plugin_config(pool) is not None:
+        labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool.name
+    if mig_parted_config(pool) is not None:
+        labels[MIG_CONFIG_LABEL] = pool.name
+    if pool.ami_type == AmiType.BOTTLEROCKET_NVIDIA:
+        # Bottlerocket ships its own device plugin: the operator must not deploy a second one.
+        labels["nvidia.com/gpu.deploy.device-plugin"] = "false"
+        labels["nvidia.com/gpu.deploy.mig-manager"] = "false"
+    return labels
+
+
+def taint(pool: GpuPoolConfig) -> dict[str, str]:
+    """The pool's taint, in Kubernetes form: only pods that tolerate this pool land on it."""
+    return {"key": GPU_TAINT_KEY, "value": pool.name, "effect": "NoSchedule"}
+
+
+def pod_placement(pool: GpuPoolConfig) -> dict[str, Any]:
+    """What a pod spec needs to run on this pool (and only there)."""
+    t = taint(pool)
+    return {
+        "nodeSelector": {POOL_LABEL: pool.name},
+        "tolerations": [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}],
+    }
