@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 
 .PHONY: plan test bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 plan: $(VENV)/.installed
 	$(PY) -m offline plan --stack $(STACK)
+	$(PY) -m offline review build/plan-$(STACK).json
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

@@ -12,6 +12,9 @@ from .shapes import (GPU_POOL_LABEL, NODE_GROUP_TYPES, advertised, containers, g
 
 
 def _quantity(value: object) -> str | None:
+    """A quantity as Kubernetes prints it: numbers arrive as floats over the wire, 1.0 is 1."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return None if value is None else str(value)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Iterator
@@ -84,9 +85,16 @@ def setting(args: Any, schema: Mapping[str, Mapping[str, Any]], key: str) -> Any
 # Tags -----------------------------------------------------------------------------
 
 
+_IMPORTS = threading.Lock()
+
+
 @lru_cache(maxsize=None)
 def takes_tags(type_token: str) -> bool:
-    """Whether resources of this type accept `tags`: pulumi_aws's own class signature says so."""
+    """Whether resources of this type accept `tags`: pulumi_aws's own class signature says so.
+
+    The analyzer serves requests on several threads; one import at a time, or a
+    thread may see a module another thread is still initialising.
+    """
     if type_token in EKS_TAGGABLE:
         return True
     package, _, rest = type_token.partition(":")
@@ -94,8 +102,9 @@ def takes_tags(type_token: str) -> bool:
         return False
     module_name, class_name = rest.split("/", 1)[0], rest.rsplit(":", 1)[-1]
     try:
-        module = importlib.import_module("pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}")
-        cls = getattr(module, class_name)
+        with _IMPORTS:
+            module = importlib.import_module("pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}")
+            cls = getattr(module, class_name)
     except (ImportError, AttributeError):
         return False
     init = getattr(cls, "_internal_init", None)
