@@ -310,7 +310,7 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     analyzer.configure_stack(stack, project_of(document))
     report = Report(
         source=str(source), stack=stack, pack=info.name, pack_version=pack_version(analyzer.policy_dir),
-        config=str(config_path or ""), resources=len(document["deployment"]["resources"]),
+        config=os.path.relpath(config_path) if config_path else "", resources=len(document["deployment"]["resources"]),
         policies={p.name: {"description": p.description, "enforcementLevel": config[p.name]["enforcementLevel"]}
                   for p in info.policies})
     for d in analyzer.review(document):
