@@ -22,15 +22,18 @@ MINIMAL = {
 }
 
 
+REMOVE = object()  # with_changes: take the key out
+
+
 def with_changes(base: dict, changes: dict) -> dict:
-    """A copy of `base` with dotted paths set (`{"network.azCount": 6}`); None removes a key."""
+    """A copy of `base` with dotted paths set (`{"network.azCount": 6}`); REMOVE takes a key out."""
     result = copy.deepcopy(base)
     for path, value in changes.items():
         *parents, last = path.split(".")
         node = result
         for part in parents:
             node = node.setdefault(part, {})
-        if value is None:
+        if value is REMOVE:
             node.pop(last, None)
         else:
             node[last] = value

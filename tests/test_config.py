@@ -19,7 +19,7 @@ from components.config import (
     load_platform_config,
 )
 from offline.engine import RecordingMonitor, run_program
-from tests.planning import MINIMAL, PROJECT, ROOT, stack_config, with_changes
+from tests.planning import MINIMAL, PROJECT, REMOVE, ROOT, stack_config, with_changes
 
 POOL = {"name": "serving", "instanceTypes": ["g6.xlarge"]}
 
@@ -36,12 +36,12 @@ BAD_CONFIGS = [
      "platform.network.azcount: is not a known key; did you mean azCount? "
      "allowed: azCount, flowLogs, interfaceEndpoints, natGateways, vpcCidr"),
     ({"environment": "qa"}, "platform.environment: must be one of dev, staging or prod (got 'qa')"),
-    ({"environment": None}, "platform.environment: is required"),
+    ({"environment": REMOVE}, "platform.environment: is required"),
     ({"region": "mars-1"}, "platform.region: must be an AWS region such as us-east-1 (got 'mars-1')"),
     ({"labels.costCenter": "ML Team"},
      "platform.labels.costCenter: must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending "
      "with a letter or digit (it is both an AWS tag and a Kubernetes label value) (got 'ML Team')"),
-    ({"labels.product": None}, "platform.labels.product: is required"),
+    ({"labels.product": REMOVE}, "platform.labels.product: is required"),
     ({"network.vpcCidr": "10.0.0.1/16"},
      "platform.network.vpcCidr: 10.0.0.1/16 has host bits set; did you mean 10.0.0.0/16?"),
     ({"network.vpcCidr": "banana"},

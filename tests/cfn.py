@@ -1,0 +1,177 @@
+"""Plan resources as CloudFormation, so that cfn-lint (AWS's own schemas) judges their values.
+
+Only the mapping of property names lives here; values are passed through as the
+program produced them, so a wrong enum, range, CIDR or policy grammar is
+cfn-lint's finding, not ours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import cfnlint.api
+
+from tests.planning import Plan
+
+Converter = Callable[[dict[str, Any], Plan], tuple[str, dict[str, Any]]]
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _bucket_policy(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::S3::BucketPolicy", {"Bucket": r["bucket"], "PolicyDocument": json.loads(r["policy"])}
+
+
+def _role(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::IAM::Role", {"AssumeRolePolicyDocument": json.loads(r["assumeRolePolicy"]),
+                              "Description": r.get("description", ""), "Tags": _tags(r.get("tags", {})),
+                              **({"MaxSessionDuration": r["maxSessionDuration"]} if "maxSessionDuration" in r else {})}
+
+
+def _role_policy(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::IAM::RolePolicy", {"RoleName": r["role"], "PolicyName": "inline",
+                                    "PolicyDocument": json.loads(r["policy"])}
+
+
+def _kms_key(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::KMS::Key", {"EnableKeyRotation": r["enableKeyRotation"], "Description": r["description"],
+                             "PendingWindowInDays": r["deletionWindowInDays"], "Tags": _tags(r["tags"]),
+                             **({"KeyPolicy": json.loads(r["policy"])} if "policy" in r else {})}
+
+
+def _bucket(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::S3::Bucket", {"BucketName": r["bucket"], "Tags": _tags(r["tags"])}
+
+
+def _subnet(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::Subnet", {"VpcId": r["vpcId"], "CidrBlock": r["cidrBlock"],
+                                "AvailabilityZone": r["availabilityZone"],
+                                "MapPublicIpOnLaunch": r["mapPublicIpOnLaunch"], "Tags": _tags(r["tags"])}
+
+
+def _vpc(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::VPC", {"CidrBlock": r["cidrBlock"], "EnableDnsSupport": r["enableDnsSupport"],
+                             "EnableDnsHostnames": r["enableDnsHostnames"], "Tags": _tags(r["tags"])}
+
+
+def _endpoint(r: dict, plan: Plan) -> tuple[str, dict]:
+    props = {"ServiceName": r["serviceName"], "VpcId": r["vpcId"], "VpcEndpointType": r["vpcEndpointType"]}
+    for ours, theirs in (("subnetIds", "SubnetIds"), ("routeTableIds", "RouteTableIds"),
+                         ("securityGroupIds", "SecurityGroupIds"), ("privateDnsEnabled", "PrivateDnsEnabled")):
+        if ours in r:
+            props[theirs] = r[ours]
+    return "AWS::EC2::VPCEndpoint", props
+
+
+def _flow_log(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::FlowLog", {"ResourceId": r["vpcId"], "ResourceType": "VPC", "TrafficType": r["trafficType"],
+                                 "LogDestinationType": r["logDestinationType"], "LogDestination": r["logDestination"],
+                                 "DeliverLogsPermissionArn": r["iamRoleArn"],
+                                 "MaxAggregationInterval": r["maxAggregationInterval"], "Tags": _tags(r["tags"])}
+
+
+def _log_group(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::Logs::LogGroup", {"LogGroupName": r["name"], "RetentionInDays": r["retentionInDays"],
+                                   "Tags": _tags(r["tags"])}
+
+
+def _ingress(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::SecurityGroupIngress", {"GroupId": r["securityGroupId"], "IpProtocol": r["ipProtocol"],
+                                              "FromPort": r["fromPort"], "ToPort": r["toPort"],
+                                              "CidrIp": r["cidrIpv4"], "Description": r["description"]}
+
+
+def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
+    metadata = r["metadataOptions"]
+    data: dict[str, Any] = {
+        "MetadataOptions": {"HttpEndpoint": metadata["httpEndpoint"], "HttpTokens": metadata["httpTokens"],
+                            "HttpPutResponseHopLimit": metadata["httpPutResponseHopLimit"],
+                            "InstanceMetadataTags": metadata["instanceMetadataTags"]},
+        "BlockDeviceMappings": [{"DeviceName": m["deviceName"], "Ebs": {
+            "VolumeSize": m["ebs"]["volumeSize"], "VolumeType": m["ebs"]["volumeType"],
+            "Encrypted": m["ebs"]["encrypted"] == "true",
+            "DeleteOnTermination": m["ebs"]["deleteOnTermination"] == "true"}} for m in r["blockDeviceMappings"]],
+        "TagSpecifications": [{"ResourceType": s["resourceType"], "Tags": _tags(s["tags"])}
+                              for s in r["tagSpecifications"]],
+    }
+    if "userData" in r:
+        data["UserData"] = r["userData"]
+    if "instanceMarketOptions" in r:
+        data["InstanceMarketOptions"] = {"MarketType": r["instanceMarketOptions"]["marketType"]}
+        target = r["capacityReservationSpecification"]["capacityReservationTarget"]
+        data["CapacityReservationSpecification"] = {"CapacityReservationTarget": {
+            "CapacityReservationId": target["capacityReservationId"]}}
+    return "AWS::EC2::LaunchTemplate", {"LaunchTemplateData": data}
+
+
+def _node_group(r: dict, plan: Plan) -> tuple[str, dict]:
+    scaling = r["scalingConfig"]
+    return "AWS::EKS::Nodegroup", {
+        "ClusterName": "cluster", "NodeRole": r["nodeRoleArn"], "Subnets": r["subnetIds"],
+        "InstanceTypes": r["instanceTypes"], "AmiType": r["amiType"], "CapacityType": r["capacityType"],
+        "ScalingConfig": {"MinSize": scaling["minSize"], "DesiredSize": scaling["desiredSize"],
+                          "MaxSize": scaling["maxSize"]},
+        "Labels": r.get("labels", {}),
+        "Taints": [{"Key": t["key"], "Value": t["value"], "Effect": t["effect"]} for t in r.get("taints", [])],
+        "LaunchTemplate": {"Id": r["launchTemplate"]["id"], "Version": r["launchTemplate"]["version"]},
+        "Tags": r.get("tags", {}),
+    }
+
+
+def _cluster(r: dict, plan: Plan) -> tuple[str, dict]:
+    vpc: dict[str, Any] = {"SubnetIds": r["privateSubnetIds"], "EndpointPrivateAccess": r["endpointPrivateAccess"],
+                           "EndpointPublicAccess": r["endpointPublicAccess"]}
+    if "publicAccessCidrs" in r:
+        vpc["PublicAccessCidrs"] = r["publicAccessCidrs"]
+    return "AWS::EKS::Cluster", {
+        "Name": r["name"], "Version": r["version"], "RoleArn": "arn:aws:iam::123456789012:role/eks-cluster",
+        "ResourcesVpcConfig": vpc, "AccessConfig": {"AuthenticationMode": r["authenticationMode"]},
+        "EncryptionConfig": [{"Provider": {"KeyArn": r["encryptionConfigKeyArn"]}, "Resources": ["secrets"]}],
+        "Logging": {"ClusterLogging": {"EnabledTypes": [{"Type": t} for t in r["enabledClusterLogTypes"]]}},
+        "Tags": _tags(r.get("tags", {})),
+    }
+
+
+def _addon(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EKS::Addon", {"ClusterName": r["clusterName"], "AddonName": r["addonName"],
+                               "ServiceAccountRoleArn": r["serviceAccountRoleArn"],
+                               "ResolveConflicts": r["resolveConflictsOnCreate"], "Tags": _tags(r["tags"])}
+
+
+CONVERTERS: dict[str, Converter] = {
+    "aws:s3/bucketPolicy:BucketPolicy": _bucket_policy,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:kms/key:Key": _kms_key,
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
+    "aws:ec2/flowLog:FlowLog": _flow_log,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ingress,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "eks:index:ManagedNodeGroup": _node_group,
+    "eks:index:Cluster": _cluster,
+    "aws:eks/addon:Addon": _addon,
+}
+
+
+def template(plan: Plan, types: set[str] | None = None) -> dict[str, Any]:
+    """A CloudFormation template holding every plan resource of the converted types."""
+    resources = {}
+    for i, r in enumerate(plan.resources):
+        if r["type"] in CONVERTERS and (types is None or r["type"] in types):
+            cfn_type, props = CONVERTERS[r["type"]](r["inputs"], plan)
+            resources[f"R{i}"] = {"Type": cfn_type, "Properties": props}
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+
+
+def findings(document: dict[str, Any], region: str) -> list[str]:
+    """cfn-lint's errors and warnings for a template, one line each."""
+    matches = cfnlint.api.lint(json.dumps(document), config=cfnlint.api.ManualArgs(regions=[region]))
+    return [f"{m.rule.id} {m.path_string if hasattr(m, 'path_string') else m.path}: {m.message}"
+            for m in matches if m.rule.id[0] in "EW"]

@@ -1,0 +1,59 @@
+"""Everything the program produces, judged by tools nobody on this project wrote."""
+
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+
+from tests import cfn
+from tests.planning import Plan
+
+# cfn-lint W3010 warns on AZ names written as literals. Ours are not: the program reads them from
+# the region at deploy time (getAvailabilityZones); the plan merely shows the resolved values.
+RESOLVED_AT_DEPLOY_TIME = ("W3010 ",)
+STACKS = [("dev", "us-west-2"), ("prod", "us-east-1")]
+
+
+def kubernetes_objects(plan: Plan) -> list[dict]:
+    return [r["inputs"] for r in plan.resources
+            if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm.sh")]
+
+
+def kubernetes_version(plan: Plan) -> str:
+    return plan.of_type("eks:index:Cluster")[0]["inputs"]["version"] + ".0"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_kubernetes_object_passes_strict_schema_validation_for_the_cluster_version(stack, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    objects = kubernetes_objects(plan)
+    assert {o["kind"] for o in objects} >= {"Namespace", "ConfigMap", "ServiceAccount"}
+    for obj in objects:
+        kubernetes_validate.validate(obj, kubernetes_version(plan), strict=True)
+
+
+def test_strict_validation_rejects_a_misspelt_field(prod_plan: Plan):
+    account = copy.deepcopy(next(o for o in kubernetes_objects(prod_plan) if o["kind"] == "ServiceAccount"))
+    account["automountServiceAcountToken"] = account.pop("automountServiceAccountToken")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(account, kubernetes_version(prod_plan), strict=True)
+
+
+@pytest.mark.parametrize("stack, region", STACKS)
+def test_cfn_lint_accepts_every_aws_resource_it_has_a_schema_for(stack, region, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    document = cfn.template(plan)
+    judged = {props["Type"] for props in document["Resources"].values()}
+    assert {"AWS::EKS::Nodegroup", "AWS::EKS::Cluster", "AWS::EC2::LaunchTemplate", "AWS::EC2::Subnet",
+            "AWS::S3::BucketPolicy", "AWS::IAM::Role"} <= judged
+    findings = [f for f in cfn.findings(document, region) if not f.startswith(RESOLVED_AT_DEPLOY_TIME)]
+    assert findings == []
+
+
+def test_cfn_lint_catches_a_kubernetes_style_taint_effect_on_a_node_group(prod_plan: Plan):
+    document = cfn.template(prod_plan, {"eks:index:ManagedNodeGroup"})
+    group = next(r for r in document["Resources"].values() if r["Properties"]["Taints"])
+    group["Properties"]["Taints"][0]["Effect"] = "NoSchedule"
+    assert any("'NoSchedule' is not one of" in f for f in cfn.findings(document, "us-east-1"))
