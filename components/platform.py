@@ -94,3 +94,14 @@ class Platform(pulumi.ComponentResource):
             "logBucketName": self.storage.log_bucket_name,
             "modelServerRoleArn": self.model_server_role.arn,
         }
+
+
+def stack_program(config: PlatformConfig) -> Platform:
+    """The whole program of a stack: its Platform, with the outputs exported.
+
+    `__main__.py` runs it for `pulumi up`; Automation API services run it as an inline program.
+    """
+    platform = Platform(f"{pulumi.get_project()}-{pulumi.get_stack()}", config)
+    for key, value in platform.outputs().items():
+        pulumi.export(key, value)
+    return platform
