@@ -1,0 +1,35 @@
+"""Drive the platform from code: plan offline, preview and update through the Automation API.
+
+    from automation import PlatformStack, Backend, load_config, add_gpu_pool
+
+    stack = PlatformStack.inline("dev", add_gpu_pool(load_config("dev"), {...}), backend=Backend.local(...))
+    plan = stack.plan()          # offline: the plan and its policy findings, no CLI needed
+    if plan.passed:
+        result = stack.up(on_event=print)
+
+Every error raised on purpose derives from PlatformAutomationError (see errors.py).
+"""
+
+from automation.backend import Backend
+from automation.config import PLATFORM_KEY, PROJECT, add_gpu_pool, load_config, to_raw
+from automation.errors import (
+    BackendError,
+    ConcurrentUpdateError,
+    InvalidConfigError,
+    OperationFailedError,
+    PlanError,
+    PlatformAutomationError,
+    PolicyViolationError,
+    PulumiCliNotFoundError,
+    PulumiCliVersionError,
+    StackNotFoundError,
+)
+from automation.results import ChangeSummary, Finding, PlanResult, PreviewResult, UpdateResult
+from automation.stack import PlatformStack
+
+__all__ = [
+    "PLATFORM_KEY", "PROJECT", "Backend", "BackendError", "ChangeSummary", "ConcurrentUpdateError", "Finding",
+    "InvalidConfigError", "OperationFailedError", "PlanError", "PlanResult", "PlatformAutomationError",
+    "PlatformStack", "PolicyViolationError", "PreviewResult", "PulumiCliNotFoundError", "PulumiCliVersionError",
+    "StackNotFoundError", "UpdateResult", "add_gpu_pool", "load_config", "to_raw",
+]

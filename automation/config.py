@@ -1,0 +1,94 @@
+"""PlatformConfig to and from what a user writes in `Pulumi.<stack>.yaml`.
+
+The facade never invents config keys: a `PlatformConfig` is turned back into
+the camelCase `gpu-platform:platform` object a user would write (defaults and
+empty sections left out) and validated again, for the stack it is going to, by
+`components/config.py` -- the one place config is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from automation.errors import InvalidConfigError
+from components import naming
+from components.config import CONFIG_KEY, ConfigError, GpuPoolConfig, PlatformConfig, load_platform_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "gpu-platform"
+PLATFORM_KEY = f"{PROJECT}:{CONFIG_KEY}"
+
+
+def short_name(stack: str) -> str:
+    """`org/project/dev` -> `dev`: the name in URNs, stack files and policy config files."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def to_raw(config: PlatformConfig, stack: str | None = None) -> dict[str, Any]:
+    """The camelCase object as a user writes it: defaults and empty sections left out.
+
+    With `stack`, a bucket prefix that is that stack's default (`gpu-platform-<stack>`) is left
+    out too, since validation derives it again; any other prefix is kept.
+    """
+    raw = _pruned(config.model_dump(by_alias=True, mode="json", exclude_defaults=True))
+    storage = raw.get("storage", {})
+    if stack is not None and storage.get("bucketPrefix") == naming.default_prefix(PROJECT, short_name(stack)):
+        del storage["bucketPrefix"]
+        if not storage:
+            del raw["storage"]
+    return raw
+
+
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def validate(raw: Any, stack: str) -> PlatformConfig:
+    """`components.config.load_platform_config` for this project, raising InvalidConfigError."""
+    try:
+        return load_platform_config(raw, PROJECT, short_name(stack))
+    except ConfigError as err:
+        raise InvalidConfigError(stack, err.problems) from err
+
+
+def revalidate(config: PlatformConfig, stack: str) -> PlatformConfig:
+    """The config as the stack will see it, checked again.
+
+    Catches objects that skipped validation (`model_copy(update=...)`, `model_construct`) and
+    checks what depends on the stack name (bucket names).
+    """
+    return validate(to_raw(config, stack), stack)
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The `config:` map of `Pulumi.<stack>.yaml` (empty if the file has none)."""
+    path = Path(project_dir) / f"Pulumi.{short_name(stack)}.yaml"
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
+        raise InvalidConfigError(stack, [f"no stack file {path.name} in {project_dir}; known stacks: "
+                                         + ", ".join(known)])
+    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+
+
+def load_config(stack: str, project_dir: Path = PROJECT_DIR) -> PlatformConfig:
+    """The validated PlatformConfig of `Pulumi.<stack>.yaml`."""
+    return validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
+
+
+def add_gpu_pool(config: PlatformConfig, pool: GpuPoolConfig | Mapping[str, Any]) -> PlatformConfig:
+    """A new config with one more GPU pool (camelCase mapping or GpuPoolConfig), validated."""
+    raw = to_raw(config)
+    entry = pool.model_dump(by_alias=True, mode="json", exclude_defaults=True) \
+        if isinstance(pool, GpuPoolConfig) else dict(pool)
+    raw["gpuPools"] = [*raw.get("gpuPools", []), _pruned(entry)]
+    # The bucket prefix stays in `raw`, so no stack name is needed to validate it.
+    return validate(raw, stack="")

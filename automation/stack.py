@@ -1,0 +1,354 @@
+"""PlatformStack: one stack of the platform, planned offline or deployed through the Automation API.
+
+Nothing touches the CLI until a method needs it: constructing a PlatformStack
+only validates its config, and `plan()` never needs the CLI at all. Previews
+and updates always run with this repository's policy pack and the stack's
+policy config (`policies/config/<stack>.json` when there is one).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pulumi
+import yaml
+from pulumi import automation as auto
+
+from automation.backend import Backend
+from automation.config import (
+    PLATFORM_KEY,
+    PROJECT,
+    PROJECT_DIR,
+    read_stack_file,
+    revalidate,
+    short_name,
+    to_raw,
+    validate,
+)
+from automation.errors import (
+    ConcurrentUpdateError,
+    OperationFailedError,
+    PlanError,
+    PolicyViolationError,
+    PulumiCliNotFoundError,
+    PulumiCliVersionError,
+    StackNotFoundError,
+)
+from automation.results import (
+    ChangeSummary,
+    EventCollector,
+    OnEvent,
+    OnOutput,
+    PlanResult,
+    PreviewResult,
+    UpdateResult,
+)
+from components.config import PlatformConfig
+from components.platform import stack_program
+from offline import plan as offline_plan
+from offline import review
+from offline.engine import EngineError, StackConfig, read_stack_config, run_program
+
+# The Pulumi Python runtime keeps its settings per process: an offline plan and an inline
+# program must not run at the same time in one process.
+_PROGRAM_LOCK = threading.RLock()
+
+
+class _Streams:
+    """`on_output`/`on_error` callbacks that keep the lines and pass stdout on to the caller."""
+
+    def __init__(self, forward: OnOutput | None) -> None:
+        self._forward = forward
+        self.out: list[str] = []
+        self.err: list[str] = []
+
+    def on_output(self, line: str) -> None:
+        self.out.append(line)
+        if self._forward is not None:
+            self._forward(line)
+
+    def on_error(self, line: str) -> None:
+        self.err.append(line)
+        if self._forward is not None:
+            self._forward(line)
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(self.out)
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.err)
+
+
+class PlatformStack:
+    """A stack of the platform and its validated config.
+
+    Build one with `PlatformStack.local(...)` (the project directory and its
+    `Pulumi.<stack>.yaml`, run by the CLI like `pulumi up`) or
+    `PlatformStack.inline(...)` (a config object built in code, run in this
+    process as an inline program). Both build the same `Platform`.
+    """
+
+    def __init__(self, stack: str, config: PlatformConfig, *, inline: bool, set_config: bool,
+                 project_dir: Path = PROJECT_DIR, backend: Backend | None = None, create: bool = True,
+                 secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
+                 pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> None:
+        self.name = stack
+        self.config = config
+        self.inline = inline
+        self.project_dir = Path(project_dir).resolve()
+        self.backend = backend or Backend.local()
+        self.create = create
+        self.secrets = {self._key(k): v for k, v in (secrets or {}).items()}
+        self.work_dir = Path(work_dir) if work_dir is not None else None
+        self._set_config = set_config
+        self._pulumi_command = pulumi_command
+        self._pulumi_root = pulumi_root
+        self._stack: auto.Stack | None = None
+
+    # --- construction -----------------------------------------------------------------
+
+    @classmethod
+    def local(cls, stack: str, config: PlatformConfig | None = None, *, project_dir: Path = PROJECT_DIR,
+              **options: Any) -> "PlatformStack":
+        """The project's own program (`__main__.py`) for `stack`.
+
+        Without `config`, the stack's `Pulumi.<stack>.yaml` is the config (validated here, set as is).
+        With `config`, it is validated and written to the stack's config with `pulumi config set-all`.
+        """
+        if config is None:
+            validated = validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
+            return cls(stack, validated, inline=False, set_config=False, project_dir=project_dir, **options)
+        return cls(stack, revalidate(config, stack), inline=False, set_config=True, project_dir=project_dir,
+                   **options)
+
+    @classmethod
+    def inline(cls, stack: str, config: PlatformConfig, **options: Any) -> "PlatformStack":
+        """An inline program: `stack_program(config)` in this process, for a config built in code."""
+        return cls(stack, revalidate(config, stack), inline=True, set_config=True, **options)
+
+    @staticmethod
+    def _key(key: str) -> str:
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if full == PLATFORM_KEY:
+            raise ValueError(f"{PLATFORM_KEY} comes from the PlatformConfig, not from secrets")
+        return full
+
+    # --- what previews and updates run with ----------------------------------------------
+
+    @property
+    def policy_pack(self) -> Path:
+        return self.project_dir / "policies"
+
+    @property
+    def policy_config(self) -> Path | None:
+        """`policies/config/<stack>.json`, or None: the pack's own defaults."""
+        path = self.policy_pack / "config" / f"{short_name(self.name)}.json"
+        return path if path.exists() else None
+
+    def _policy_args(self) -> dict[str, list[str]]:
+        args = {"policy_packs": [str(self.policy_pack)]}
+        if self.policy_config is not None:
+            args["policy_pack_configs"] = [str(self.policy_config)]
+        return args
+
+    def program(self) -> None:
+        """The inline program: the same Platform `__main__.py` builds, from this stack's config."""
+        stack_program(self.config)
+
+    # --- the offline plan -------------------------------------------------------------------
+
+    def _offline_config(self) -> StackConfig:
+        if self._set_config:
+            values = {PLATFORM_KEY: json.dumps(to_raw(self.config, self.name))}
+            secret_keys: list[str] = []
+        else:
+            from_file = read_stack_config(self.project_dir, short_name(self.name))
+            values, secret_keys = dict(from_file.values), list(from_file.secret_keys)
+        values.update(self.secrets)
+        return StackConfig(values, secret_keys + sorted(self.secrets))
+
+    def plan(self) -> PlanResult:
+        """The offline plan of this stack and its policy review. Needs neither the CLI nor a cloud account."""
+        start = time.monotonic()
+        name = short_name(self.name)
+        try:
+            with _PROGRAM_LOCK:
+                recording = run_program(self.project_dir, name, self._offline_config(),
+                                        program=self.program if self.inline else None)
+        except (EngineError, pulumi.RunError) as err:
+            raise PlanError(f"offline plan of stack {name} failed: {err}") from err
+        document = offline_plan.deployment(recording)
+        try:
+            with review.Analyzer(self.policy_pack) as analyzer:
+                report = review.review(Path(f"offline plan of {name}"), document, analyzer, self.policy_config)
+        except review.ReviewError as err:
+            raise PlanError(f"policy review of stack {name} failed: {err}") from err
+        except grpc.RpcError as err:
+            raise PlanError(f"policy review of stack {name} failed: the policy pack failed: {err.details()}") from err
+        return PlanResult(
+            stack=name, document=document, summary=offline_plan.summary(document),
+            outputs=next(r.get("outputs", {}) for r in document["deployment"]["resources"]
+                         if r["type"] == "pulumi:pulumi:Stack"),
+            findings=tuple(report.findings), policy_config=report.config,
+            duration_seconds=time.monotonic() - start)
+
+    # --- the CLI --------------------------------------------------------------------------
+
+    def _command(self) -> auto.PulumiCommand:
+        if self._pulumi_command is None:
+            where = f"{self._pulumi_root}/bin/pulumi" if self._pulumi_root else "`pulumi` on PATH"
+            try:
+                self._pulumi_command = auto.PulumiCommand(root=self._pulumi_root)
+            except FileNotFoundError as err:
+                raise PulumiCliNotFoundError(where) from err
+            except PermissionError as err:
+                raise PulumiCliNotFoundError(f"{where} is not executable") from err
+            except subprocess.CalledProcessError as err:
+                raise PulumiCliVersionError(f"`{where} version` failed with exit code {err.returncode}") from err
+            except auto.InvalidVersionError as err:
+                raise PulumiCliVersionError(str(err)) from err
+        return self._pulumi_command
+
+    def _project_settings(self) -> auto.ProjectSettings:
+        """Pulumi.yaml of this project, for the inline program's workspace: same name and runtime."""
+        settings = auto.ProjectSettings.from_dict(yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text()))
+        runtime = settings.runtime
+        if isinstance(runtime, auto.ProjectRuntimeInfo) and runtime.options and "virtualenv" in runtime.options:
+            # The workspace lives elsewhere: the virtualenv stays the project's.
+            venv = Path(runtime.options["virtualenv"])
+            runtime.options = {**runtime.options, "virtualenv": str(venv if venv.is_absolute()
+                                                                    else self.project_dir / venv)}
+        settings.main = str(self.project_dir)
+        return settings
+
+    def _workspace_options(self) -> auto.LocalWorkspaceOptions:
+        options = auto.LocalWorkspaceOptions(
+            env_vars=self.backend.env(), secrets_provider=self.backend.secrets_provider,
+            pulumi_command=self._command())
+        if self.inline:
+            options.project_settings = self._project_settings()
+            if self.work_dir is not None:
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+                options.work_dir = str(self.work_dir)
+        return options
+
+    def stack(self) -> auto.Stack:
+        """The Automation API stack, selected (or created) and configured on first use."""
+        if self._stack is None:
+            options = self._workspace_options()
+            with self._translated("select"):
+                if self.inline:
+                    choose = auto.create_or_select_stack if self.create else auto.select_stack
+                    stack = choose(self.name, project_name=PROJECT, program=self.program, opts=options)
+                else:
+                    choose = auto.create_or_select_stack if self.create else auto.select_stack
+                    stack = choose(self.name, work_dir=str(self.project_dir), opts=options)
+            with self._translated("config"):
+                self._apply_config(stack)
+            self._stack = stack
+        return self._stack
+
+    def _apply_config(self, stack: auto.Stack) -> None:
+        if self._set_config:
+            raw = to_raw(self.config, self.name)
+            # `pulumi config --json` form: an object value lands in Pulumi.<stack>.yaml as an object.
+            stack.set_all_config_json(json.dumps(
+                {PLATFORM_KEY: {"value": json.dumps(raw), "objectValue": raw, "secret": False}}))
+        if self.secrets:
+            stack.set_all_config({k: auto.ConfigValue(value=v, secret=True) for k, v in sorted(self.secrets.items())})
+
+    @contextmanager
+    def _translated(self, operation: str, collector: EventCollector | None = None,
+                    streams: _Streams | None = None) -> Iterator[None]:
+        """The SDK's errors as this package's, each with what to do about it."""
+        try:
+            yield
+        except auto.StackNotFoundError as err:
+            raise StackNotFoundError(self.name, self.backend.url) from err
+        except auto.ConcurrentUpdateError as err:
+            raise ConcurrentUpdateError(self.name, _last_line(streams.stderr if streams else "") or
+                                        _last_line(str(err))) from err
+        except auto.CommandError as err:
+            stdout = streams.stdout if streams else ""
+            stderr = streams.stderr if streams and streams.err else str(err)
+            findings = collector.findings if collector else ()
+            if any(f.enforcement_level == "mandatory" for f in findings):
+                raise PolicyViolationError(operation, self.name, stdout, stderr, findings) from err
+            raise OperationFailedError(operation, self.name, stdout, stderr, findings) from err
+
+    @contextmanager
+    def _operation(self, operation: str, on_event: OnEvent | None,
+                   on_output: OnOutput | None) -> Iterator[tuple[auto.Stack, EventCollector, _Streams]]:
+        stack = self.stack()
+        collector, streams = EventCollector(on_event), _Streams(on_output)
+        lock = _PROGRAM_LOCK if self.inline else nullcontext()
+        with lock, self._translated(operation, collector, streams):
+            yield stack, collector, streams
+
+    # --- operations ------------------------------------------------------------------------
+
+    def preview(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None) -> PreviewResult:
+        """`pulumi preview` with the policy pack. A mandatory violation raises PolicyViolationError."""
+        start = time.monotonic()
+        with self._operation("preview", on_event, on_output) as (stack, collector, streams):
+            result = stack.preview(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
+                                   color="never", **self._policy_args())
+        return PreviewResult(stack=self.name, changes=ChangeSummary.of(result.change_summary),
+                             findings=collector.findings, duration_seconds=time.monotonic() - start,
+                             stdout=result.stdout)
+
+    def up(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None,
+           message: str | None = None) -> UpdateResult:
+        """`pulumi up` with the policy pack; returns the changes, the outputs and any advisory findings."""
+        start = time.monotonic()
+        with self._operation("up", on_event, on_output) as (stack, collector, streams):
+            result = stack.up(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
+                              color="never", message=message, **self._policy_args())
+        return self._update_result("up", result.summary, result.outputs, collector, start, result.stdout)
+
+    def refresh(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None) -> UpdateResult:
+        """`pulumi refresh`: adopt what the cloud really has into the stack's state."""
+        start = time.monotonic()
+        with self._operation("refresh", on_event, on_output) as (stack, collector, streams):
+            result = stack.refresh(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
+                                   color="never")
+            outputs = stack.outputs()
+        return self._update_result("refresh", result.summary, outputs, collector, start, result.stdout)
+
+    def destroy(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None) -> UpdateResult:
+        """`pulumi destroy`. Protected resources (storage.protect: true) make it fail, as they should."""
+        start = time.monotonic()
+        with self._operation("destroy", on_event, on_output) as (stack, collector, streams):
+            result = stack.destroy(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
+                                   color="never")
+        return self._update_result("destroy", result.summary, {}, collector, start, result.stdout)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack outputs of the last update, as plaintext values."""
+        with self._translated("outputs"):
+            return {k: v.value for k, v in self.stack().outputs().items()}
+
+    def _update_result(self, operation: str, summary: auto.UpdateSummary, outputs: Mapping[str, Any],
+                       collector: EventCollector, start: float, stdout: str) -> UpdateResult:
+        changes = ChangeSummary.of(summary.resource_changes) if summary.resource_changes is not None \
+            else collector.summary_changes or ChangeSummary()
+        return UpdateResult(
+            stack=self.name, operation=operation, result=summary.result, version=summary.version, changes=changes,
+            outputs={k: v.value for k, v in outputs.items()},
+            secret_outputs=frozenset(k for k, v in outputs.items() if v.secret),
+            findings=collector.findings, duration_seconds=time.monotonic() - start, stdout=stdout)
+
+
+def _last_line(text: str) -> str:
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
