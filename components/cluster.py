@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components import iam
 from components.config import ClusterConfig
-from components.irsa import OidcProvider
+from components.irsa import IrsaRole, OidcProvider, ServiceAccountBinding
 from components.labels import CostLabels
 from components.node_template import NodeTemplateArgs, node_launch_template
 
@@ -29,6 +29,8 @@ NODE_MANAGED_POLICIES = (
 )
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 SYSTEM_POOL_LABEL = "node.kubernetes.io/system"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -40,6 +42,7 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     oidc: OidcProvider
     node_role: aws.iam.Role
+    storage_class: k8s.storage.v1.StorageClass
 
     def __init__(self, name: str, config: ClusterConfig, vpc_id: pulumi.Input[str],
                  private_subnet_ids: pulumi.Input[list[str]], labels: CostLabels, protect: bool,
@@ -80,6 +83,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc = OidcProvider(arn=self.eks_cluster.oidc_provider_arn,
                                  issuer_url=self.eks_cluster.oidc_provider_url)
         self._system_node_group(config, private_subnet_ids)
+        self.storage_class = self._ebs_volumes()
         self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
                                "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
 
@@ -108,3 +112,21 @@ class Cluster(pulumi.ComponentResource):
                 id=template.id, version=template.latest_version.apply(str)),
             labels={SYSTEM_POOL_LABEL: "true"}, tags=self._labels.aws_tags(name),
             opts=pulumi.ResourceOptions(parent=self))
+
+    def _ebs_volumes(self) -> k8s.storage.v1.StorageClass:
+        """The EBS CSI driver (its own IRSA role) and an encrypted gp3 default storage class."""
+        role = IrsaRole(f"{self.name}-ebs-csi", self.oidc, ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"),
+                        self._labels, managed_policy_arns=(EBS_CSI_POLICY,),
+                        description="EBS CSI driver manages volumes", opts=pulumi.ResourceOptions(parent=self))
+        driver = aws.eks.Addon(
+            f"{self.name}-ebs-csi", cluster_name=self.eks_cluster.eks_cluster.name, addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=role.arn, resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE", tags=self._labels.aws_tags(f"{self.name}-ebs-csi"),
+            opts=pulumi.ResourceOptions(parent=self))
+        return k8s.storage.v1.StorageClass(
+            f"{self.name}-{DEFAULT_STORAGE_CLASS}",
+            metadata={"name": DEFAULT_STORAGE_CLASS,
+                      "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            provisioner="ebs.csi.aws.com", parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer", allow_volume_expansion=True, reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions(parent=self, provider=self.kubernetes, depends_on=[driver]))

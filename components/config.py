@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -433,11 +434,33 @@ class StorageConfig(_Model):
         return naming.check_bucket_prefix(prefix, context.get("region"), chosen=value is not None)
 
 
+class AlertingConfig(_Model):
+    """Where Alertmanager sends alerts. Set the secrets with `pulumi config set --secret --path`."""
+
+    slack_webhook_url: SecretStr | None = None
+    slack_channel: Annotated[str, _matching(r"#[a-z0-9][a-z0-9._-]{0,79}", "a Slack channel such as #gpu-alerts")] = (
+        "#gpu-platform-alerts")
+    pagerduty_routing_key: SecretStr | None = None
+
+
 class ObservabilityConfig(_Model):
-    enabled: bool = True
+    """Metrics, dashboards, alerts and logs; each part can be switched off where a stack runs lean."""
+
+    enabled: bool = True   # Prometheus, Alertmanager, kube-state-metrics, node exporter, GPU alerts
+    grafana: bool = True   # dashboards (needs enabled)
+    logs: bool = True      # Fluent Bit to CloudWatch Logs
     metrics_retention_days: Annotated[int, _between(1, 365)] = 15
     metrics_volume_gib: Annotated[int, _between(10, 16384)] = 100
     log_retention_days: LogRetentionDays = 30
+    alerting: AlertingConfig = _section()
+
+    @field_validator("grafana")
+    @classmethod
+    def _grafana_reads_prometheus(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("enabled") is False:
+            raise PydanticCustomError("grafana", "needs enabled: true (its dashboards read Prometheus); "
+                                      "set grafana: false too", {})
+        return value
 
 
 class PlatformConfig(_Model):

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components import sharing
+from components import gpu_metrics, sharing
 from components.cluster import SYSTEM_POOL_LABEL
 from components.config import GpuPoolConfig
 
@@ -25,6 +25,8 @@ NAMESPACE = "gpu-operator"
 DEVICE_PLUGIN_CONFIGMAP = "device-plugin-config"
 MIG_CONFIGMAP = "mig-parted-config"
 MIG_CONFIG_KEY = "config.yaml"  # the key the MIG manager reads
+DCGM_CONFIGMAP = "dcgm-metrics"
+DCGM_CONFIG_KEY = "dcgm-metrics.csv"  # the key the operator mounts as the exporter's counters file
 GPU_TOLERATION = {"key": sharing.GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -60,7 +62,17 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str]) -> dict:
         "migManager": {"config": {"name": MIG_CONFIGMAP, "default": sharing.MIG_DISABLED}},
         # No cluster-wide strategy: it would override each pool's flags.migStrategy.
         "mig": {"strategy": ""},
-        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": service_monitor, "interval": "15s"}},
+        "dcgmExporter": {
+            "enabled": True,
+            "config": {"name": DCGM_CONFIGMAP},  # the counters of gpu_metrics.py, ECC included
+            "serviceMonitor": {
+                "enabled": service_monitor, "interval": "15s",
+                # Keep the exporter's pod/namespace (the GPU's workload), not the exporter pod's own.
+                "honorLabels": True,
+                "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
+                                 "action": "replace"}],
+            },
+        },
         "daemonsets": {"tolerations": [GPU_TOLERATION], "labels": pod_labels,
                        "priorityClassName": "system-node-critical"},
         "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
@@ -90,7 +102,8 @@ class GpuOperator(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(f"{name}-{cm}", metadata={"name": cm, "namespace": NAMESPACE, "labels": pod_labels},
                                   data=data, opts=pulumi.ResourceOptions(parent=self, provider=kubernetes,
                                                                          depends_on=[namespace]))
-            for cm, data in ((DEVICE_PLUGIN_CONFIGMAP, self.device_plugin_data), (MIG_CONFIGMAP, self.mig_data))]
+            for cm, data in ((DEVICE_PLUGIN_CONFIGMAP, self.device_plugin_data), (MIG_CONFIGMAP, self.mig_data),
+                             (DCGM_CONFIGMAP, {DCGM_CONFIG_KEY: gpu_metrics.counters_csv()}))]
         k8s.helm.v3.Release(
             name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),

@@ -62,7 +62,8 @@ class IrsaRole(pulumi.ComponentResource):
     arn: pulumi.Output[str]
 
     def __init__(self, name: str, oidc: OidcProvider, binding: ServiceAccountBinding, labels: CostLabels,
-                 managed_policy_arns: tuple[str, ...] = (), statements: tuple[iam.Statement, ...] = (),
+                 managed_policy_arns: tuple[str, ...] = (),
+                 statements: pulumi.Input[tuple[iam.Statement, ...]] | None = None,
                  description: str = "", opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:IrsaRole", name, None, opts)
         self.name = name
@@ -76,8 +77,9 @@ class IrsaRole(pulumi.ComponentResource):
         for i, policy_arn in enumerate(managed_policy_arns):
             aws.iam.RolePolicyAttachment(f"{name}-managed-{i}", role=self.role.name, policy_arn=policy_arn,
                                          opts=child)
-        if statements:
-            aws.iam.RolePolicy(f"{name}-inline", role=self.role.id, policy=iam.document(*statements), opts=child)
+        if statements is not None:
+            aws.iam.RolePolicy(f"{name}-inline", role=self.role.id, opts=child,
+                               policy=pulumi.Output.from_input(statements).apply(lambda s: iam.document(*s)))
         if binding.kubernetes is not None:
             k8s.core.v1.ServiceAccount(
                 name, metadata=k8s.meta.v1.ObjectMetaArgs(

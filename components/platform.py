@@ -17,12 +17,12 @@ from components.gpu_pool import GpuPool
 from components.irsa import IrsaRole, ServiceAccountBinding
 from components.labels import CostLabels
 from components.network import Network
+from components.observability import Observability
 from components.storage import Storage
 
 INFERENCE_NAMESPACE = "inference"
 MODEL_SERVER_ACCOUNT = "model-server"
 MODELS_PREFIX = "models/"
-EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
 
 class Platform(pulumi.ComponentResource):
@@ -33,6 +33,7 @@ class Platform(pulumi.ComponentResource):
     gpu_pools: list[GpuPool]
     gpu_operator: GpuOperator | None
     storage: Storage
+    observability: Observability
     model_server_role: IrsaRole
 
     def __init__(self, name: str, config: PlatformConfig,
@@ -57,6 +58,8 @@ class Platform(pulumi.ComponentResource):
             service_monitor=config.observability.enabled, pod_labels=pod_labels,
             opts=child) if config.gpu_pools else None
         self.storage = Storage(f"{name}-storage", config.storage, config.region, labels, opts=child)
+        self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
+                                           config.region, labels, pod_labels, opts=child)
 
         # Workload identities: each service account gets exactly the access it needs.
         inference = k8s.core.v1.Namespace(
@@ -68,14 +71,6 @@ class Platform(pulumi.ComponentResource):
             labels, description="Model servers read model weights from the platform bucket",
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[inference])))
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
-        ebs_csi_role = IrsaRole(
-            f"{name}-ebs-csi", self.cluster.oidc, ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"),
-            labels, managed_policy_arns=(EBS_CSI_POLICY,), description="EBS CSI driver manages volumes",
-            opts=child)
-        aws.eks.Addon(f"{name}-ebs-csi", cluster_name=self.cluster.eks_cluster.eks_cluster.name,
-                      addon_name="aws-ebs-csi-driver", service_account_role_arn=ebs_csi_role.arn,
-                      resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
-                      tags=labels.aws_tags(f"{name}-ebs-csi"), opts=pulumi.ResourceOptions(parent=self.cluster))
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:

@@ -250,6 +250,10 @@ def test_capacity_block_pool_targets_its_reservation():
 
 # --- the plan: the GPU Operator's configuration -----------------------------
 
+def gpu_operator_release(plan: Plan) -> dict:
+    return next(r["inputs"] for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == "gpu-operator")
+
+
 def configmap(plan: Plan, name: str) -> dict:
     return next(c["inputs"] for c in plan.of_type(CONFIGMAP) if c["inputs"]["metadata"]["name"] == name)
 
@@ -287,7 +291,7 @@ def test_every_pools_config_labels_name_existing_entries(stack, request):
 
 
 def test_operator_chart_is_pinned_and_uses_the_amis_driver_and_the_pool_configs(prod_plan: Plan):
-    release = prod_plan.of_type(RELEASE)[0]["inputs"]
+    release = gpu_operator_release(prod_plan)
     assert (release["chart"], release["version"], release["namespace"]) == ("gpu-operator", "v26.7.0",
                                                                             "gpu-operator")
     assert release["repositoryOpts"] == {"repo": "https://helm.ngc.nvidia.com/nvidia"}
@@ -306,8 +310,9 @@ def test_operator_chart_is_pinned_and_uses_the_amis_driver_and_the_pool_configs(
 def test_without_observability_the_operator_makes_no_service_monitor():
     plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]),
                                        {"observability.enabled": False}))
-    assert plan.of_type(RELEASE)[0]["inputs"]["values"]["dcgmExporter"]["serviceMonitor"]["enabled"] is False
+    assert gpu_operator_release(plan)["values"]["dcgmExporter"]["serviceMonitor"]["enabled"] is False
 
 
 def test_no_gpu_pools_no_operator():
-    assert Plan.of_config(MINIMAL).of_type(RELEASE) == []
+    charts = [r["inputs"]["chart"] for r in Plan.of_config(MINIMAL).of_type(RELEASE)]
+    assert "gpu-operator" not in charts and charts  # observability charts stay

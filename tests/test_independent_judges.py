@@ -16,9 +16,13 @@ RESOLVED_AT_DEPLOY_TIME = ("W3010 ",)
 STACKS = [("dev", "us-west-2"), ("prod", "us-east-1")]
 
 
+# Custom resources have no schema in kubernetes-validate; PrometheusRules are judged by promtool instead.
+CUSTOM_RESOURCES = ("kubernetes:helm.sh/", "kubernetes:monitoring.coreos.com/")
+
+
 def kubernetes_objects(plan: Plan) -> list[dict]:
     return [r["inputs"] for r in plan.resources
-            if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm.sh")]
+            if r["type"].startswith("kubernetes:") and not r["type"].startswith(CUSTOM_RESOURCES)]
 
 
 def kubernetes_version(plan: Plan) -> str:

@@ -175,7 +175,8 @@ def test_trust_policies_name_the_issuer_without_scheme_and_no_wildcards(prod_pla
 
 
 def test_service_account_carries_the_role_arn_it_is_trusted_by(prod_plan: Plan):
-    account = prod_plan.of_type("kubernetes:core/v1:ServiceAccount")[0]["inputs"]
+    [account] = [a["inputs"] for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+                 if a["inputs"]["metadata"]["name"] == "model-server"]
     role = role_named(prod_plan, "gpu-platform-prod-model-server")
     assert account["metadata"]["name"] == "model-server" and account["metadata"]["namespace"] == "inference"
     assert account["metadata"]["annotations"] == {irsa.ROLE_ARN_ANNOTATION: role["outputs"]["arn"]}
@@ -201,7 +202,7 @@ def test_model_server_reads_models_and_nothing_else(prod_plan: Plan):
 
 
 def test_ebs_csi_role_is_bound_to_the_driver_and_gets_the_aws_managed_policy(prod_plan: Plan):
-    role = role_named(prod_plan, "gpu-platform-prod-ebs-csi")
+    role = role_named(prod_plan, "gpu-platform-prod-cluster-ebs-csi")
     trust = role["inputs"]["assumeRolePolicy"]
     assert decide(trust, trust_request(prod_plan, "kube-system", "ebs-csi-controller-sa")) == ALLOW
     assert decide(trust, trust_request(prod_plan, "kube-system", "default")) == IMPLICIT_DENY

@@ -1,0 +1,169 @@
+"""Observability: metrics, dashboards, alerts and logs for a GPU fleet, switched by the stack config.
+
+kube-prometheus-stack runs on the system pool with Prometheus on an encrypted gp3 volume; it
+scrapes the GPU Operator's DCGM exporter through its ServiceMonitor, and kube-state-metrics
+exports the cost labels of pods and namespaces and the pool label of nodes, so GPU series can
+be attributed to whoever pays. Alerts and recording rules come from gpu_metrics.py, dashboards
+from dashboards.py. Fluent Bit ships container logs to CloudWatch Logs through an IRSA role.
+Chart versions and values keys are those of the charts at the pinned versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import yaml
+
+from components import dashboards, gpu_metrics, iam
+from components.cluster import DEFAULT_STORAGE_CLASS, SYSTEM_POOL_LABEL, Cluster
+from components.config import AlertingConfig, ObservabilityConfig
+from components.irsa import IrsaRole, ServiceAccountBinding
+from components.labels import COST_KEYS, WORKLOAD_TYPE, CostLabels
+from components.sharing import POOL_LABEL
+
+NAMESPACE = "monitoring"
+LOGGING_NAMESPACE = "logging"
+PROMETHEUS_STACK = ("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
+FLUENT_BIT = ("aws-for-fluent-bit", "0.2.0", "https://aws.github.io/eks-charts")
+ALERTMANAGER_SECRET = "alertmanager-gpu-platform"
+DASHBOARD_LABEL = "grafana_dashboard"
+ON_SYSTEM_POOL = {SYSTEM_POOL_LABEL: "true"}
+RUNS_EVERYWHERE = [{"operator": "Exists"}]  # node agents must run on tainted GPU nodes too
+
+
+def kube_state_metrics_allowlist() -> list[str]:
+    """Labels kube-state-metrics exports: cost labels of pods and namespaces, the pool of nodes."""
+    cost = ",".join((*COST_KEYS, WORKLOAD_TYPE))
+    return [f"pods=[{cost}]", f"namespaces=[{cost}]", f"nodes=[{POOL_LABEL}]"]
+
+
+def alertmanager_config(alerting: AlertingConfig) -> dict[str, Any]:
+    """Route everything to Slack if configured, critical alerts also to PagerDuty; else nowhere."""
+    receivers: list[dict[str, Any]] = [{"name": "null"}]
+    route: dict[str, Any] = {"receiver": "null", "group_by": ["alertname", "node", "namespace"],
+                             "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h", "routes": []}
+    if alerting.slack_webhook_url is not None:
+        receivers.append({"name": "slack", "slack_configs": [{
+            "api_url": alerting.slack_webhook_url.get_secret_value(), "channel": alerting.slack_channel,
+            "send_resolved": True, "title": "{{ .CommonAnnotations.summary }}",
+            "text": "{{ range .Alerts }}{{ .Annotations.runbook }}\n{{ end }}"}]})
+        route["receiver"] = "slack"
+    if alerting.pagerduty_routing_key is not None:
+        receivers.append({"name": "pagerduty", "pagerduty_configs": [{
+            "routing_key": alerting.pagerduty_routing_key.get_secret_value(), "send_resolved": True}]})
+        route["routes"].append({"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": True})
+    return {"route": route, "receivers": receivers}
+
+
+def prometheus_stack_values(config: ObservabilityConfig, pod_labels: dict[str, str]) -> dict[str, Any]:
+    volume_gib = config.metrics_volume_gib
+    return {
+        "crds": {"enabled": True},
+        "prometheus": {"prometheusSpec": {
+            "retention": f"{config.metrics_retention_days}d",
+            "retentionSize": f"{int(volume_gib * 0.9)}GB",  # leave headroom before the volume fills
+            "storageSpec": {"volumeClaimTemplate": {"spec": {
+                "storageClassName": DEFAULT_STORAGE_CLASS, "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{volume_gib}Gi"}}}}},
+            # Pick up every ServiceMonitor and rule, not only this release's (the GPU Operator's DCGM one).
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "podMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False,
+            "nodeSelector": ON_SYSTEM_POOL, "podMetadata": {"labels": pod_labels},
+        }},
+        "alertmanager": {"alertmanagerSpec": {
+            "useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET,
+            "nodeSelector": ON_SYSTEM_POOL, "podMetadata": {"labels": pod_labels}}},
+        "prometheusOperator": {"nodeSelector": ON_SYSTEM_POOL},
+        "grafana": {
+            "enabled": config.grafana, "nodeSelector": ON_SYSTEM_POOL, "podLabels": pod_labels,
+            "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1",
+                                       "searchNamespace": "ALL"}}},
+        "kube-state-metrics": {"metricLabelsAllowlist": kube_state_metrics_allowlist(),
+                               "nodeSelector": ON_SYSTEM_POOL},
+        "prometheus-node-exporter": {"tolerations": RUNS_EVERYWHERE},
+    }
+
+
+class Observability(pulumi.ComponentResource):
+    """Prometheus, Alertmanager, Grafana and GPU alerts; Fluent Bit to CloudWatch Logs."""
+
+    log_group_name: pulumi.Output[str] | None
+
+    def __init__(self, name: str, config: ObservabilityConfig, cluster: Cluster, region: str,
+                 labels: CostLabels, pod_labels: dict[str, str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:Observability", name, None, opts)
+        self._name, self._cluster, self._pod_labels = name, cluster, pod_labels
+        self.log_group_name = None
+        if config.enabled:
+            self._metrics(config)
+        if config.logs:
+            self._logs(config, region, labels)
+        self.register_outputs({"logGroupName": self.log_group_name})
+
+    def _on_cluster(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self._cluster.kubernetes, **kwargs)
+
+    def _namespace(self, namespace: str) -> k8s.core.v1.Namespace:
+        # Node exporter and Fluent Bit read the host (hostPath, hostNetwork): privileged by nature.
+        return k8s.core.v1.Namespace(f"{self._name}-{namespace}", metadata={"name": namespace, "labels": {
+            **self._pod_labels, "pod-security.kubernetes.io/enforce": "privileged"}}, opts=self._on_cluster())
+
+    def _metrics(self, config: ObservabilityConfig) -> None:
+        namespace = self._namespace(NAMESPACE)
+        in_namespace = self._on_cluster(depends_on=[namespace])
+        alertmanager = k8s.core.v1.Secret(
+            f"{self._name}-alertmanager",
+            metadata={"name": ALERTMANAGER_SECRET, "namespace": NAMESPACE, "labels": self._pod_labels},
+            string_data={"alertmanager.yaml": pulumi.Output.secret(
+                yaml.safe_dump(alertmanager_config(config.alerting), sort_keys=False))},
+            opts=in_namespace)
+        chart, version, repo = PROMETHEUS_STACK
+        stack = k8s.helm.v3.Release(
+            f"{self._name}-prometheus", name=chart, chart=chart, version=version, namespace=NAMESPACE,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            values=prometheus_stack_values(config, self._pod_labels), atomic=True, cleanup_on_fail=True,
+            opts=self._on_cluster(depends_on=[namespace, alertmanager, self._cluster.storage_class]))
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-gpu-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
+            metadata={"name": "gpu-platform", "namespace": NAMESPACE, "labels": self._pod_labels},
+            spec={"groups": gpu_metrics.rule_groups()}, opts=self._on_cluster(depends_on=[stack]))
+        if config.grafana:
+            for file_name, body in dashboards.rendered().items():
+                board = file_name.removesuffix(".json")
+                k8s.core.v1.ConfigMap(
+                    f"{self._name}-{board}",
+                    metadata={"name": f"dashboard-{board}", "namespace": NAMESPACE,
+                              "labels": {**self._pod_labels, DASHBOARD_LABEL: "1"}},
+                    data={file_name: body}, opts=in_namespace)
+
+    def _logs(self, config: ObservabilityConfig, region: str, labels: CostLabels) -> None:
+        """Container logs to a log group of this cluster, kept as long as config says."""
+        group_name = f"/aws/eks/{self._cluster.name}/containers"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-containers", name=group_name, retention_in_days=config.log_retention_days,
+            tags=labels.aws_tags(f"{self._name}-containers"), opts=pulumi.ResourceOptions(parent=self))
+        namespace = self._namespace(LOGGING_NAMESPACE)
+        shipper = log_group.arn.apply(lambda arn: (iam.allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [arn, f"{arn}:*"],
+            sid="ShipContainerLogs"),))
+        role = IrsaRole(
+            f"{self._name}-fluent-bit", self._cluster.oidc,
+            ServiceAccountBinding(LOGGING_NAMESPACE, "fluent-bit", self._cluster.kubernetes, self._pod_labels),
+            labels, statements=shipper, description="Fluent Bit ships container logs to CloudWatch Logs",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+        chart, version, repo = FLUENT_BIT
+        k8s.helm.v3.Release(
+            f"{self._name}-fluent-bit", name="fluent-bit", chart=chart, version=version,
+            namespace=LOGGING_NAMESPACE, repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            values={
+                "serviceAccount": {"create": False, "name": "fluent-bit"},
+                "cloudWatchLogs": {"enabled": True, "region": region, "logGroupName": group_name,
+                                   "autoCreateGroup": False, "logStreamPrefix": "pod-"},
+                "tolerations": RUNS_EVERYWHERE,
+            }, atomic=True, cleanup_on_fail=True, opts=self._on_cluster(depends_on=[role, log_group]))
+        self.log_group_name = log_group.name
