@@ -24,7 +24,13 @@ from automation.errors import (
     PulumiCliVersionError,
     StackNotFoundError,
 )
-from automation.results import ChangeSummary, Finding, PlanResult, PreviewResult, UpdateResult
+from automation.results import (
+    ChangeSummary,
+    Finding,
+    PlanResult,
+    PreviewResult,
+    UpdateResult,
+)
 from automation.stack import PlatformStack
 
 __all__ = [

@@ -30,7 +30,7 @@ class Backend:
     passphrase: str | None = None
 
     @classmethod
-    def local(cls, directory: Path | str = DEFAULT_STATE_DIR, passphrase: str | None = None) -> "Backend":
+    def local(cls, directory: Path | str = DEFAULT_STATE_DIR, passphrase: str | None = None) -> Backend:
         """The file backend in `directory` (created if missing), secrets encrypted with a passphrase.
 
         The passphrase is this argument, or PULUMI_CONFIG_PASSPHRASE(_FILE) from the environment.
@@ -40,7 +40,7 @@ class Backend:
         return cls(url=f"file://{path}", secrets_provider="passphrase", passphrase=passphrase)
 
     @classmethod
-    def of_url(cls, url: str, secrets_provider: str | None = None, passphrase: str | None = None) -> "Backend":
+    def of_url(cls, url: str, secrets_provider: str | None = None, passphrase: str | None = None) -> Backend:
         """Any backend the CLI logs in to: `s3://bucket/prefix`, `https://api.pulumi.com`, `azblob://...`."""
         return cls(url=url, secrets_provider=secrets_provider, passphrase=passphrase)
 

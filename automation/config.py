@@ -16,7 +16,13 @@ import yaml
 
 from automation.errors import InvalidConfigError
 from components import naming
-from components.config import CONFIG_KEY, ConfigError, GpuPoolConfig, PlatformConfig, load_platform_config
+from components.config import (
+    CONFIG_KEY,
+    ConfigError,
+    GpuPoolConfig,
+    PlatformConfig,
+    load_platform_config,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "gpu-platform"

@@ -34,7 +34,7 @@ class ChangeSummary:
     counts: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, op_map: Mapping[Any, int] | None) -> "ChangeSummary":
+    def of(cls, op_map: Mapping[Any, int] | None) -> ChangeSummary:
         return cls({getattr(k, "value", str(k)): int(v) for k, v in sorted(
             (op_map or {}).items(), key=lambda kv: getattr(kv[0], "value", str(kv[0])))})
 

@@ -119,7 +119,7 @@ class PlatformStack:
 
     @classmethod
     def local(cls, stack: str, config: PlatformConfig | None = None, *, project_dir: Path = PROJECT_DIR,
-              **options: Any) -> "PlatformStack":
+              **options: Any) -> PlatformStack:
         """The project's own program (`__main__.py`) for `stack`.
 
         Without `config`, the stack's `Pulumi.<stack>.yaml` is the config (validated here, set as is).
@@ -132,7 +132,7 @@ class PlatformStack:
                    **options)
 
     @classmethod
-    def inline(cls, stack: str, config: PlatformConfig, **options: Any) -> "PlatformStack":
+    def inline(cls, stack: str, config: PlatformConfig, **options: Any) -> PlatformStack:
         """An inline program: `stack_program(config)` in this process, for a config built in code."""
         return cls(stack, revalidate(config, stack), inline=True, set_config=True, **options)
 
@@ -199,7 +199,7 @@ class PlatformStack:
             stack=name, document=document, summary=offline_plan.summary(document),
             outputs=next(r.get("outputs", {}) for r in document["deployment"]["resources"]
                          if r["type"] == "pulumi:pulumi:Stack"),
-            findings=tuple(report.findings), policy_config=report.config,
+            findings=tuple(report.findings), policy_config=str(self.policy_config or ""),
             duration_seconds=time.monotonic() - start)
 
     # --- the CLI --------------------------------------------------------------------------

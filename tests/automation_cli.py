@@ -12,6 +12,7 @@ gRPC Events service) or a file (older CLIs).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -143,7 +144,7 @@ class FakePulumi(PulumiCommand):
                 return "", "error: the --json option cannot be used with the --plaintext, --secret or --path options", 255
             for key, entry in json.loads(_option(rest, "--json")).items():
                 config[key] = {k: v for k, v in entry.items() if k in ("value", "objectValue", "secret")}
-        for flag, value in zip(rest, rest[1:]):
+        for flag, value in itertools.pairwise(rest):
             if flag in ("--plaintext", "--secret"):
                 key, _, text = value.partition("=")
                 config[key] = {"value": text, "secret": flag == "--secret"}

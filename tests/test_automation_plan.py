@@ -1,0 +1,63 @@
+"""`plan()`: the offline plan and its policy review, the same whichever way the program is pointed at."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from automation import PLATFORM_KEY, PlatformStack, add_gpu_pool, load_config, to_raw
+from components.platform import stack_program
+from offline import plan
+from offline.engine import StackConfig, run_program
+from tests.planning import ROOT, Plan
+
+PROTECT = ("In production, stateful resources (buckets, KMS keys, ...) are protected from deletion: set "
+           "storage.protect: true in Pulumi.<stack>.yaml (protect=True, no forceDestroy).")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_inline_and_local_programs_give_the_same_offline_plan(stack):
+    config = load_config(stack)                               # from Pulumi.<stack>.yaml
+    local = plan.deployment(run_program(ROOT, stack))         # __main__.py reading the stack file
+    inline = plan.deployment(run_program(
+        ROOT, stack, StackConfig({PLATFORM_KEY: json.dumps(to_raw(config, stack))}, []),
+        program=lambda: stack_program(config)))
+    assert len(local["deployment"]["resources"]) > 50
+    assert inline == local
+
+
+def test_plan_of_prod_with_unprotected_storage_returns_the_prod_protect_stateful_findings(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))                 # no CLI needed
+    config = load_config("prod")
+    unprotected = config.model_copy(update={"storage": config.storage.model_copy(update={"protect": False})})
+    result = PlatformStack.inline("prod", unprotected).plan()
+
+    assert not result.passed
+    assert result.policy_config == str(ROOT / "policies" / "config" / "prod.json")
+    assert {(f.policy, f.resource, f.message, f.description) for f in result.blocking} == {
+        ("prod-protect-stateful", name, f"{name}: {problem}", PROTECT) for name, problem in [
+            ("gpu-platform-prod-cluster-secrets", "not protected from deletion (protect is off) in stack prod"),
+            ("gpu-platform-prod-storage-key", "not protected from deletion (protect is off) in stack prod"),
+            ("gpu-platform-prod-storage-data", "not protected from deletion (protect is off) in stack prod"),
+            ("gpu-platform-prod-storage-data", "forceDestroy is on, so deleting it would delete its objects"),
+            ("gpu-platform-prod-storage-logs", "not protected from deletion (protect is off) in stack prod"),
+            ("gpu-platform-prod-storage-logs", "forceDestroy is on, so deleting it would delete its objects"),
+        ]}
+
+
+def test_plan_of_the_prod_stack_file_passes(prod_plan):
+    result = PlatformStack.local("prod").plan()
+    assert result.passed and result.blocking == ()
+    assert result.document == prod_plan.document            # the same plan `python -m offline plan` writes
+
+
+def test_a_team_gets_a_time_sliced_pool_in_dev():
+    config = add_gpu_pool(load_config("dev"), {
+        "name": "team-a-l4", "instanceTypes": ["g6.xlarge"], "size": {"minSize": 0, "desiredSize": 0, "maxSize": 2},
+        "sharing": {"mode": "time-slicing", "replicas": 4}})
+    result = PlatformStack.inline("dev", config).plan()
+    assert result.passed
+    pool = Plan(result.document).named("eks:index:ManagedNodeGroup", "gpu-platform-dev-team-a-l4")
+    assert pool["inputs"]["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 2}
+    assert set(result.outputs["gpuPools"]) == {"shared-l4", "team-a-l4"}
