@@ -3,6 +3,9 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# promtool judges the alert rules; Debian's prometheus package ships it, unpacked into the project.
+TOOLS := .tools
+PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
 
 .PHONY: plan test bench clean
 
@@ -15,11 +18,18 @@ plan: $(VENV)/.installed
 	$(PY) -m offline plan --stack $(STACK)
 	$(PY) -m offline review build/plan-$(STACK).json
 
-test: $(VENV)/.installed
-	$(PY) -m pytest
+$(PROMTOOL):
+	rm -rf $(TOOLS)/deb && mkdir -p $(TOOLS)/deb
+	cd $(TOOLS)/deb && (apt-get download prometheus || (apt-get update -qq && apt-get download prometheus))
+	dpkg-deb -x $(TOOLS)/deb/prometheus_*.deb $(TOOLS)/prometheus
+	rm -rf $(TOOLS)/deb
+	$(PROMTOOL) --version
+
+test: $(VENV)/.installed $(PROMTOOL)
+	PROMTOOL=$(abspath $(PROMTOOL)) $(PY) -m pytest
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py
 
 clean:
-	rm -rf build .pytest_cache .hypothesis
+	rm -rf build .pytest_cache .hypothesis $(TOOLS)

@@ -115,8 +115,8 @@ class Cluster(pulumi.ComponentResource):
 
     def _ebs_volumes(self) -> k8s.storage.v1.StorageClass:
         """The EBS CSI driver (its own IRSA role) and an encrypted gp3 default storage class."""
-        role = IrsaRole(f"{self.name}-ebs-csi", self.oidc, ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"),
-                        self._labels, managed_policy_arns=(EBS_CSI_POLICY,),
+        role = IrsaRole(f"{self.name}-ebs-csi", self.oidc,
+                        ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"), self._labels, managed_policy_arns=(EBS_CSI_POLICY,),
                         description="EBS CSI driver manages volumes", opts=pulumi.ResourceOptions(parent=self))
         driver = aws.eks.Addon(
             f"{self.name}-ebs-csi", cluster_name=self.eks_cluster.eks_cluster.name, addon_name="aws-ebs-csi-driver",

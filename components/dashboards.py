@@ -60,13 +60,16 @@ def gpu_fleet() -> dashboard.Dashboard:
             description="Below 5% for an hour raises GpuAllocatedButIdle."))
         .with_row(dashboard.Row("Memory"))
         .with_panel(_series("Framebuffer used", "percentunit", _query(
-            f"DCGM_FI_DEV_FB_USED{{{SELECTED}}} / (DCGM_FI_DEV_FB_USED{{{SELECTED}}} + DCGM_FI_DEV_FB_FREE{{{SELECTED}}})",
+            f"DCGM_FI_DEV_FB_USED{{{SELECTED}}}"
+            f" / (DCGM_FI_DEV_FB_USED{{{SELECTED}}} + DCGM_FI_DEV_FB_FREE{{{SELECTED}}})",
             "{{node}} GPU {{gpu}}")))
-        .with_panel(_series("Tensor core and memory activity by pool", "percentunit",
-                            _query(f"avg by ({POOL}) (DCGM_FI_PROF_PIPE_TENSOR_ACTIVE {IN_POOL})", "tensor {{" + POOL + "}}"),
-                            _query(f"avg by ({POOL}) (DCGM_FI_PROF_DRAM_ACTIVE {IN_POOL})", "DRAM {{" + POOL + "}}")))
+        .with_panel(_series(
+            "Tensor core and memory activity by pool", "percentunit",
+            _query(f"avg by ({POOL}) (DCGM_FI_PROF_PIPE_TENSOR_ACTIVE {IN_POOL})", "tensor {{" + POOL + "}}"),
+            _query(f"avg by ({POOL}) (DCGM_FI_PROF_DRAM_ACTIVE {IN_POOL})", "DRAM {{" + POOL + "}}")))
         .with_row(dashboard.Row("Power and temperature"))
-        .with_panel(_series("Power draw", "watt", _query(f"DCGM_FI_DEV_POWER_USAGE{{{SELECTED}}}", "{{node}} GPU {{gpu}}")))
+        .with_panel(_series("Power draw", "watt", _query(
+            f"DCGM_FI_DEV_POWER_USAGE{{{SELECTED}}}", "{{node}} GPU {{gpu}}")))
         .with_panel(_series("GPU temperature", "celsius", _query(
             f"DCGM_FI_DEV_GPU_TEMP{{{SELECTED}}}", "{{node}} GPU {{gpu}}"),
             description="Above 85 C for 5 minutes raises GpuTemperatureHigh."))

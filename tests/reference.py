@@ -43,7 +43,8 @@ def instances() -> list[ReferenceInstance]:
     found = []
     for name, gpus, model, memory, mig in _rows("## AWS instance types and their GPUs"):
         family_sizes = re.fullmatch(r"(\w+)\.\{xlarge\.\.16xlarge\}", name)
-        names = [f"{family_sizes.group(1)}.{s}" for s in SIZES] if family_sizes else [n.strip() for n in name.split(",")]
+        names = ([f"{family_sizes.group(1)}.{s}" for s in SIZES] if family_sizes
+                 else [n.strip() for n in name.split(",")])
         label = f"{model} {memory.replace(' ', '')}" if model in ("A100", "H100", "H200") else model
         found += [ReferenceInstance(n, int(gpus), label, mig == "yes") for n in names]
     return found

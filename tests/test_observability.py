@@ -1,0 +1,355 @@
+"""Observability: alert rules judged by promtool on synthetic DCGM series, queries by an independent
+PromQL parser, dashboards against the metrics that exist, and the wiring in the plans."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import promql_parser
+import pytest
+import yaml
+
+from components import gpu_metrics
+from offline.engine import StackConfig, run_program
+from offline import plan as offline_plan
+from tests import metrics_reference
+from tests.planning import MINIMAL, PROJECT, ROOT, Plan, is_secret, with_changes
+
+PROMTOOL = Path(os.environ.get("PROMTOOL", ROOT / ".tools/prometheus/usr/bin/promtool"))
+DCGM = {"job": "nvidia-dcgm-exporter", "gpu": "0", "node": "gpu-a", "modelName": "NVIDIA H100 80GB HBM3"}
+WORKLOAD = {**DCGM, "namespace": "team-a", "pod": "llm-0"}
+RUNBOOK = {a.name: a.runbook for a in gpu_metrics.ALERTS}
+
+
+def series(name: str, labels: dict[str, str], values: str) -> dict:
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{name}{{{inner}}}", "values": values}
+
+
+def firing(alert: str, labels: dict[str, str], summary: str, severity: str) -> dict:
+    return {"exp_labels": {**labels, "severity": severity},
+            "exp_annotations": {"summary": summary, "runbook": RUNBOOK[alert]}}
+
+
+def case(alert: str, inputs: list[dict], checks: list[tuple[str, list[dict]]]) -> dict:
+    """One promtool test: the series, then the alerts expected at each evaluation time."""
+    return {"interval": "1m", "input_series": inputs,
+            "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": expected}
+                                for at, expected in checks]}
+
+
+def no_pod(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k not in ("namespace", "pod")}
+
+
+KSM = {"job": "kube-state-metrics"}
+PENDING = {"namespace": "team-a", "pod": "llm-1"}
+ALERT_CASES = {
+    "GpuXidError": [
+        case("GpuXidError", [series("DCGM_FI_DEV_XID_ERRORS", DCGM, "0 0 79 79")], [
+            ("1m", []),
+            ("2m", [firing("GpuXidError", DCGM, "GPU 0 on gpu-a reported XID 79", "critical")])]),
+        case("GpuXidError", [series("DCGM_FI_DEV_XID_ERRORS", DCGM, "0x10")], [("10m", [])]),
+    ],
+    "GpuEccDoubleBitErrors": [
+        case("GpuEccDoubleBitErrors", [series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", DCGM, "0 0 0 2 2 2")], [
+            ("2m", []),
+            ("4m", [firing("GpuEccDoubleBitErrors", DCGM, "GPU 0 on gpu-a had uncorrectable ECC errors",
+                           "critical")])]),
+        case("GpuEccDoubleBitErrors", [series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", DCGM, "3x20")], [("15m", [])]),
+    ],
+    "GpuRowRemapFailed": [
+        case("GpuRowRemapFailed", [series("DCGM_FI_DEV_ROW_REMAP_FAILURE", DCGM, "0 1")], [
+            ("1m", [firing("GpuRowRemapFailed", DCGM, "GPU 0 on gpu-a could not remap faulty memory rows",
+                           "critical")])]),
+        case("GpuRowRemapFailed", [series("DCGM_FI_DEV_ROW_REMAP_FAILURE", DCGM, "0x5")], [("5m", [])]),
+    ],
+    "GpuTemperatureHigh": [
+        case("GpuTemperatureHigh", [series("DCGM_FI_DEV_GPU_TEMP", DCGM, "90x10")], [
+            ("4m", []),
+            ("6m", [firing("GpuTemperatureHigh", DCGM, "GPU 0 on gpu-a is at 90 C", "warning")])]),
+        case("GpuTemperatureHigh", [series("DCGM_FI_DEV_GPU_TEMP", DCGM, "80x10")], [("10m", [])]),
+        case("GpuTemperatureHigh", [series("DCGM_FI_DEV_GPU_TEMP", DCGM, "90 90 90 70 90 90 90")], [("6m", [])]),
+    ],
+    "GpuFramebufferNearlyFull": [
+        case("GpuFramebufferNearlyFull", [series("DCGM_FI_DEV_FB_USED", WORKLOAD, "79000x20"),
+                                          series("DCGM_FI_DEV_FB_FREE", WORKLOAD, "1000x20")], [
+            ("10m", []),
+            ("16m", [firing("GpuFramebufferNearlyFull", WORKLOAD,
+                            "GPU 0 on gpu-a (llm-0) has used over 95% of its memory", "warning")])]),
+        case("GpuFramebufferNearlyFull", [series("DCGM_FI_DEV_FB_USED", WORKLOAD, "60000x20"),
+                                          series("DCGM_FI_DEV_FB_FREE", WORKLOAD, "20000x20")], [("20m", [])]),
+    ],
+    "GpuAllocatedButIdle": [
+        case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.01x80")], [
+            ("30m", []),
+            ("61m", [firing("GpuAllocatedButIdle", WORKLOAD,
+                            "team-a/llm-0 has held a GPU for an hour without using it", "warning")])]),
+        case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.6x80")], [("70m", [])]),
+        # A GPU that no pod holds is spare capacity, not money burning.
+        case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**no_pod(WORKLOAD), "pod": ""},
+                                            "0x80")], [("70m", [])]),
+    ],
+    "GpuPodsPending": [
+        case("GpuPodsPending", [
+            series("kube_pod_container_resource_requests",
+                   {**KSM, **PENDING, "container": "server", "resource": "nvidia_com_mig_1g_10gb", "unit": "integer"},
+                   "1x20"),
+            series("kube_pod_status_unschedulable", {**KSM, **PENDING}, "1x20")], [
+            ("5m", []),
+            ("11m", [firing("GpuPodsPending", PENDING, "team-a/llm-1 has waited 10 minutes for a GPU", "warning")])]),
+        case("GpuPodsPending", [  # waiting for CPU is someone else's alert
+            series("kube_pod_container_resource_requests",
+                   {**KSM, **PENDING, "container": "server", "resource": "cpu", "unit": "core"}, "2x20"),
+            series("kube_pod_status_unschedulable", {**KSM, **PENDING}, "1x20")], [("15m", [])]),
+    ],
+    "DcgmExporterDown": [
+        case("DcgmExporterDown", [series("up", {"job": "nvidia-dcgm-exporter", "node": "gpu-a"}, "0x10")], [
+            ("6m", [firing("DcgmExporterDown", {"job": "nvidia-dcgm-exporter", "node": "gpu-a"},
+                           "The DCGM exporter on gpu-a cannot be scraped", "critical")])]),
+        case("DcgmExporterDown", [series("up", {"job": "nvidia-dcgm-exporter", "node": "gpu-a"}, "1x10")],
+             [("10m", [])]),
+    ],
+    "DcgmExporterMissing": [
+        case("DcgmExporterMissing", [series("kube_node_labels", {
+            **KSM, "node": "gpu-a", "label_node_kubernetes_io_gpu_pool": "h100-mig"}, "1x15")], [
+            ("11m", [firing("DcgmExporterMissing", {"job": "nvidia-dcgm-exporter"},
+                            "GPU nodes run, but no DCGM exporter is scraped at all", "critical")])]),
+        case("DcgmExporterMissing", [
+            series("kube_node_labels", {**KSM, "node": "gpu-a", "label_node_kubernetes_io_gpu_pool": "h100-mig"},
+                   "1x15"),
+            series("up", {"job": "nvidia-dcgm-exporter", "node": "gpu-a"}, "1x15")], [("12m", [])]),
+        case("DcgmExporterMissing", [series("kube_node_labels", {**KSM, "node": "cpu-a"}, "1x15")], [("12m", [])]),
+    ],
+}
+
+POD_LABELS = {**KSM, "namespace": "team-a", "pod": "llm-0", "uid": "u1", "label_cost_center": "research",
+              "label_product": "chat", "label_environment": "prod", "label_workload_type": "inference"}
+RECORDING_CASE = {
+    "interval": "1m",
+    "input_series": [
+        series("kube_pod_container_resource_requests", {**KSM, "namespace": "team-a", "pod": "llm-0",
+               "container": "server", "resource": "nvidia_com_gpu", "unit": "integer"}, "2x10"),
+        series("kube_pod_status_phase", {**KSM, "namespace": "team-a", "pod": "llm-0", "uid": "u1",
+                                         "phase": "Running"}, "1x10"),
+        series("kube_pod_labels", POD_LABELS, "1x10"),
+        series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "gpu": "0"}, "0.01x10"),
+        series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "gpu": "1"}, "0.7x10"),
+    ],
+    "promql_expr_test": [
+        {"expr": "gpu_platform:pod_gpus:allocated_by_cost", "eval_time": "5m", "exp_samples": [{
+            "labels": 'gpu_platform:pod_gpus:allocated_by_cost{namespace="team-a", pod="llm-0", '
+                      'label_cost_center="research", label_product="chat", label_environment="prod", '
+                      'label_workload_type="inference"}', "value": 2}]},
+        {"expr": "gpu_platform:pod_gpus:idle_by_cost", "eval_time": "5m", "exp_samples": [{
+            "labels": 'gpu_platform:pod_gpus:idle_by_cost{namespace="team-a", pod="llm-0", '
+                      'label_cost_center="research", label_product="chat", label_environment="prod", '
+                      'label_workload_type="inference"}', "value": 1}]},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def rules_file(tmp_path_factory) -> Path:
+    assert PROMTOOL.exists(), f"promtool not found at {PROMTOOL}: run `make test`, which installs it"
+    folder = tmp_path_factory.mktemp("rules")
+    path = folder / "gpu-platform.rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": gpu_metrics.rule_groups()}, sort_keys=False))
+    return path
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(PROMTOOL), *args], capture_output=True, text=True)
+
+
+def test_promtool_checks_the_rules(rules_file: Path):
+    result = promtool("check", "rules", str(rules_file))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(gpu_metrics.ALERTS) + len(gpu_metrics.RECORDING_RULES)} rules found" in result.stdout
+
+
+def test_every_alert_has_a_firing_and_a_silent_case():
+    assert set(ALERT_CASES) == {a.name for a in gpu_metrics.ALERTS}
+    for alert, cases in ALERT_CASES.items():
+        checks = [c for test in cases for c in test["alert_rule_test"]]
+        assert any(c["exp_alerts"] for c in checks), alert
+        assert any(not c["exp_alerts"] for c in checks), alert
+
+
+@pytest.mark.parametrize("alert", sorted(ALERT_CASES))
+def test_promtool_unit_tests_fire_each_alert_when_it_should_and_not_on_healthy_series(alert, rules_file, tmp_path):
+    tests = tmp_path / "tests.yaml"
+    tests.write_text(yaml.safe_dump({"rule_files": [str(rules_file)], "evaluation_interval": "1m",
+                                     "tests": ALERT_CASES[alert]}, sort_keys=False))
+    result = promtool("test", "rules", str(tests))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_recording_rules_attribute_allocated_and_idle_gpus_to_who_pays(rules_file, tmp_path):
+    tests = tmp_path / "tests.yaml"
+    tests.write_text(yaml.safe_dump({"rule_files": [str(rules_file)], "evaluation_interval": "1m",
+                                     "tests": [RECORDING_CASE]}, sort_keys=False))
+    result = promtool("test", "rules", str(tests))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_would_catch_a_broken_expression(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({"groups": [{"name": "x", "rules": [
+        {"alert": "Broken", "expr": "sum by (node (DCGM_FI_DEV_GPU_UTIL)"}]}]}))
+    assert promtool("check", "rules", str(broken)).returncode != 0
+
+
+# --- queries: parsed independently, and only metrics and labels that exist ------
+
+def rule_expressions() -> list[str]:
+    return [rule["expr"] for group in gpu_metrics.rule_groups() for rule in group["rules"]]
+
+
+@pytest.mark.parametrize("expr", rule_expressions())
+def test_every_rule_expression_parses_with_an_independent_promql_parser(expr):
+    promql_parser.parse(expr)
+
+
+def dashboard_queries(dashboard_json: str) -> list[tuple[str, str]]:
+    board = json.loads(dashboard_json)
+    return [(panel["title"], target["expr"]) for panel in board["panels"] for target in panel.get("targets", [])]
+
+
+@pytest.fixture(scope="module")
+def known(prod_plan: Plan) -> dict[str, set[str]]:
+    return metrics_reference.known_labels(prod_plan, {name for name, _ in gpu_metrics.RECORDING_RULES})
+
+
+def test_every_dashboard_query_parses_and_uses_only_metrics_and_labels_that_exist(prod_plan: Plan, known):
+    boards = {c["inputs"]["metadata"]["name"]: next(iter(c["inputs"]["data"].values()))
+              for c in prod_plan.of_type("kubernetes:core/v1:ConfigMap")
+              if c["inputs"]["metadata"].get("labels", {}).get("grafana_dashboard") == "1"}
+    assert set(boards) == {"dashboard-gpu-fleet", "dashboard-gpu-cost"}
+    queries = [q for board in boards.values() for q in dashboard_queries(board)]
+    assert len(queries) >= 20
+    for title, expr in queries:
+        assert metrics_reference.unknown_metrics_and_labels(metrics_reference.as_promql(expr), known) == [], title
+
+
+def test_the_checker_catches_a_metric_that_does_not_exist_and_a_label_nobody_produces(known):
+    problems = metrics_reference.unknown_metrics_and_labels(
+        'avg by (Hostname) (DCGM_FI_DEV_GPU_UTILIZATION{cluster="x"}) * on (node) DCGM_FI_DEV_GPU_UTIL', known)
+    assert problems == ["metric DCGM_FI_DEV_GPU_UTILIZATION", "label Hostname", "label cluster"]
+
+
+def test_exported_dcgm_counters_are_real_dcgm_exporter_fields_and_include_ecc(prod_plan: Plan):
+    exported = metrics_reference.exported_dcgm_counters(prod_plan)
+    assert exported <= metrics_reference.DCGM_EXPORTER_FIELDS
+    assert {"DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_XID_ERRORS", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"} <= exported
+
+
+@pytest.mark.parametrize("expr", rule_expressions())
+def test_alerts_and_recording_rules_use_only_metrics_and_labels_that_exist(expr, known):
+    assert metrics_reference.unknown_metrics_and_labels(expr, known) == []
+
+
+# --- wiring in the plans -----------------------------------------------------------
+
+def release(plan: Plan, chart: str) -> dict:
+    return next(r["inputs"] for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == chart)
+
+
+def test_prometheus_keeps_its_data_on_an_encrypted_volume_for_the_configured_time(prod_plan: Plan):
+    values = release(prod_plan, "kube-prometheus-stack")["values"]
+    spec = values["prometheus"]["prometheusSpec"]
+    assert spec["retention"] == "15d" and spec["retentionSize"] == "90GB"
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "gp3-encrypted" and claim["resources"]["requests"]["storage"] == "100Gi"
+    [storage_class] = [s["inputs"] for s in prod_plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")]
+    assert storage_class["metadata"]["name"] == "gp3-encrypted"
+    assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+    assert spec["nodeSelector"] == {"node.kubernetes.io/system": "true"}
+
+
+def test_kube_state_metrics_exports_cost_labels_and_the_pool_label(prod_plan: Plan):
+    values = release(prod_plan, "kube-prometheus-stack")["values"]
+    assert values["kube-state-metrics"]["metricLabelsAllowlist"] == [
+        "pods=[cost-center,product,environment,workload-type]",
+        "namespaces=[cost-center,product,environment,workload-type]",
+        "nodes=[node.kubernetes.io/gpu-pool]"]
+
+
+def test_dcgm_is_scraped_with_workload_attribution_and_the_node(prod_plan: Plan):
+    monitor = release(prod_plan, "gpu-operator")["values"]["dcgmExporter"]["serviceMonitor"]
+    assert monitor["enabled"] is True and monitor["honorLabels"] is True
+    assert monitor["relabelings"] == [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
+                                       "action": "replace"}]
+
+
+def test_alert_rules_reach_the_cluster_as_a_prometheus_rule(prod_plan: Plan):
+    [rule] = [r["inputs"] for r in prod_plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")]
+    assert rule["spec"]["groups"] == gpu_metrics.rule_groups()
+    assert rule["metadata"]["namespace"] == "monitoring"
+
+
+def test_fluent_bit_ships_logs_through_its_own_irsa_role_to_a_retained_log_group(prod_plan: Plan):
+    group = prod_plan.named("aws:cloudwatch/logGroup:LogGroup", "gpu-platform-prod-observability-containers")
+    assert group["inputs"]["name"] == "/aws/eks/gpu-platform-prod-cluster/containers"
+    assert group["inputs"]["retentionInDays"] == 30
+    values = release(prod_plan, "aws-for-fluent-bit")["values"]
+    assert values["cloudWatchLogs"]["logGroupName"] == group["inputs"]["name"]
+    assert values["cloudWatchLogs"]["autoCreateGroup"] is False
+    assert values["serviceAccount"] == {"create": False, "name": "fluent-bit"}
+    role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-observability-fluent-bit")
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert "system:serviceaccount:logging:fluent-bit" in trust.values()
+    [policy] = [json.loads(p["inputs"]["policy"]) for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p["inputs"]["role"] == role["id"]]
+    arn = group["outputs"]["arn"]
+    assert policy["Statement"][0]["Resource"] == [arn, f"{arn}:*"]
+
+
+def test_lean_dev_ships_no_logs_and_observability_off_removes_metrics():
+    dev = Plan.of_stack("dev")
+    assert "aws-for-fluent-bit" not in {r["inputs"]["chart"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")}
+    off = Plan.of_config(with_changes(MINIMAL, {"observability.enabled": False, "observability.grafana": False,
+                                                "observability.logs": False}))
+    assert off.of_type("kubernetes:helm.sh/v3:Release") == []
+    assert off.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule") == []
+
+
+def test_alert_receivers_come_from_config_and_stay_secret():
+    platform = with_changes(MINIMAL, {"observability.alerting": {
+        "slackWebhookUrl": "https://hooks.slack.com/services/T0/B0/abc", "pagerdutyRoutingKey": "pd-key-123"}})
+    config = StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [f"{PROJECT}:platform"])
+    document = offline_plan.deployment(run_program(ROOT, "test", config))
+    text = offline_plan.dumps(document)
+    plan = Plan(document)
+    [secret] = [r["inputs"] for r in plan.of_type("kubernetes:core/v1:Secret")]
+    assert is_secret(secret["stringData"])
+    rendered = yaml.safe_load(json.loads(secret["stringData"]["plaintext"])["alertmanager.yaml"])
+    assert rendered["route"]["receiver"] == "slack"
+    assert rendered["receivers"][1]["slack_configs"][0]["api_url"] == "https://hooks.slack.com/services/T0/B0/abc"
+    assert rendered["route"]["routes"] == [{"matchers": ['severity="critical"'], "receiver": "pagerduty",
+                                            "continue": True}]
+    # The webhook appears only inside secret values.
+    assert text.count("hooks.slack.com") == sum(
+        1 for r in plan.resources for v in _secrets(r) if "hooks.slack.com" in v)
+
+
+def _secrets(resource: dict) -> list[str]:
+    found = []
+
+    def walk(value):
+        if is_secret(value):
+            found.append(value["plaintext"])
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+    walk(resource.get("inputs", {}))
+    walk(resource.get("outputs", {}))
+    return found
