@@ -9,10 +9,12 @@ empty sections left out) and validated again, for the stack it is going to, by
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 
 from automation.errors import InvalidConfigError
 from components import naming
@@ -34,19 +36,51 @@ def short_name(stack: str) -> str:
     return stack.rsplit("/", 1)[-1]
 
 
-def to_raw(config: PlatformConfig, stack: str | None = None) -> dict[str, Any]:
+def to_raw(config: PlatformConfig, stack: str | None = None, *, secrets: bool = True) -> dict[str, Any]:
     """The camelCase object as a user writes it: defaults and empty sections left out.
 
+    Secret values (`SecretStr` fields, such as alert receivers) are in plaintext, or left out
+    with `secrets=False`: the stack gets those with `--secret` (see `secret_paths`).
     With `stack`, a bucket prefix that is that stack's default (`gpu-platform-<stack>`) is left
     out too, since validation derives it again; any other prefix is kept.
     """
-    raw = _pruned(config.model_dump(by_alias=True, mode="json", exclude_defaults=True))
+    found: dict[str, str] = {}
+    raw = _pruned(_plain(config.model_dump(by_alias=True, exclude_defaults=True), "", found))
+    if not secrets:
+        for path in found:
+            *parents, leaf = path.split(".")
+            node = raw
+            for part in parents:
+                node = node[part]
+            del node[leaf]
+        raw = _pruned(raw)
     storage = raw.get("storage", {})
     if stack is not None and storage.get("bucketPrefix") == naming.default_prefix(PROJECT, short_name(stack)):
         del storage["bucketPrefix"]
         if not storage:
             del raw["storage"]
     return raw
+
+
+def secret_paths(config: PlatformConfig) -> dict[str, str]:
+    """Secret values by their path in the platform object (`observability.alerting.slackWebhookUrl`)."""
+    found: dict[str, str] = {}
+    _plain(config.model_dump(by_alias=True, exclude_defaults=True), "", found)
+    return found
+
+
+def _plain(value: Any, path: str, secrets: dict[str, str]) -> Any:
+    """A python-mode dump as JSON values, noting where the secrets are."""
+    if isinstance(value, SecretStr):
+        secrets[path] = value.get_secret_value()
+        return secrets[path]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    return value
 
 
 def _pruned(value: Any) -> Any:

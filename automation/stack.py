@@ -29,6 +29,7 @@ from automation.config import (
     PROJECT_DIR,
     read_stack_file,
     revalidate,
+    secret_paths,
     short_name,
     to_raw,
     validate,
@@ -170,7 +171,7 @@ class PlatformStack:
     def _offline_config(self) -> StackConfig:
         if self._set_config:
             values = {PLATFORM_KEY: json.dumps(to_raw(self.config, self.name))}
-            secret_keys: list[str] = []
+            secret_keys: list[str] = [PLATFORM_KEY] if secret_paths(self.config) else []
         else:
             from_file = read_stack_config(self.project_dir, short_name(self.name))
             values, secret_keys = dict(from_file.values), list(from_file.secret_keys)
@@ -259,13 +260,17 @@ class PlatformStack:
         return self._stack
 
     def _apply_config(self, stack: auto.Stack) -> None:
+        secrets = dict(self.secrets)
         if self._set_config:
-            raw = to_raw(self.config, self.name)
+            raw = to_raw(self.config, self.name, secrets=False)
             # `pulumi config --json` form: an object value lands in Pulumi.<stack>.yaml as an object.
             stack.set_all_config_json(json.dumps(
                 {PLATFORM_KEY: {"value": json.dumps(raw), "objectValue": raw, "secret": False}}))
-        if self.secrets:
-            stack.set_all_config({k: auto.ConfigValue(value=v, secret=True) for k, v in sorted(self.secrets.items())})
+            # Secret fields go into that object encrypted, as `pulumi config set --secret --path` puts them.
+            secrets.update({f"{PLATFORM_KEY}.{path}": value for path, value in secret_paths(self.config).items()})
+        if secrets:
+            stack.set_all_config({k: auto.ConfigValue(value=v, secret=True) for k, v in sorted(secrets.items())},
+                                 path=any(k.startswith(f"{PLATFORM_KEY}.") for k in secrets))
 
     @contextmanager
     def _translated(self, operation: str, collector: EventCollector | None = None,

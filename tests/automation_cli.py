@@ -76,6 +76,7 @@ class FakePulumi(PulumiCommand):
         self.policy_events = list(policy_events or [])
         self.new_outputs = dict(outputs or {})
         self.events_sent: list[dict[str, Any]] = []
+        self.plaintexts: list[str] = []        # what `secure: v1:<n>` values decrypt to
         self.calls.append(Call(["version"], os.getcwd(), {}))
         self.version = _parse_and_validate_pulumi_version(_MINIMUM_VERSION, version.lstrip("v"), opt_out=False)
 
@@ -147,7 +148,21 @@ class FakePulumi(PulumiCommand):
         for flag, value in itertools.pairwise(rest):
             if flag in ("--plaintext", "--secret"):
                 key, _, text = value.partition("=")
-                config[key] = {"value": text, "secret": flag == "--secret"}
+                secret = flag == "--secret"
+                top, dot, path = key.partition(".")
+                if "--path" in rest and dot:
+                    # Into the object: a secret leaf is stored encrypted (`secure:`), the key becomes secret.
+                    entry = config.setdefault(top, {"value": "{}", "objectValue": {}, "secret": False})
+                    node = entry["objectValue"]
+                    *parents, leaf = path.split(".")
+                    for part in parents:
+                        node = node.setdefault(part, {})
+                    node[leaf] = {"secure": f"v1:{len(self.plaintexts)}"} if secret else text
+                    self.plaintexts.append(text) if secret else None
+                    entry["secret"] = entry["secret"] or secret
+                    entry["value"] = json.dumps(entry["objectValue"])
+                else:
+                    config[key] = {"value": text, "secret": secret}
         return "", "", 0
 
     def _outputs(self, stack: str | None, show_secrets: bool) -> tuple[str, str, int]:

@@ -81,6 +81,28 @@ def test_a_missing_stack_is_created_then_given_its_config_and_secrets(backend, t
     assert {call.env["PULUMI_CONFIG_PASSPHRASE"] for call in cli.calls[1:]} == {"correct horse battery staple"}
 
 
+def test_secret_fields_of_the_config_are_set_with_secret_into_the_platform_object(backend, tmp_path):
+    webhook = "https://hooks.slack.com/services/T000/B000/team-a"
+    raw = {**MINIMAL, "observability": {"alerting": {"slackWebhookUrl": webhook, "slackChannel": "#team-a"}}}
+    cli = FakePulumi(("dev",))
+    PlatformStack.inline("dev", load_platform_config(raw, "gpu-platform", "dev"), backend=backend,
+                         work_dir=tmp_path, pulumi_command=cli, secrets={"registryToken": "s3cr3t"}).stack()
+    without_secret = {**MINIMAL, "observability": {"alerting": {"slackChannel": "#team-a"}}}
+    assert cli.commands()[2:] == [
+        [NI, "config", "set-all", "--stack", "dev", "--json", json.dumps({"gpu-platform:platform": {
+            "value": json.dumps(without_secret), "objectValue": without_secret, "secret": False}})],
+        [NI, "config", "set-all", "--stack", "dev", "--path",
+         "--secret", f"gpu-platform:platform.observability.alerting.slackWebhookUrl={webhook}",
+         "--secret", "gpu-platform:registryToken=s3cr3t"],
+    ]
+    stored = cli.stacks["dev"].config["gpu-platform:platform"]
+    assert stored["secret"] is True
+    assert stored["objectValue"]["observability"]["alerting"] == {"slackChannel": "#team-a",
+                                                                  "slackWebhookUrl": {"secure": "v1:0"}}
+    assert cli.plaintexts == [webhook]
+    assert cli.stacks["dev"].config["gpu-platform:registryToken"] == {"value": "s3cr3t", "secret": True}
+
+
 def test_the_platform_object_is_written_as_a_user_writes_it(backend, tmp_path):
     config = add_gpu_pool(load_platform_config(MINIMAL, "gpu-platform", "team-a"),
                           {"name": "team-a-l4", "instanceTypes": ["g6.xlarge"],
