@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .tools
 PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
 
-.PHONY: plan test bench clean
+.PHONY: plan test bench clean policy-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: $(VENV)/.installed $(PROMTOOL)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py
+	$(PY) benchmarks/review_time.py
+
+# The policy pack's own virtualenv, as `pulumi preview --policy-pack policies` runs it.
+policy-venv: policies/venv/.installed
+policies/venv/.installed: policies/requirements.txt
+	$(PYTHON) -m venv policies/venv
+	policies/venv/bin/pip install --quiet --disable-pip-version-check -r policies/requirements.txt
+	touch $@
 
 clean:
 	rm -rf build .pytest_cache .hypothesis $(TOOLS)

@@ -92,10 +92,13 @@ def _pruned(value: Any) -> Any:
     return value
 
 
-def validate(raw: Any, stack: str) -> PlatformConfig:
-    """`components.config.load_platform_config` for this project, raising InvalidConfigError."""
+def validate(raw: Any, stack: str | None) -> PlatformConfig:
+    """`components.config.load_platform_config` for this project, raising InvalidConfigError.
+
+    With no stack, what depends on the stack name (bucket names) is checked when it is known.
+    """
     try:
-        return load_platform_config(raw, PROJECT, short_name(stack))
+        return load_platform_config(raw, PROJECT, short_name(stack) if stack is not None else None)
     except ConfigError as err:
         raise InvalidConfigError(stack, err.problems) from err
 
@@ -130,5 +133,5 @@ def add_gpu_pool(config: PlatformConfig, pool: GpuPoolConfig | Mapping[str, Any]
     entry = pool.model_dump(by_alias=True, mode="json", exclude_defaults=True) \
         if isinstance(pool, GpuPoolConfig) else dict(pool)
     raw["gpuPools"] = [*raw.get("gpuPools", []), _pruned(entry)]
-    # The bucket prefix stays in `raw`, so no stack name is needed to validate it.
-    return validate(raw, stack="")
+    # Which stack it goes to is not known yet: bucket names are checked again by `revalidate`.
+    return validate(raw, stack=None)

@@ -25,7 +25,7 @@ class PlatformAutomationError(Exception):
 class InvalidConfigError(PlatformAutomationError):
     """The PlatformConfig cannot build a platform; nothing ran. `problems` has one line per problem."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str | None, problems: list[str]) -> None:
         self.stack = stack
         self.problems = list(problems)
         where = f" for stack {stack}" if stack else ""

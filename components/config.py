@@ -414,24 +414,28 @@ class GpuPoolConfig(_Model):
 class StorageConfig(_Model):
     """Buckets and their key; `protect` keeps them through `pulumi destroy`."""
 
-    # After validation, always the prefix in use: the one given, or `<project>-<stack>`.
+    # None: `<project>-<stack>` (see prefix_for); either way checked against S3's rules at load time.
     bucket_prefix: str | None = Field(default=None, validate_default=True)
     protect: bool = True
     minimum_tls_version: Annotated[str, _one_of(("1.2", "1.3"))] | None = "1.2"
     noncurrent_version_days: Annotated[int, _between(1, 3650)] = 90
     access_log_retention_days: Annotated[int, _between(1, 3650)] = 365
 
+    def prefix_for(self, project: str, stack: str) -> str:
+        """The bucket name prefix of a stack: the one chosen, or `<project>-<stack>`."""
+        return self.bucket_prefix or naming.default_prefix(project, stack)
+
     @field_validator("bucket_prefix")
     @classmethod
-    def _bucket_names_fit_s3_rules(cls, value: str | None, info: ValidationInfo) -> str:
+    def _bucket_names_fit_s3_rules(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checks the chosen prefix, or the derived one when the project and stack are known."""
         context = info.context or {}
-        if value is None:
-            if not {"project", "stack"} <= set(context):
-                raise PydanticCustomError("bucket", "is required when the project and stack are unknown", {})
-            prefix = naming.default_prefix(context["project"], context["stack"])
-        else:
-            prefix = value
-        return naming.check_bucket_prefix(prefix, context.get("region"), chosen=value is not None)
+        if value is not None:
+            naming.check_bucket_prefix(value, context.get("region"), chosen=True)
+        elif {"project", "stack"} <= set(context):
+            naming.check_bucket_prefix(naming.default_prefix(context["project"], context["stack"]),
+                                       context.get("region"), chosen=False)
+        return value
 
 
 class AlertingConfig(_Model):
@@ -504,15 +508,17 @@ _MESSAGES = {
 }
 
 
-def load_platform_config(raw: Any, project: str, stack: str) -> PlatformConfig:
+def load_platform_config(raw: Any, project: str, stack: str | None) -> PlatformConfig:
     """Validate the raw `platform` object of a stack, or raise ConfigError.
 
-    The project and stack name the stack's buckets, so their names are checked here too.
+    The project and stack name the stack's buckets, so their names are checked here too; with
+    no stack (a config built before its stack is chosen) that check waits for the stack.
     """
     if raw is None:
-        raise ConfigError([f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in Pulumi.{stack}.yaml"])
+        raise ConfigError([f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in "
+                           f"Pulumi.{stack or '<stack>'}.yaml"])
     region = raw.get("region") if isinstance(raw, dict) else None
-    context = {"project": project, "stack": stack,
+    context = {"project": project, **({"stack": stack} if stack is not None else {}),
                "region": region if isinstance(region, str) and re.fullmatch(_REGION, region) else None}
     try:
         return PlatformConfig.model_validate(raw, context=context)

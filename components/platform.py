@@ -57,7 +57,8 @@ class Platform(pulumi.ComponentResource):
             f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
             service_monitor=config.observability.enabled, pod_labels=pod_labels,
             opts=child) if config.gpu_pools else None
-        self.storage = Storage(f"{name}-storage", config.storage, config.region, labels, opts=child)
+        bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
+        self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
         self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
                                            config.region, labels, pod_labels, opts=child)
 

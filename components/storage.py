@@ -79,10 +79,10 @@ class Storage(pulumi.ComponentResource):
     log_bucket_name: pulumi.Output[str]
     key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, config: StorageConfig, region: str, labels: CostLabels,
+    def __init__(self, name: str, config: StorageConfig, bucket_prefix: str, region: str, labels: CostLabels,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Storage", name, None, opts)
-        self._name, self._labels, self._region = name, labels, region
+        self._name, self._labels, self._region, self._prefix = name, labels, region, bucket_prefix
         self._config = config
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         # Stateful: protected, and kept in AWS even if removed from the program, unless config says otherwise.
@@ -149,7 +149,7 @@ class Storage(pulumi.ComponentResource):
         name = f"{self._name}-{purpose}"
         return aws.s3.Bucket(
             name, bucket=account.apply(
-                lambda acct: naming.bucket_name(self._config.bucket_prefix, purpose, acct, self._region)),
+                lambda acct: naming.bucket_name(self._prefix, purpose, acct, self._region)),
             force_destroy=not self._config.protect, tags=self._labels.aws_tags(name), opts=self._stateful)
 
     def _protect_bucket(self, name: str, bucket: aws.s3.Bucket, sse_algorithm: str,

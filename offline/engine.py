@@ -14,7 +14,6 @@ import asyncio
 import contextvars
 import json
 import logging
-import os
 import runpy
 import sys
 import threading
@@ -319,22 +318,9 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
             loop.close()
             asyncio.set_event_loop(None)
 
-    with _project_on_path(project_dir):
-        contextvars.Context().run(run)
+    # The program imports its own packages (components/...) from its folder, as under `pulumi up`;
+    # the working directory stays as it is, so threads of a service running plans are unaffected.
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    contextvars.Context().run(run)
     return monitor.recording()
-
-
-class _project_on_path:
-    """Import the program's own packages (components/...) the way `pulumi up` does, from its folder."""
-
-    def __init__(self, project_dir: Path) -> None:
-        self.project_dir = str(project_dir)
-
-    def __enter__(self) -> None:
-        self.cwd = os.getcwd()
-        os.chdir(self.project_dir)
-        sys.path.insert(0, self.project_dir)
-
-    def __exit__(self, *_exc: object) -> None:
-        os.chdir(self.cwd)
-        sys.path.remove(self.project_dir)

