@@ -10,6 +10,8 @@ pinned version.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
@@ -88,7 +90,8 @@ class GpuOperator(pulumi.ComponentResource):
     mig_data: dict[str, str]
 
     def __init__(self, name: str, pools: list[GpuPoolConfig], kubernetes: k8s.Provider, service_monitor: bool,
-                 pod_labels: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
+                 pod_labels: dict[str, str], after: Sequence[pulumi.Resource] = (),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:GpuOperator", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=kubernetes)
         self.namespace = NAMESPACE
@@ -108,5 +111,5 @@ class GpuOperator(pulumi.ComponentResource):
             name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             values=chart_values(service_monitor, pod_labels), atomic=True, cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=configmaps))
+            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]))
         self.register_outputs({"namespace": NAMESPACE})

@@ -92,6 +92,7 @@ class Observability(pulumi.ComponentResource):
     """Prometheus, Alertmanager, Grafana and GPU alerts; Fluent Bit to CloudWatch Logs."""
 
     log_group_name: pulumi.Output[str] | None
+    crds: list[pulumi.Resource]   # what installs the monitoring CRDs (ServiceMonitor, PrometheusRule)
 
     def __init__(self, name: str, config: ObservabilityConfig, cluster: Cluster, region: str,
                  labels: CostLabels, pod_labels: dict[str, str],
@@ -99,6 +100,7 @@ class Observability(pulumi.ComponentResource):
         super().__init__("gpu-platform:index:Observability", name, None, opts)
         self._name, self._cluster, self._pod_labels = name, cluster, pod_labels
         self.log_group_name = None
+        self.crds = []
         if config.enabled:
             self._metrics(config)
         if config.logs:
@@ -128,6 +130,7 @@ class Observability(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
             values=prometheus_stack_values(config, self._pod_labels), atomic=True, cleanup_on_fail=True,
             opts=self._on_cluster(depends_on=[namespace, alertmanager, self._cluster.storage_class]))
+        self.crds = [stack]
         k8s.apiextensions.CustomResource(
             f"{self._name}-gpu-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
             metadata={"name": "gpu-platform", "namespace": NAMESPACE, "labels": self._pod_labels},

@@ -53,14 +53,15 @@ class Platform(pulumi.ComponentResource):
                                self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
         self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self.network.private_subnet_ids,
                                   labels, opts=child) for pool in config.gpu_pools]
+        self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
+                                           config.region, labels, pod_labels, opts=child)
+        # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.
         self.gpu_operator = GpuOperator(
             f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
             service_monitor=config.observability.enabled, pod_labels=pod_labels,
-            opts=child) if config.gpu_pools else None
+            after=self.observability.crds, opts=child) if config.gpu_pools else None
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
-        self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
-                                           config.region, labels, pod_labels, opts=child)
 
         # Workload identities: each service account gets exactly the access it needs.
         inference = k8s.core.v1.Namespace(

@@ -353,3 +353,11 @@ def _secrets(resource: dict) -> list[str]:
     walk(resource.get("inputs", {}))
     walk(resource.get("outputs", {}))
     return found
+
+
+def test_the_gpu_operator_installs_after_the_monitoring_crds_it_needs(prod_plan: Plan):
+    operator = next(r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                    if r["inputs"]["chart"] == "gpu-operator")
+    stack = next(r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                 if r["inputs"]["chart"] == "kube-prometheus-stack")
+    assert stack["urn"] in operator["dependencies"]
