@@ -3,9 +3,11 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# promtool judges the alert rules; Debian's prometheus package ships it, unpacked into the project.
+# promtool and amtool judge the alert rules and the Alertmanager config; Debian's prometheus and
+# prometheus-alertmanager packages ship them, unpacked into the project (no system install).
 TOOLS := .tools
 PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
+AMTOOL := $(TOOLS)/prometheus-alertmanager/usr/bin/amtool
 
 .PHONY: plan test bench clean policy-venv
 
@@ -18,15 +20,15 @@ plan: $(VENV)/.installed
 	$(PY) -m offline plan --stack $(STACK)
 	$(PY) -m offline review build/plan-$(STACK).json
 
-$(PROMTOOL):
-	rm -rf $(TOOLS)/deb && mkdir -p $(TOOLS)/deb
-	cd $(TOOLS)/deb && (apt-get download prometheus || (apt-get update -qq && apt-get download prometheus))
-	dpkg-deb -x $(TOOLS)/deb/prometheus_*.deb $(TOOLS)/prometheus
-	rm -rf $(TOOLS)/deb
-	$(PROMTOOL) --version
+$(TOOLS)/%/.unpacked:
+	rm -rf $(TOOLS)/deb-$* && mkdir -p $(TOOLS)/deb-$*
+	cd $(TOOLS)/deb-$* && (apt-get download $* || (apt-get update -qq && apt-get download $*))
+	dpkg-deb -x $(TOOLS)/deb-$*/$*_*.deb $(TOOLS)/$*
+	rm -rf $(TOOLS)/deb-$*
+	touch $@
 
-test: $(VENV)/.installed $(PROMTOOL)
-	PROMTOOL=$(abspath $(PROMTOOL)) $(PY) -m pytest
+test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked
+	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) $(PY) -m pytest
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py

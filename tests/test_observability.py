@@ -19,6 +19,7 @@ from tests import metrics_reference
 from tests.planning import MINIMAL, PROJECT, ROOT, Plan, is_secret, with_changes
 
 PROMTOOL = Path(os.environ.get("PROMTOOL", ROOT / ".tools/prometheus/usr/bin/promtool"))
+AMTOOL = Path(os.environ.get("AMTOOL", ROOT / ".tools/prometheus-alertmanager/usr/bin/amtool"))
 DCGM = {"job": "nvidia-dcgm-exporter", "gpu": "0", "node": "gpu-a", "modelName": "NVIDIA H100 80GB HBM3"}
 WORKLOAD = {**DCGM, "namespace": "team-a", "pod": "llm-0"}
 RUNBOOK = {a.name: a.runbook for a in gpu_metrics.ALERTS}
@@ -319,16 +320,34 @@ def test_lean_dev_ships_no_logs_and_observability_off_removes_metrics():
     assert off.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule") == []
 
 
-def test_alert_receivers_come_from_config_and_stay_secret():
+@pytest.fixture(scope="module")
+def plan_with_receivers() -> tuple[Plan, str]:
     platform = with_changes(MINIMAL, {"observability.alerting": {
         "slackWebhookUrl": "https://hooks.slack.com/services/T0/B0/abc", "pagerdutyRoutingKey": "pd-key-123"}})
     config = StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [f"{PROJECT}:platform"])
     document = offline_plan.deployment(run_program(ROOT, "test", config))
-    text = offline_plan.dumps(document)
-    plan = Plan(document)
+    return Plan(document), offline_plan.dumps(document)
+
+
+def alertmanager_yaml(plan: Plan) -> str:
     [secret] = [r["inputs"] for r in plan.of_type("kubernetes:core/v1:Secret")]
     assert is_secret(secret["stringData"])
-    rendered = yaml.safe_load(json.loads(secret["stringData"]["plaintext"])["alertmanager.yaml"])
+    return json.loads(secret["stringData"]["plaintext"])["alertmanager.yaml"]
+
+
+@pytest.mark.parametrize("receivers", [True, False])
+def test_amtool_accepts_the_alertmanager_config(receivers, plan_with_receivers, prod_plan: Plan, tmp_path):
+    assert AMTOOL.exists(), f"amtool not found at {AMTOOL}: run `make test`, which installs it"
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(alertmanager_yaml(plan_with_receivers[0] if receivers else prod_plan))
+    result = subprocess.run([str(AMTOOL), "check-config", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f" - {3 if receivers else 1} receivers" in result.stdout
+
+
+def test_alert_receivers_come_from_config_and_stay_secret(plan_with_receivers):
+    plan, text = plan_with_receivers
+    rendered = yaml.safe_load(alertmanager_yaml(plan))
     assert rendered["route"]["receiver"] == "slack"
     assert rendered["receivers"][1]["slack_configs"][0]["api_url"] == "https://hooks.slack.com/services/T0/B0/abc"
     assert rendered["route"]["routes"] == [{"matchers": ['severity="critical"'], "receiver": "pagerduty",
