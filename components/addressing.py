@@ -4,14 +4,13 @@ The lower half of the VPC holds the private subnets, where nodes and pods live
 (the VPC CNI gives every pod a VPC address, so they get the room). The upper
 half holds the public subnets, a quarter the size of a private one, for load
 balancers and NAT gateways; the rest of the upper half stays free for later.
-Subnets are cut for the next power of two of the AZ count, so adding an AZ
-later never moves an existing subnet.
+Subnets are cut for eight AZs whatever the AZ count (at most six), so adding
+an AZ later never moves an existing subnet.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 from dataclasses import dataclass
 
 from pydantic_core import PydanticCustomError
@@ -26,6 +25,8 @@ SMALLEST_PRIVATE_PREFIX = 24
 # A public subnet must fit load balancer and NAT interfaces (AWS minimum /28).
 SMALLEST_PUBLIC_PREFIX = 28
 PUBLIC_TO_PRIVATE_BITS = 2
+# Room for 8 AZs in each half: azCount may grow up to its maximum of 6 without moving a subnet.
+SLOT_BITS = 3
 
 
 class LayoutError(ValueError):
@@ -68,14 +69,13 @@ def check_vpc_cidr(text: str) -> ipaddress.IPv4Network:
 
 def subnet_layout(vpc: ipaddress.IPv4Network, az_count: int) -> SubnetLayout:
     """The private and public subnet of each AZ, in AZ order; never overlapping."""
-    slot_bits = math.ceil(math.log2(az_count)) if az_count > 1 else 0
-    private_prefix = vpc.prefixlen + 1 + slot_bits
+    private_prefix = vpc.prefixlen + 1 + SLOT_BITS
     public_prefix = private_prefix + PUBLIC_TO_PRIVATE_BITS
     if private_prefix > SMALLEST_PRIVATE_PREFIX or public_prefix > SMALLEST_PUBLIC_PREFIX:
-        largest = SMALLEST_PRIVATE_PREFIX - 1 - slot_bits
+        largest = SMALLEST_PRIVATE_PREFIX - 1 - SLOT_BITS
         raise LayoutError(
-            f"{vpc} is too small for {az_count} AZs: private subnets would be /{private_prefix} "
-            f"(at most /{SMALLEST_PRIVATE_PREFIX}); use a /{largest} or larger block"
+            f"{vpc} is too small: private subnets would be /{private_prefix} (at most /{SMALLEST_PRIVATE_PREFIX}, "
+            f"cut for up to 8 AZs); use a /{largest} or larger block"
         )
     lower, upper = vpc.subnets(prefixlen_diff=1)
     private = tuple(lower.subnets(new_prefix=private_prefix))[:az_count]

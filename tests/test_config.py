@@ -52,8 +52,8 @@ BAD_CONFIGS = [
     ({"network.vpcCidr": "10.0.0.0/8"},
      "platform.network.vpcCidr: 10.0.0.0/8 is larger than AWS allows for a VPC; use a /16 to /24 block"),
     ({"network.vpcCidr": "10.0.0.0/22", "network.azCount": 6},
-     "platform.network.vpcCidr: 10.0.0.0/22 is too small for 6 AZs: private subnets would be /26 "
-     "(at most /24); use a /20 or larger block"),
+     "platform.network.vpcCidr: 10.0.0.0/22 is too small: private subnets would be /26 (at most /24, cut for "
+     "up to 8 AZs); use a /20 or larger block"),
     ({"network.natGateways": "double"}, "platform.network.natGateways: must be one of perAz or single (got 'double')"),
     ({"network.flowLogs.retentionDays": 45},
      "platform.network.flowLogs.retentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, "

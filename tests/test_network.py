@@ -53,8 +53,8 @@ def test_subnet_cidrs_are_inside_the_vpc_and_never_overlap(sized):
 
 
 @pytest.mark.parametrize("az_count, private, public", [
-    (2, ["10.0.0.0/18", "10.0.64.0/18"], ["10.0.128.0/20", "10.0.144.0/20"]),
-    (3, ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"], ["10.0.128.0/21", "10.0.136.0/21", "10.0.144.0/21"]),
+    (2, ["10.0.0.0/20", "10.0.16.0/20"], ["10.0.128.0/22", "10.0.132.0/22"]),
+    (3, ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"], ["10.0.128.0/22", "10.0.132.0/22", "10.0.136.0/22"]),
     (6, [f"10.0.{i * 16}.0/20" for i in range(6)], [f"10.0.{128 + i * 4}.0/22" for i in range(6)]),
 ])
 def test_address_plan_gives_private_subnets_the_room(az_count, private, public):
@@ -63,9 +63,11 @@ def test_address_plan_gives_private_subnets_the_room(az_count, private, public):
     assert [str(n) for n in layout.public] == public
 
 
-def test_adding_an_az_never_moves_an_existing_subnet():
-    vpc = ipaddress.IPv4Network("10.0.0.0/16")
-    assert addressing.subnet_layout(vpc, 3).private == addressing.subnet_layout(vpc, 4).private[:3]
+@pytest.mark.parametrize("vpc", ["10.0.0.0/16", "172.16.0.0/20"])
+@pytest.mark.parametrize("az_count", [2, 3, 4, 5])
+def test_adding_an_az_never_moves_an_existing_subnet(vpc, az_count):
+    now, later = (addressing.subnet_layout(ipaddress.IPv4Network(vpc), n) for n in (az_count, az_count + 1))
+    assert later.private[:az_count] == now.private and later.public[:az_count] == now.public
 
 
 def test_subnets_carry_load_balancer_role_tags_and_never_assign_public_ips(dev_plan):
