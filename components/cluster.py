@@ -43,6 +43,7 @@ class Cluster(pulumi.ComponentResource):
     oidc: OidcProvider
     node_role: aws.iam.Role
     storage_class: k8s.storage.v1.StorageClass
+    system_nodes: eks.ManagedNodeGroup  # platform services (add-ons, operators, Prometheus) wait for it
 
     def __init__(self, name: str, config: ClusterConfig, vpc_id: pulumi.Input[str],
                  private_subnet_ids: pulumi.Input[list[str]], labels: CostLabels, protect: bool,
@@ -82,7 +83,7 @@ class Cluster(pulumi.ComponentResource):
                                        enable_server_side_apply=True, opts=child)
         self.oidc = OidcProvider(arn=self.eks_cluster.oidc_provider_arn,
                                  issuer_url=self.eks_cluster.oidc_provider_url)
-        self._system_node_group(config, private_subnet_ids)
+        self.system_nodes = self._system_node_group(config, private_subnet_ids)
         self.storage_class = self._ebs_volumes()
         self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
                                "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
@@ -97,13 +98,13 @@ class Cluster(pulumi.ComponentResource):
                                          opts=child)
         return role
 
-    def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> None:
+    def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> eks.ManagedNodeGroup:
         group = config.system_node_group
         name = f"{self.name}-system"
         template = node_launch_template(
             name, NodeTemplateArgs(SYSTEM_AMI, group.disk_size_gib, self._labels.aws_tags(name)),
             opts=pulumi.ResourceOptions(parent=self))
-        eks.ManagedNodeGroup(
+        return eks.ManagedNodeGroup(
             name, cluster=self.eks_cluster, node_role_arn=self.node_role.arn, subnet_ids=subnet_ids,
             instance_types=list(group.instance_types), ami_type=SYSTEM_AMI, capacity_type="ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
@@ -116,13 +117,14 @@ class Cluster(pulumi.ComponentResource):
     def _ebs_volumes(self) -> k8s.storage.v1.StorageClass:
         """The EBS CSI driver (its own IRSA role) and an encrypted gp3 default storage class."""
         role = IrsaRole(f"{self.name}-ebs-csi", self.oidc,
-                        ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"), self._labels, managed_policy_arns=(EBS_CSI_POLICY,),
+                        ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"), self._labels,
+                        managed_policy_arns=(EBS_CSI_POLICY,),
                         description="EBS CSI driver manages volumes", opts=pulumi.ResourceOptions(parent=self))
         driver = aws.eks.Addon(
             f"{self.name}-ebs-csi", cluster_name=self.eks_cluster.eks_cluster.name, addon_name="aws-ebs-csi-driver",
             service_account_role_arn=role.arn, resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE", tags=self._labels.aws_tags(f"{self.name}-ebs-csi"),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes]))
         return k8s.storage.v1.StorageClass(
             f"{self.name}-{DEFAULT_STORAGE_CLASS}",
             metadata={"name": DEFAULT_STORAGE_CLASS,

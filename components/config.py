@@ -248,7 +248,7 @@ class ClusterConfig(_Model):
         catalog.DEFAULT_KUBERNETES_VERSION
     )
     endpoint_public_access: bool = False
-    public_access_cidrs: tuple[str, ...] = ()
+    public_access_cidrs: tuple[str, ...] = Field(default=(), validate_default=True)
     admin_role_arns: tuple[RoleArn, ...] = ()
     system_node_group: SystemNodeGroupConfig = _section()
 
@@ -257,8 +257,13 @@ class ClusterConfig(_Model):
     def _cidrs_of_a_public_endpoint(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         for cidr in value:
             addressing.parse_ipv4_network(cidr)
-        if value and not info.data.get("endpoint_public_access"):
+        public = info.data.get("endpoint_public_access")
+        if value and not public:
             raise PydanticCustomError("public_cidrs", "only applies with endpointPublicAccess: true", {})
+        if public and not value:
+            raise PydanticCustomError(
+                "public_cidrs", "must list who may reach the public endpoint (e.g. your office or VPN CIDRs); "
+                "without it AWS opens it to 0.0.0.0/0", {})
         return value
 
 
@@ -478,6 +483,14 @@ class PlatformConfig(_Model):
     gpu_pools: tuple[GpuPoolConfig, ...] = ()
     storage: StorageConfig = _section()
     observability: ObservabilityConfig = _section()
+
+    @field_validator("cluster")
+    @classmethod
+    def _no_open_endpoint_in_prod(cls, cluster: ClusterConfig, info: ValidationInfo) -> ClusterConfig:
+        if info.data.get("environment") == Environment.PROD and "0.0.0.0/0" in cluster.public_access_cidrs:
+            raise PydanticCustomError("field:publicAccessCidrs",
+                                      "0.0.0.0/0 opens the prod API endpoint to the internet; list your CIDRs", {})
+        return cluster
 
     @field_validator("gpu_pools")
     @classmethod

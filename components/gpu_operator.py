@@ -69,10 +69,13 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str]) -> dict:
             "config": {"name": DCGM_CONFIGMAP},  # the counters of gpu_metrics.py, ECC included
             "serviceMonitor": {
                 "enabled": service_monitor, "interval": "15s",
-                # Keep the exporter's pod/namespace (the GPU's workload), not the exporter pod's own.
+                # pod/namespace/container name the GPU's workload (set by the exporter only when a pod
+                # holds the GPU), never the exporter pod: keep the exporter's, drop the target's own.
                 "honorLabels": True,
-                "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
-                                 "action": "replace"}],
+                "relabelings": [
+                    {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+                    {"regex": "pod|namespace|container", "action": "labeldrop"},
+                ],
             },
         },
         "daemonsets": {"tolerations": [GPU_TOLERATION], "labels": pod_labels,
@@ -112,4 +115,5 @@ class GpuOperator(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             values=chart_values(service_monitor, pod_labels), atomic=True, cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]))
+        # `after` names what must run first: the monitoring CRDs and the nodes the operator is pinned to.
         self.register_outputs({"namespace": NAMESPACE})

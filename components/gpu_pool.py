@@ -19,21 +19,28 @@ from components.config import GpuPoolConfig, SharingMode
 from components.labels import CostLabels
 from components.node_template import NodeTemplateArgs, node_launch_template
 
-# Runs once per instance, before nodeadm starts kubelet. MIG mode persists across reboots.
+# Runs once per instance, before nodeadm starts kubelet; MIG mode persists across reboots. A node
+# whose GPUs cannot enter MIG mode must not join: the MIG manager would then change the mode with
+# kubelet running, the very restart this avoids. Masking kubelet keeps it out (the node group
+# reports it as failing to join) instead of letting it join in the wrong mode.
 ENABLE_MIG_MODE = """#!/bin/bash
 # gpu-platform: turn MIG mode on before kubelet starts (see components/gpu_pool.py).
-set -euo pipefail
-systemctl stop nvidia-persistenced 2>/dev/null || true
+mig_off() { nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader | grep -qv '^Enabled$'; }
+systemctl stop nvidia-persistenced 2>/dev/null
 nvidia-smi -mig 1
-if nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader | grep -qv '^Enabled$'; then
-  # The mode is pending until the GPUs reset; reboot once if a reset is not possible here.
-  if ! nvidia-smi -r; then
-    if [ ! -e /var/lib/gpu-platform/mig-reboot ]; then
-      mkdir -p /var/lib/gpu-platform && touch /var/lib/gpu-platform/mig-reboot && reboot
-    fi
+if mig_off; then
+  # The mode stays pending until the GPUs reset; if they cannot be reset here, reboot once.
+  nvidia-smi -r
+  if mig_off && [ ! -e /var/lib/gpu-platform/mig-reboot ]; then
+    mkdir -p /var/lib/gpu-platform && touch /var/lib/gpu-platform/mig-reboot && reboot && exit 0
   fi
 fi
-systemctl start nvidia-persistenced 2>/dev/null || true"""
+systemctl start nvidia-persistenced 2>/dev/null
+if mig_off; then
+  echo "gpu-platform: MIG mode could not be enabled; this node will not join the cluster" >&2
+  systemctl mask --now kubelet
+  exit 1
+fi"""
 
 
 class GpuPool(pulumi.ComponentResource):
@@ -68,5 +75,5 @@ class GpuPool(pulumi.ComponentResource):
             labels=sharing.node_labels(pool),
             taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
             tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)},
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]))
+            opts=child)
         self.register_outputs({"advertised": self.advertised, "placement": self.placement})

@@ -53,6 +53,7 @@ class ServiceAccountBinding:
     # Create the ServiceAccount (annotated with the role ARN) through this provider; None: it exists elsewhere.
     kubernetes: k8s.Provider | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    namespace_resource: pulumi.Resource | None = None  # the Namespace object, when this program creates it
 
 
 class IrsaRole(pulumi.ComponentResource):
@@ -86,6 +87,7 @@ class IrsaRole(pulumi.ComponentResource):
                     name=binding.name, namespace=binding.namespace, labels=binding.labels,
                     annotations={ROLE_ARN_ANNOTATION: self.role.arn}),
                 automount_service_account_token=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=binding.kubernetes))
+                opts=pulumi.ResourceOptions(parent=self, provider=binding.kubernetes, depends_on=[
+                    r for r in (binding.namespace_resource,) if r is not None]))
         self.arn = self.role.arn
         self.register_outputs({"roleArn": self.arn})

@@ -41,20 +41,25 @@ def kube_state_metrics_allowlist() -> list[str]:
 
 
 def alertmanager_config(alerting: AlertingConfig) -> dict[str, Any]:
-    """Route everything to Slack if configured, critical alerts also to PagerDuty; else nowhere."""
+    """Critical alerts page (PagerDuty) and every alert goes to Slack, where configured; else nowhere.
+
+    A child route that matches replaces the root's receiver, so Slack is a catch-all child after
+    the paging route (which continues), not the root receiver.
+    """
     receivers: list[dict[str, Any]] = [{"name": "null"}]
-    route: dict[str, Any] = {"receiver": "null", "group_by": ["alertname", "node", "namespace"],
-                             "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h", "routes": []}
+    routes: list[dict[str, Any]] = []
+    if alerting.pagerduty_routing_key is not None:
+        receivers.append({"name": "pagerduty", "pagerduty_configs": [{
+            "routing_key": alerting.pagerduty_routing_key.get_secret_value(), "send_resolved": True}]})
+        routes.append({"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": True})
     if alerting.slack_webhook_url is not None:
         receivers.append({"name": "slack", "slack_configs": [{
             "api_url": alerting.slack_webhook_url.get_secret_value(), "channel": alerting.slack_channel,
             "send_resolved": True, "title": "{{ .CommonAnnotations.summary }}",
             "text": "{{ range .Alerts }}{{ .Annotations.runbook }}\n{{ end }}"}]})
-        route["receiver"] = "slack"
-    if alerting.pagerduty_routing_key is not None:
-        receivers.append({"name": "pagerduty", "pagerduty_configs": [{
-            "routing_key": alerting.pagerduty_routing_key.get_secret_value(), "send_resolved": True}]})
-        route["routes"].append({"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": True})
+        routes.append({"receiver": "slack"})
+    route = {"receiver": "null", "group_by": ["alertname", "node", "namespace"], "group_wait": "30s",
+             "group_interval": "5m", "repeat_interval": "4h", "routes": routes}
     return {"route": route, "receivers": receivers}
 
 
@@ -129,7 +134,8 @@ class Observability(pulumi.ComponentResource):
             f"{self._name}-prometheus", name=chart, chart=chart, version=version, namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
             values=prometheus_stack_values(config, self._pod_labels), atomic=True, cleanup_on_fail=True,
-            opts=self._on_cluster(depends_on=[namespace, alertmanager, self._cluster.storage_class]))
+            opts=self._on_cluster(depends_on=[namespace, alertmanager, self._cluster.storage_class,
+                                              self._cluster.system_nodes]))
         self.crds = [stack]
         k8s.apiextensions.CustomResource(
             f"{self._name}-gpu-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
@@ -156,9 +162,10 @@ class Observability(pulumi.ComponentResource):
             sid="ShipContainerLogs"),))
         role = IrsaRole(
             f"{self._name}-fluent-bit", self._cluster.oidc,
-            ServiceAccountBinding(LOGGING_NAMESPACE, "fluent-bit", self._cluster.kubernetes, self._pod_labels),
+            ServiceAccountBinding(LOGGING_NAMESPACE, "fluent-bit", self._cluster.kubernetes, self._pod_labels,
+                                  namespace_resource=namespace),
             labels, statements=shipper, description="Fluent Bit ships container logs to CloudWatch Logs",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+            opts=pulumi.ResourceOptions(parent=self))
         chart, version, repo = FLUENT_BIT
         k8s.helm.v3.Release(
             f"{self._name}-fluent-bit", name="fluent-bit", chart=chart, version=version,
@@ -168,5 +175,6 @@ class Observability(pulumi.ComponentResource):
                 "cloudWatchLogs": {"enabled": True, "region": region, "logGroupName": group_name,
                                    "autoCreateGroup": False, "logStreamPrefix": "pod-"},
                 "tolerations": RUNS_EVERYWHERE,
-            }, atomic=True, cleanup_on_fail=True, opts=self._on_cluster(depends_on=[role, log_group]))
+            }, atomic=True, cleanup_on_fail=True,
+            opts=self._on_cluster(depends_on=[role, log_group, self._cluster.system_nodes]))
         self.log_group_name = log_group.name

@@ -59,7 +59,7 @@ class Platform(pulumi.ComponentResource):
         self.gpu_operator = GpuOperator(
             f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
             service_monitor=config.observability.enabled, pod_labels=pod_labels,
-            after=self.observability.crds, opts=child) if config.gpu_pools else None
+            after=[self.cluster.system_nodes, *self.observability.crds], opts=child) if config.gpu_pools else None
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
 
@@ -69,9 +69,9 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes))
         self.model_server_role = IrsaRole(
             f"{name}-{MODEL_SERVER_ACCOUNT}", self.cluster.oidc,
-            ServiceAccountBinding(INFERENCE_NAMESPACE, MODEL_SERVER_ACCOUNT, self.cluster.kubernetes, pod_labels),
-            labels, description="Model servers read model weights from the platform bucket",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[inference])))
+            ServiceAccountBinding(INFERENCE_NAMESPACE, MODEL_SERVER_ACCOUNT, self.cluster.kubernetes, pod_labels,
+                                  namespace_resource=inference),
+            labels, description="Model servers read model weights from the platform bucket", opts=child)
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
         self.register_outputs(self.outputs())
 

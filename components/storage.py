@@ -96,20 +96,21 @@ class Storage(pulumi.ComponentResource):
         aws.kms.Alias(f"{name}-key", name=f"alias/{name}", target_key_id=key.key_id, opts=self._child())
 
         logs = self._bucket("logs", account)
-        self._protect_bucket(f"{name}-logs", logs, sse_algorithm="AES256", key_arn=None)  # S3 logging: SSE-S3 only
-        self._lifecycle(f"{name}-logs", logs, expire_days=config.access_log_retention_days)
+        logs_settings = self._protect_bucket(f"{name}-logs", logs, sse_algorithm="AES256", key_arn=None)  # SSE-S3
+        self._lifecycle(f"{name}-logs", logs, expire_days=config.access_log_retention_days, after=logs_settings)
 
         data = self._bucket("data", account)
-        self._protect_bucket(f"{name}-data", data, sse_algorithm="aws:kms", key_arn=key.arn)
-        self._lifecycle(f"{name}-data", data, expire_days=None)
+        data_settings = self._protect_bucket(f"{name}-data", data, sse_algorithm="aws:kms", key_arn=key.arn)
+        self._lifecycle(f"{name}-data", data, expire_days=None, after=data_settings)
         log_prefix = f"s3-access/{name}-data/"
-        aws.s3.BucketLogging(f"{name}-data", bucket=data.id, target_bucket=logs.id, target_prefix=log_prefix,
-                             opts=self._child())
 
         tls_floor = config.minimum_tls_version
-        aws.s3.BucketPolicy(f"{name}-logs", bucket=logs.id, opts=self._child(), policy=pulumi.Output.all(
+        log_delivery = aws.s3.BucketPolicy(f"{name}-logs", bucket=logs.id, opts=self._child(), policy=pulumi.Output.all(
             logs.arn, data.arn, account).apply(lambda a: iam.document(
                 *https_only_statements(a[0], tls_floor), access_log_delivery_statement(a[0], log_prefix, a[1], a[2]))))
+        # Logging starts once the log bucket accepts deliveries (its policy and ownership are in place).
+        aws.s3.BucketLogging(f"{name}-data", bucket=data.id, target_bucket=logs.id, target_prefix=log_prefix,
+                             opts=self._child(depends_on=[log_delivery, *logs_settings]))
         aws.s3.BucketPolicy(f"{name}-data", bucket=data.id, opts=self._child(), policy=data.arn.apply(
             lambda arn: iam.document(*https_only_statements(arn, tls_floor))))
 
@@ -153,22 +154,28 @@ class Storage(pulumi.ComponentResource):
             force_destroy=not self._config.protect, tags=self._labels.aws_tags(name), opts=self._stateful)
 
     def _protect_bucket(self, name: str, bucket: aws.s3.Bucket, sse_algorithm: str,
-                        key_arn: pulumi.Output[str] | None) -> None:
-        aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=self._child())
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
-                                       opts=self._child())
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"},
-                                opts=self._child())
+                        key_arn: pulumi.Output[str] | None) -> list[pulumi.Resource]:
+        """Public access blocked, ownership enforced, versions kept, encrypted by default; returns the settings."""
+        settings: list[pulumi.Resource] = [
+            aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+                                           ignore_public_acls=True, restrict_public_buckets=True, opts=self._child()),
+            aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
+                                           opts=self._child()),
+            aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"},
+                                    opts=self._child()),
+        ]
         default = {"sse_algorithm": sse_algorithm}
         if key_arn is not None:
             default["kms_master_key_id"] = key_arn
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        settings.append(aws.s3.BucketServerSideEncryptionConfiguration(
             name, bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": key_arn is not None}],
-            opts=self._child())
+            opts=self._child()))
+        return settings
 
-    def _lifecycle(self, name: str, bucket: aws.s3.Bucket, expire_days: int | None) -> None:
+    def _lifecycle(self, name: str, bucket: aws.s3.Bucket, expire_days: int | None,
+                   after: list[pulumi.Resource]) -> None:
+        """Tidy rules; noncurrent-version expiry needs versioning on first."""
         rule = {
             "id": "tidy", "status": "Enabled", "filter": {"prefix": ""},
             "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_AFTER_DAYS},
@@ -176,7 +183,7 @@ class Storage(pulumi.ComponentResource):
         }
         if expire_days is not None:
             rule["expiration"] = {"days": expire_days}
-        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[rule], opts=self._child())
+        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[rule], opts=self._child(depends_on=after))
 
     def _key_policy(self, account_id: str) -> str:
         """The account may manage and use the key through IAM; grants then scope each role."""

@@ -71,14 +71,14 @@ def known_labels(plan: Plan, recorded: set[str]) -> dict[str, set[str]]:
     """Every metric Prometheus will have for this plan, with the labels its series carry."""
     allow = _allowlisted(plan)
     exported = exported_dcgm_counters(plan)
-    relabelled = {r["targetLabel"] for r in next(
-        r["inputs"]["values"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")
-        if r["inputs"]["chart"] == "gpu-operator")["dcgmExporter"]["serviceMonitor"]["relabelings"]}
+    relabelings = next(r["inputs"]["values"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")
+                       if r["inputs"]["chart"] == "gpu-operator")["dcgmExporter"]["serviceMonitor"]["relabelings"]
+    relabelled = {r["targetLabel"] for r in relabelings if r.get("action") == "replace"}
     labels = {name: DCGM_LABELS | SCRAPE_LABELS | relabelled for name in exported}
     labels |= {name: keys | SCRAPE_LABELS for name, keys in KSM_METRICS.items()}
     labels["kube_pod_labels"] |= allow["pods"]
     labels["kube_node_labels"] |= allow["nodes"]
-    labels["up"] = SCRAPE_LABELS | relabelled | {"namespace", "pod"}
+    labels["up"] = SCRAPE_LABELS | relabelled  # the target's own pod/namespace/container are dropped
     labels |= {name: {"namespace", "pod"} | COST_LABELS for name in recorded}
     return labels
 

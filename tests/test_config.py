@@ -63,6 +63,11 @@ BAD_CONFIGS = [
      "platform.cluster.kubernetesVersion: must be one of 1.31, 1.32, 1.33, 1.34, 1.35 (got 1.20)"),
     ({"cluster.publicAccessCidrs": ["203.0.113.0/24"]},
      "platform.cluster.publicAccessCidrs: only applies with endpointPublicAccess: true"),
+    ({"cluster.endpointPublicAccess": True},
+     "platform.cluster.publicAccessCidrs: must list who may reach the public endpoint (e.g. your office or VPN "
+     "CIDRs); without it AWS opens it to 0.0.0.0/0"),
+    ({"environment": "prod", "cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["0.0.0.0/0"]},
+     "platform.cluster.publicAccessCidrs: 0.0.0.0/0 opens the prod API endpoint to the internet; list your CIDRs"),
     ({"cluster.adminRoleArns": ["arn:aws:iam::1:role/x"]},
      "platform.cluster.adminRoleArns[0]: must be an IAM role ARN such as "
      "arn:aws:iam::123456789012:role/platform-admins (got 'arn:aws:iam::1:role/x')"),

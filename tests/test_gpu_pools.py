@@ -316,3 +316,25 @@ def test_without_observability_the_operator_makes_no_service_monitor():
 def test_no_gpu_pools_no_operator():
     charts = [r["inputs"]["chart"] for r in Plan.of_config(MINIMAL).of_type(RELEASE)]
     assert "gpu-operator" not in charts and charts  # observability charts stay
+
+
+def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan):
+    system = next(g["urn"] for g in prod_plan.of_type(NODE_GROUP) if g["urn"].endswith("-cluster-system"))
+    waiting = prod_plan.of_type(RELEASE) + prod_plan.of_type("aws:eks/addon:Addon")
+    assert len(waiting) == 4
+    for resource in waiting:
+        assert system in resource["dependencies"], resource["urn"]
+
+
+def test_service_accounts_wait_for_their_namespace(prod_plan: Plan):
+    namespaces = {n["inputs"]["metadata"]["name"]: n["urn"] for n in prod_plan.of_type("kubernetes:core/v1:Namespace")}
+    accounts = prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+    assert len(accounts) == 2
+    for account in accounts:
+        assert namespaces[account["inputs"]["metadata"]["namespace"]] in account["dependencies"]
+
+
+def test_mig_user_data_keeps_a_node_out_rather_than_join_in_the_wrong_mode(prod_plan: Plan):
+    script = base64.b64decode(template_of(prod_plan, node_group(prod_plan, "h100-mig"))["userData"]).decode()
+    assert "set -e" not in script  # a failed command must reach the decision below, not abort it
+    assert script.index("systemctl mask --now kubelet") > script.index("nvidia-smi -mig 1")

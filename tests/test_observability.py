@@ -90,9 +90,10 @@ ALERT_CASES = {
             ("61m", [firing("GpuAllocatedButIdle", WORKLOAD,
                             "team-a/llm-0 has held a GPU for an hour without using it", "warning")])]),
         case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.6x80")], [("70m", [])]),
-        # A GPU that no pod holds is spare capacity, not money burning.
-        case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**no_pod(WORKLOAD), "pod": ""},
-                                            "0x80")], [("70m", [])]),
+        # A GPU that no pod holds is spare capacity, not money burning. Its series has no pod label:
+        # the exporter sets none, and the scrape drops the exporter pod's own.
+        case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", no_pod(WORKLOAD), "0x80")],
+             [("70m", [])]),
     ],
     "GpuPodsPending": [
         case("GpuPodsPending", [
@@ -284,8 +285,9 @@ def test_kube_state_metrics_exports_cost_labels_and_the_pool_label(prod_plan: Pl
 def test_dcgm_is_scraped_with_workload_attribution_and_the_node(prod_plan: Plan):
     monitor = release(prod_plan, "gpu-operator")["values"]["dcgmExporter"]["serviceMonitor"]
     assert monitor["enabled"] is True and monitor["honorLabels"] is True
-    assert monitor["relabelings"] == [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
-                                       "action": "replace"}]
+    assert monitor["relabelings"] == [
+        {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+        {"regex": "pod|namespace|container", "action": "labeldrop"}]
 
 
 def test_alert_rules_reach_the_cluster_as_a_prometheus_rule(prod_plan: Plan):
@@ -345,13 +347,25 @@ def test_amtool_accepts_the_alertmanager_config(receivers, plan_with_receivers, 
     assert f" - {3 if receivers else 1} receivers" in result.stdout
 
 
+@pytest.mark.parametrize("labels, receivers", [("severity=critical", "pagerduty,slack"),
+                                               ("severity=warning", "slack")])
+def test_critical_alerts_page_and_reach_slack_and_the_rest_reach_slack(labels, receivers, plan_with_receivers,
+                                                                       tmp_path):
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(alertmanager_yaml(plan_with_receivers[0]))
+    result = subprocess.run([str(AMTOOL), "config", "routes", "test", f"--config.file={path}", labels],
+                            capture_output=True, text=True)
+    assert result.stdout.strip() == receivers, result.stdout + result.stderr
+
+
 def test_alert_receivers_come_from_config_and_stay_secret(plan_with_receivers):
     plan, text = plan_with_receivers
     rendered = yaml.safe_load(alertmanager_yaml(plan))
-    assert rendered["route"]["receiver"] == "slack"
-    assert rendered["receivers"][1]["slack_configs"][0]["api_url"] == "https://hooks.slack.com/services/T0/B0/abc"
-    assert rendered["route"]["routes"] == [{"matchers": ['severity="critical"'], "receiver": "pagerduty",
-                                            "continue": True}]
+    receivers = {r["name"]: r for r in rendered["receivers"]}
+    assert receivers["slack"]["slack_configs"][0]["api_url"] == "https://hooks.slack.com/services/T0/B0/abc"
+    assert receivers["pagerduty"]["pagerduty_configs"][0]["routing_key"] == "pd-key-123"
+    assert rendered["route"]["routes"] == [
+        {"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": True}, {"receiver": "slack"}]
     # The webhook appears only inside secret values.
     assert text.count("hooks.slack.com") == sum(
         1 for r in plan.resources for v in _secrets(r) if "hooks.slack.com" in v)

@@ -66,7 +66,8 @@ def add_gpu_workload(document, pool: dict, gpu_limit: int = 1) -> dict:
         "nodeSelector": {GPU_LABEL: name},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": name, "effect": "NoSchedule"}],
         "containers": [{"name": "server", "image": "vllm/vllm-openai:v0.6.3", "resources": {
-            "requests": {"cpu": "8", "memory": "64Gi", resource: 1}, "limits": {"memory": "64Gi", resource: gpu_limit}}}]}}}
+            "requests": {"cpu": "8", "memory": "64Gi", resource: 1},
+            "limits": {"memory": "64Gi", resource: gpu_limit}}}]}}}
     inputs = {"metadata": {"name": "llm", "namespace": "inference"}, "spec": spec}
     workload = {"urn": "urn:pulumi:prod::gpu-platform::kubernetes:apps/v1:Deployment::llm", "custom": True,
                 "id": "inference/llm", "type": "kubernetes:apps/v1:Deployment", "inputs": inputs,

@@ -239,3 +239,12 @@ def test_cfn_lint_catches_a_broken_trust_policy(prod_plan: Plan):
     role = next(iter(document["Resources"].values()))
     role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Effect"] = "Permit"
     assert any("Permit" in f for f in cfn.findings(document, "us-east-1"))
+
+
+def test_access_logging_starts_after_the_log_bucket_accepts_deliveries(prod_plan: Plan):
+    logging = next(r for r in prod_plan.of_type("aws:s3/bucketLogging:BucketLogging"))
+    log_policy = next(r["urn"] for r in prod_plan.of_type("aws:s3/bucketPolicy:BucketPolicy")
+                      if r["urn"].endswith("-logs"))
+    ownership = next(r["urn"] for r in prod_plan.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+                     if r["urn"].endswith("-logs"))
+    assert {log_policy, ownership} <= set(logging["dependencies"])
