@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -206,41 +207,50 @@ values = st.recursive(scalars, lambda inner: st.one_of(
 
 
 def _field(options: list, junk=values):
-    return st.one_of(st.sampled_from(options), junk)
+    """Mostly a plausible value (some of which are still wrong), sometimes anything at all."""
+    return st.one_of(st.sampled_from(options), st.sampled_from(options), st.sampled_from(options), junk)
 
 
-sharing = st.fixed_dictionaries({}, optional={
-    "mode": _field(["none", "time-slicing", "mig"]),
-    "replicas": _field([2, 4, 16, 17]),
-    "failRequestsGreaterThanOne": _field([True, False]),
-    "strategy": _field(["single", "mixed"]),
-    "layout": _field(["all-1g", {"1g.10gb": 7}, {"3g.40gb": 2, "1g.10gb": 1}]),
-})
-gpu_pool = st.fixed_dictionaries({"name": _field(["serving", "batch-1", "X"])}, optional={
-    "instanceTypes": _field([["g6.xlarge"], ["p5.48xlarge"], ["g6.xlarge", "g6.2xlarge"], []]),
-    "capacityType": _field(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]),
-    "capacityReservationId": _field(["cr-0123456789abcdef0"]),
-    "size": _field([{"minSize": 0, "desiredSize": 0, "maxSize": 2}, {"minSize": 2, "desiredSize": 1}]),
-    "sharing": st.one_of(sharing, values),
-})
-platform = st.fixed_dictionaries({}, optional={
-    "environment": _field(["dev", "prod", "staging"]),
-    "region": _field(["us-east-1", "eu-west-1"]),
-    "labels": _field([{"costCenter": "ml", "product": "chat"}]),
-    "network": st.one_of(st.fixed_dictionaries({}, optional={
-        "vpcCidr": _field(["10.0.0.0/16", "10.0.0.0/24", "172.16.0.0/20", "1.2.3.4/5"]),
-        "azCount": _field([2, 3, 6, 7]),
-        "natGateways": _field(["perAz", "single"]),
-        "flowLogs": _field([{"enabled": False}, {"retentionDays": 30}]),
-    }), values),
-    "cluster": _field([{"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}, {}]),
-    "gpuPools": st.one_of(st.lists(gpu_pool, max_size=3), values),
-    "storage": _field([{"protect": False}, {"minimumTlsVersion": None}]),
-})
+def config_strategy(field):
+    """Platform objects whose fields come from `field(options)`: plausible values, or anything at all."""
+    sharing = st.fixed_dictionaries({}, optional={
+        "mode": field(["none", "time-slicing", "mig"]),
+        "replicas": field([2, 4, 16, 17]),
+        "failRequestsGreaterThanOne": field([True, False]),
+        "strategy": field(["single", "mixed"]),
+        "layout": field(["all-1g", {"1g.10gb": 7}, {"3g.40gb": 2, "1g.10gb": 1}]),
+    })
+    gpu_pool = st.fixed_dictionaries({"name": field(["serving", "batch-1", "X"])}, optional={
+        "instanceTypes": field([["g6.xlarge"], ["p5.48xlarge"], ["g6.xlarge", "g6.2xlarge"], []]),
+        "capacityType": field(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]),
+        "capacityReservationId": field(["cr-0123456789abcdef0"]),
+        "size": field([{"minSize": 0, "desiredSize": 0, "maxSize": 2}, {"minSize": 2, "desiredSize": 1}]),
+        "sharing": sharing,
+    })
+    return st.fixed_dictionaries({
+        "environment": field(["dev", "prod", "staging"]),
+        "region": field(["us-east-1", "eu-west-1", "us-west-2"]),
+        "labels": field([{"costCenter": "ml", "product": "chat"}]),
+    }, optional={
+        "network": st.fixed_dictionaries({}, optional={
+            "vpcCidr": field(["10.0.0.0/16", "10.0.0.0/24", "172.16.0.0/20", "1.2.3.4/5"]),
+            "azCount": field([2, 3, 6, 7]),
+            "natGateways": field(["perAz", "single"]),
+            "flowLogs": field([{"enabled": False}, {"retentionDays": 30}]),
+        }),
+        "cluster": field([{"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}, {},
+                          {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}]),
+        "gpuPools": st.lists(gpu_pool, max_size=3),
+        "storage": field([{"protect": False}, {"minimumTlsVersion": None}]),
+        "observability": field([{"enabled": False, "grafana": False}, {"logs": False}, {"grafana": False}]),
+    })
 
+
+platform = st.one_of(config_strategy(_field), values)
+plausible_platform = config_strategy(st.sampled_from)
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(platform, values))
+@given(platform)
 def test_any_config_is_accepted_or_rejected_with_a_config_error(raw):
     try:
         result = load_platform_config(raw, PROJECT, "dev")
@@ -248,3 +258,19 @@ def test_any_config_is_accepted_or_rejected_with_a_config_error(raw):
         assert err.problems and all(p.startswith("platform") for p in err.problems)
     else:
         assert isinstance(result, PlatformConfig)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(plausible_platform)
+def test_any_accepted_config_builds_a_plan_or_stops_with_a_clear_error(raw):
+    """Beyond validation: the whole program runs for every config it accepts."""
+    try:
+        load_platform_config(raw, PROJECT, "dev")
+    except ConfigError:
+        return
+    try:
+        recording = run_program(ROOT, "dev", stack_config(raw))
+    except pulumi.RunError as err:  # what only the region can tell: its AZs
+        assert str(err).startswith("platform.network.azCount: the region has")
+    else:
+        assert [r for r in recording.resources if r.type == "aws:ec2/vpc:Vpc"]
