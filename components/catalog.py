@@ -14,6 +14,10 @@ from dataclasses import dataclass
 EKS_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.33"
 
+# Cluster Autoscaler releases track Kubernetes minor versions; run the one of the cluster's
+# (kubernetes/autoscaler releases, cluster-autoscaler-1.3x.0).
+CLUSTER_AUTOSCALER_IMAGES: dict[str, str] = {v: f"v{v}.0" for v in EKS_KUBERNETES_VERSIONS}
+
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API).
 LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,

@@ -247,6 +247,8 @@ class ClusterConfig(_Model):
     kubernetes_version: Annotated[str, _one_of(catalog.EKS_KUBERNETES_VERSIONS)] = (
         catalog.DEFAULT_KUBERNETES_VERSION
     )
+    # Cluster Autoscaler: pools grow when GPU pods wait and shrink to minSize when nodes idle.
+    autoscaler: bool = True
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = Field(default=(), validate_default=True)
     admin_role_arns: tuple[RoleArn, ...] = ()

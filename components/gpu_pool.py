@@ -51,7 +51,7 @@ class GpuPool(pulumi.ComponentResource):
     placement: dict                     # nodeSelector and tolerations a pod needs
 
     def __init__(self, name: str, pool: GpuPoolConfig, cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
-                 labels: CostLabels, opts: pulumi.ResourceOptions | None = None) -> None:
+                 labels: CostLabels, autoscaled: bool, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:GpuPool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.config = pool
@@ -75,5 +75,7 @@ class GpuPool(pulumi.ComponentResource):
             labels=sharing.node_labels(pool),
             taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
             tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)},
+            # With the Cluster Autoscaler, the desired size is its to change; `pulumi up` keeps min and max.
+            ignore_scaling_changes=autoscaled,
             opts=child)
         self.register_outputs({"advertised": self.advertised, "placement": self.placement})

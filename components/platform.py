@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.autoscaler import ClusterAutoscaler
 from components.cluster import Cluster
 from components.config import PlatformConfig, WorkloadType
 from components.gpu_operator import GpuOperator
@@ -52,7 +53,11 @@ class Platform(pulumi.ComponentResource):
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
                                self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
         self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self.network.private_subnet_ids,
-                                  labels, opts=child) for pool in config.gpu_pools]
+                                  labels, autoscaled=config.cluster.autoscaler, opts=child)
+                          for pool in config.gpu_pools]
+        if config.cluster.autoscaler:
+            ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,
+                              config.cluster.kubernetes_version, labels, pod_labels, opts=child)
         self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
                                            config.region, labels, pod_labels, opts=child)
         # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.

@@ -213,9 +213,13 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
 def _eks_managed_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
     cluster_name = ctx.urn.split("::")[-1]
     group = autoname(ctx)
+    node_group_id = digest(ctx.urn, length=8)
     node_group = ctx.child("aws:eks/nodeGroup:NodeGroup", ctx.name, f"{cluster_name}:{group}", {
         "nodeGroupName": group, "status": "ACTIVE",
-        "arn": arn("eks", ctx.region, f"nodegroup/{cluster_name}/{group}/{digest(ctx.urn, length=8)}")})
+        "arn": arn("eks", ctx.region, f"nodegroup/{cluster_name}/{group}/{node_group_id}"),
+        # EKS names a managed node group's Auto Scaling group eks-<group>-<id>.
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{node_group_id}"}], "remoteAccessSecurityGroupId": ""}],
+    })
     return "", {"nodeGroup": node_group}
 
 
@@ -253,6 +257,8 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:autoscaling/tag:Tag": lambda ctx: (
+        f"{ctx.inputs.get('autoscalingGroupName')},{ctx.inputs.get('tag', {}).get('key')}", {}),
     "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {
         "arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")}),
     "eks:index:Cluster": _eks_cluster,

@@ -321,14 +321,15 @@ def test_no_gpu_pools_no_operator():
 def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan):
     system = next(g["urn"] for g in prod_plan.of_type(NODE_GROUP) if g["urn"].endswith("-cluster-system"))
     waiting = prod_plan.of_type(RELEASE) + prod_plan.of_type("aws:eks/addon:Addon")
-    assert len(waiting) == 4
+    assert len(waiting) == 5
     for resource in waiting:
         assert system in resource["dependencies"], resource["urn"]
 
 
 def test_service_accounts_wait_for_their_namespace(prod_plan: Plan):
     namespaces = {n["inputs"]["metadata"]["name"]: n["urn"] for n in prod_plan.of_type("kubernetes:core/v1:Namespace")}
-    accounts = prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+    accounts = [a for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+                if a["inputs"]["metadata"]["namespace"] in namespaces]  # kube-system exists already
     assert len(accounts) == 2
     for account in accounts:
         assert namespaces[account["inputs"]["metadata"]["namespace"]] in account["dependencies"]
@@ -338,3 +339,54 @@ def test_mig_user_data_keeps_a_node_out_rather_than_join_in_the_wrong_mode(prod_
     script = base64.b64decode(template_of(prod_plan, node_group(prod_plan, "h100-mig"))["userData"]).decode()
     assert "set -e" not in script  # a failed command must reach the decision below, not abort it
     assert script.index("systemctl mask --now kubelet") > script.index("nvidia-smi -mig 1")
+
+
+# --- the Cluster Autoscaler ---------------------------------------------------
+
+def test_every_pool_tells_the_autoscaler_what_an_empty_group_would_offer(prod_plan: Plan):
+    tags: dict[str, dict[str, str]] = {}
+    for t in prod_plan.of_type("aws:autoscaling/tag:Tag"):
+        tags.setdefault(t["inputs"]["autoscalingGroupName"], {})[t["inputs"]["tag"]["key"]] = t["inputs"]["tag"]["value"]
+        assert t["inputs"]["tag"]["propagateAtLaunch"] is False
+    template = "k8s.io/cluster-autoscaler/node-template"
+    by_pool = {group[f"{template}/label/node.kubernetes.io/gpu-pool"]: group for group in tags.values()}
+    assert set(by_pool) == {"h100-mig", "l40s-shared"}
+    assert by_pool["h100-mig"][f"{template}/resources/nvidia.com/mig-1g.10gb"] == "56"
+    assert by_pool["l40s-shared"][f"{template}/resources/nvidia.com/gpu"] == "16"
+    assert by_pool["h100-mig"][f"{template}/taint/nvidia.com/gpu"] == "h100-mig:NoSchedule"
+    groups = {g["inputs"]["labels"].get("node.kubernetes.io/gpu-pool"): g for g in prod_plan.of_type(NODE_GROUP)}
+    for pool, group in groups.items():
+        if pool:
+            assert group["inputs"]["ignoreScalingChanges"] is True  # the autoscaler owns desiredSize
+
+
+def test_the_autoscaler_may_resize_only_this_clusters_groups(prod_plan: Plan):
+    from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
+    role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-autoscaler-role")
+    [policy] = [p["inputs"]["policy"] for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p["inputs"]["role"] == role["id"]]
+    group = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/eks-a"
+    owned = {"aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-platform-prod-cluster": "owned"}
+    assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=owned)) == ALLOW
+    assert decide(policy, Request("autoscaling:SetDesiredCapacity", group)) == IMPLICIT_DENY
+    other = {"aws:ResourceTag/k8s.io/cluster-autoscaler/another-cluster": "owned"}
+    assert decide(policy, Request("autoscaling:TerminateInstanceInAutoScalingGroup", group, context=other)) \
+        == IMPLICIT_DENY
+    assert decide(policy, Request("eks:DescribeNodegroup", "*")) == ALLOW
+    assert decide(policy, Request("autoscaling:DeleteAutoScalingGroup", group, context=owned)) == IMPLICIT_DENY
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust.values()
+
+
+def test_the_autoscaler_runs_the_release_of_the_cluster_version_and_discovers_its_groups(prod_plan: Plan):
+    release = next(r["inputs"] for r in prod_plan.of_type(RELEASE) if r["inputs"]["chart"] == "cluster-autoscaler")
+    values = release["values"]
+    assert values["autoDiscovery"] == {"clusterName": "gpu-platform-prod-cluster"}
+    assert values["image"] == {"tag": "v1.33.0"} and values["awsRegion"] == "us-east-1"
+    assert values["rbac"]["serviceAccount"] == {"create": False, "name": "cluster-autoscaler"}
+
+
+def test_without_the_autoscaler_pools_keep_their_configured_size():
+    plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]), {"cluster.autoscaler": False}))
+    assert plan.of_type("aws:autoscaling/tag:Tag") == []
+    assert node_group(plan, "pool")["ignoreScalingChanges"] is False

@@ -137,7 +137,8 @@ def test_flow_logs_go_to_a_log_group_through_a_role_only_the_flow_log_service_as
         "Condition": {"StringEquals": {"aws:SourceAccount": cloud.ACCOUNT_ID},
                       "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-west-2:{cloud.ACCOUNT_ID}:vpc-flow-log/*"}},
     }]
-    policy = json.loads(dev_plan.of_type("aws:iam/rolePolicy:RolePolicy")[0]["inputs"]["policy"])
+    policy = json.loads(dev_plan.named("aws:iam/rolePolicy:RolePolicy", "gpu-platform-dev-network-flow-logs")
+                        ["inputs"]["policy"])
     arn = log_group["outputs"]["arn"]
     assert policy["Statement"] == [{
         "Sid": "WriteFlowLogs", "Effect": "Allow", "Resource": [arn, f"{arn}:*"],

@@ -318,7 +318,7 @@ def test_lean_dev_ships_no_logs_and_observability_off_removes_metrics():
     assert "aws-for-fluent-bit" not in {r["inputs"]["chart"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")}
     off = Plan.of_config(with_changes(MINIMAL, {"observability.enabled": False, "observability.grafana": False,
                                                 "observability.logs": False}))
-    assert off.of_type("kubernetes:helm.sh/v3:Release") == []
+    assert [r["inputs"]["chart"] for r in off.of_type("kubernetes:helm.sh/v3:Release")] == ["cluster-autoscaler"]
     assert off.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule") == []
 
 
