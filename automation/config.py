@@ -17,7 +17,6 @@ import yaml
 from pydantic import SecretStr
 
 from automation.errors import InvalidConfigError
-from components import naming
 from components.config import (
     CONFIG_KEY,
     ConfigError,
@@ -36,13 +35,12 @@ def short_name(stack: str) -> str:
     return stack.rsplit("/", 1)[-1]
 
 
-def to_raw(config: PlatformConfig, stack: str | None = None, *, secrets: bool = True) -> dict[str, Any]:
+def to_raw(config: PlatformConfig, *, secrets: bool = True) -> dict[str, Any]:
     """The camelCase object as a user writes it: defaults and empty sections left out.
 
     Secret values (`SecretStr` fields, such as alert receivers) are in plaintext, or left out
     with `secrets=False`: the stack gets those with `--secret` (see `secret_paths`).
-    With `stack`, a bucket prefix that is that stack's default (`gpu-platform-<stack>`) is left
-    out too, since validation derives it again; any other prefix is kept.
+    A derived bucket prefix is not in the object (it stays None), so the stack derives its own.
     """
     found: dict[str, str] = {}
     raw = _pruned(_plain(config.model_dump(by_alias=True, exclude_defaults=True), "", found))
@@ -54,11 +52,6 @@ def to_raw(config: PlatformConfig, stack: str | None = None, *, secrets: bool = 
                 node = node[part]
             del node[leaf]
         raw = _pruned(raw)
-    storage = raw.get("storage", {})
-    if stack is not None and storage.get("bucketPrefix") == naming.default_prefix(PROJECT, short_name(stack)):
-        del storage["bucketPrefix"]
-        if not storage:
-            del raw["storage"]
     return raw
 
 
@@ -109,7 +102,7 @@ def revalidate(config: PlatformConfig, stack: str) -> PlatformConfig:
     Catches objects that skipped validation (`model_copy(update=...)`, `model_construct`) and
     checks what depends on the stack name (bucket names).
     """
-    return validate(to_raw(config, stack), stack)
+    return validate(to_raw(config), stack)
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:

@@ -170,7 +170,7 @@ class PlatformStack:
 
     def _offline_config(self) -> StackConfig:
         if self._set_config:
-            values = {PLATFORM_KEY: json.dumps(to_raw(self.config, self.name))}
+            values = {PLATFORM_KEY: json.dumps(to_raw(self.config))}
             secret_keys: list[str] = [PLATFORM_KEY] if secret_paths(self.config) else []
         else:
             from_file = read_stack_config(self.project_dir, short_name(self.name))
@@ -262,7 +262,7 @@ class PlatformStack:
     def _apply_config(self, stack: auto.Stack) -> None:
         secrets = dict(self.secrets)
         if self._set_config:
-            raw = to_raw(self.config, self.name, secrets=False)
+            raw = to_raw(self.config, secrets=False)
             # `pulumi config --json` form: an object value lands in Pulumi.<stack>.yaml as an object.
             stack.set_all_config_json(json.dumps(
                 {PLATFORM_KEY: {"value": json.dumps(raw), "objectValue": raw, "secret": False}}))

@@ -165,6 +165,10 @@ class _Model(BaseModel):
     )
 
 
+def _repeated(names) -> list[str]:
+    return sorted({n for n in names if list(names).count(n) > 1})
+
+
 def _section() -> Any:
     """A nested section's default: validated like one the user wrote, so its checks always run."""
     return Field(default_factory=dict, validate_default=True)
@@ -209,7 +213,7 @@ class NetworkConfig(_Model):
     @field_validator("interface_endpoints")
     @classmethod
     def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({v for v in value if value.count(v) > 1})
+        repeated = _repeated(value)
         if repeated:
             raise PydanticCustomError("unique", "lists {names} more than once",
                                       {"names": ", ".join(repeated)})
@@ -497,8 +501,7 @@ class PlatformConfig(_Model):
     @field_validator("gpu_pools")
     @classmethod
     def _unique_pool_names(cls, pools: tuple[GpuPoolConfig, ...]) -> tuple[GpuPoolConfig, ...]:
-        names = [p.name for p in pools]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = _repeated([p.name for p in pools])
         if repeated:
             raise PydanticCustomError("unique", "pool names must be unique ({names} repeated)",
                                       {"names": ", ".join(repeated)})

@@ -118,7 +118,7 @@ def test_the_platform_object_is_written_as_a_user_writes_it(backend, tmp_path):
 
 
 def test_the_config_written_for_dev_only_holds_keys_of_pulumi_dev_yaml(backend, tmp_path):
-    written = to_raw(load_config("dev"), "dev")
+    written = to_raw(load_config("dev"))
     in_file = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["gpu-platform:platform"]
 
     def keys(value, prefix=""):

@@ -21,7 +21,7 @@ def test_inline_and_local_programs_give_the_same_offline_plan(stack):
     config = load_config(stack)                               # from Pulumi.<stack>.yaml
     local = plan.deployment(run_program(ROOT, stack))         # __main__.py reading the stack file
     inline = plan.deployment(run_program(
-        ROOT, stack, StackConfig({PLATFORM_KEY: json.dumps(to_raw(config, stack))}, []),
+        ROOT, stack, StackConfig({PLATFORM_KEY: json.dumps(to_raw(config))}, []),
         program=lambda: stack_program(config)))
     assert len(local["deployment"]["resources"]) > 50
     assert inline == local
