@@ -6,17 +6,71 @@ here, never from literals of their own. See ../shared/reference/gpu-facts.md.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
-# Kubernetes minor versions with EKS standard or extended support in late 2026
-# (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
-# 1.32 is the last version with AL2 AMIs; the platform uses AL2023/Bottlerocket.
-EKS_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34", "1.35")
-DEFAULT_KUBERNETES_VERSION = "1.33"
+# --- Kubernetes versions on EKS --------------------------------------------------
 
-# Cluster Autoscaler releases track Kubernetes minor versions; run the one of the cluster's
-# (kubernetes/autoscaler releases, cluster-autoscaler-1.3x.0).
-CLUSTER_AUTOSCALER_IMAGES: dict[str, str] = {v: f"v{v}.0" for v in EKS_KUBERNETES_VERSIONS}
+
+@dataclass(frozen=True)
+class EksRelease:
+    """One Kubernetes minor on EKS: when it came, when standard and extended support end (UTC days)."""
+
+    minor: str
+    released: datetime.date
+    end_of_standard: datetime.date
+    end_of_extended: datetime.date
+    source: str
+
+    def in_standard_support(self, today: datetime.date) -> bool:
+        """Billing at extended rates starts on the day standard support ends (UTC)."""
+        return today < self.end_of_standard
+
+    def supported(self, today: datetime.date) -> bool:
+        """After extended support EKS upgrades the control plane itself."""
+        return today < self.end_of_extended
+
+
+_EKS_CALENDAR = ("awsdocs/amazon-eks-user-guide latest/ug/versioning/kubernetes-versions.adoc @ 01385604 "
+                 "(docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, release calendar)")
+_EKS_CALENDAR_SECONDARY = ("endoflife.date/amazon-eks and aws-samples sample-apex-skills cluster-lifecycle "
+                           "(verified 2026-04-24); the AWS calendar row itself could not be read here")
+_D = datetime.date
+# The platform supports the minors that also have a Cluster Autoscaler release chart (below).
+EKS_RELEASES: dict[str, EksRelease] = {r.minor: r for r in (
+    EksRelease("1.32", _D(2025, 1, 23), _D(2026, 3, 23), _D(2027, 3, 23), _EKS_CALENDAR),
+    EksRelease("1.33", _D(2025, 5, 29), _D(2026, 7, 29), _D(2027, 7, 29), _EKS_CALENDAR),
+    EksRelease("1.34", _D(2025, 10, 2), _D(2026, 12, 2), _D(2027, 12, 2), _EKS_CALENDAR),
+    EksRelease("1.35", _D(2026, 1, 27), _D(2027, 3, 27), _D(2028, 3, 27), _EKS_CALENDAR_SECONDARY),
+)}
+EKS_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(EKS_RELEASES)
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+# Control plane, USD per cluster-hour (AWS Containers blog "Amazon EKS extended support for Kubernetes
+# versions pricing", and aws.amazon.com/eks/pricing): extended support is $0.60, standard $0.10.
+EKS_STANDARD_SUPPORT_HOURLY_USD = 0.10
+EKS_EXTENDED_SUPPORT_HOURLY_USD = 0.60
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class AutoscalerRelease:
+    """The Cluster Autoscaler for one Kubernetes minor: the chart whose appVersion is that minor, the
+    latest patch image of that minor (the chart's default image may lag, so the tag is always set)."""
+
+    chart_version: str
+    image_tag: str
+
+
+# kubernetes/autoscaler git tags cluster-autoscaler-chart-* (Chart.yaml appVersion) and cluster-autoscaler-1.x.y.
+# Chart 9.46.3 added volumeattachments to the ClusterRole (kubernetes/autoscaler#7663, PR #7904); 9.54.0 added
+# resource.k8s.io, which 1.35 needs (its --enable-dynamic-resource-allocation is locked to true).
+CLUSTER_AUTOSCALER: dict[str, AutoscalerRelease] = {
+    "1.32": AutoscalerRelease("9.46.6", "v1.32.7"),
+    "1.33": AutoscalerRelease("9.51.0", "v1.33.6"),
+    "1.34": AutoscalerRelease("9.53.0", "v1.34.5"),
+    "1.35": AutoscalerRelease("9.59.0", "v1.35.2"),
+}
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API).
 LOG_RETENTION_DAYS: tuple[int, ...] = (
@@ -27,33 +81,43 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 
 @dataclass(frozen=True)
 class Gpu:
-    """One GPU model: its name as NVIDIA writes it and its memory."""
+    """One GPU model: its name as NVIDIA writes it, its memory, and its value of the autoscaler's GPU label."""
 
     model: str
     memory_gb: int
     mig: bool
+    accelerator: str
 
 
-A100_40GB = Gpu("A100 40GB", 40, mig=True)
-A100_80GB = Gpu("A100 80GB", 80, mig=True)
-H100_80GB = Gpu("H100 80GB", 80, mig=True)
-H200_141GB = Gpu("H200 141GB", 141, mig=True)
-A10G = Gpu("A10G", 24, mig=False)
-L4 = Gpu("L4", 24, mig=False)
-L40S = Gpu("L40S", 48, mig=False)
+# The Cluster Autoscaler's AWS GPU label (cloudprovider/aws/aws_cloud_provider.go GPULabel). A node that carries
+# it but advertises no GPU yet counts as starting (processors/customresources/gpu_processor.go), so the
+# autoscaler does not scale out again while the device plugin starts. Values follow its availableGPUTypes
+# (nvidia-tesla-a100, nvidia-a10g, nvidia-l4, nvidia-l40s); H100 and H200 are not listed there, and any value works.
+A100_40GB = Gpu("A100 40GB", 40, mig=True, accelerator="nvidia-tesla-a100")
+A100_80GB = Gpu("A100 80GB", 80, mig=True, accelerator="nvidia-tesla-a100")
+H100_80GB = Gpu("H100 80GB", 80, mig=True, accelerator="nvidia-h100")
+H200_141GB = Gpu("H200 141GB", 141, mig=True, accelerator="nvidia-h200")
+A10G = Gpu("A10G", 24, mig=False, accelerator="nvidia-a10g")
+L4 = Gpu("L4", 24, mig=False, accelerator="nvidia-l4")
+L40S = Gpu("L40S", 48, mig=False, accelerator="nvidia-l40s")
 
 
 @dataclass(frozen=True)
 class GpuInstance:
-    """An EC2 instance type with GPUs: how many, and of which model."""
+    """An EC2 instance type with GPUs: how many, of which model, its EFA interfaces (one per network card;
+    0 without EFA) and whether it is sold as a Capacity Block for ML."""
 
     instance_type: str
     gpu: Gpu
     gpu_count: int
+    efa_interfaces: int = 0
+    capacity_block: bool = False
 
 
-def _family(prefix: str, gpu: Gpu, counts: dict[str, int]) -> dict[str, GpuInstance]:
-    return {f"{prefix}.{size}": GpuInstance(f"{prefix}.{size}", gpu, n) for size, n in counts.items()}
+def _family(prefix: str, gpu: Gpu, counts: dict[str, int], efa: dict[str, int] | None = None,
+            capacity_block: bool = False) -> dict[str, GpuInstance]:
+    return {f"{prefix}.{size}": GpuInstance(f"{prefix}.{size}", gpu, n, (efa or {}).get(size, 0), capacity_block)
+            for size, n in counts.items()}
 
 
 _SMALL_TO_LARGE = {
@@ -61,17 +125,27 @@ _SMALL_TO_LARGE = {
     "12xlarge": 4, "24xlarge": 4, "48xlarge": 8,
 }
 
+# EFA: the types of the EFA device plugin chart's supportedInstanceLabels (aws/eks-charts
+# stable/aws-efa-k8s-device-plugin/values.yaml, which cites the EC2 guide's EFA instance list), one EFA per
+# network card (EC2 guide, "EFA limitations"); network cards from aws/amazon-vpc-cni-k8s
+# pkg/vpc/vpc_ip_resource_limit.go. Sizes below 8xlarge of g5, g6 and g6e have no EFA.
+_EFA_SINGLE_CARD = {"8xlarge": 1, "12xlarge": 1, "16xlarge": 1, "24xlarge": 1, "48xlarge": 1}
+# Capacity Blocks for ML (EC2 user guide, ec2-capacity-blocks.html): p5, p5e, p5en and p4d among the GPU
+# types here; p4de could not be confirmed, so it is not offered.
+
 # AWS EC2 accelerated-computing instance pages (p4, p5, g5, g6, g6e).
 GPU_INSTANCES: dict[str, GpuInstance] = {
-    **_family("p4d", A100_40GB, {"24xlarge": 8}),
-    **_family("p4de", A100_80GB, {"24xlarge": 8}),
-    **_family("p5", H100_80GB, {"48xlarge": 8}),
-    **_family("p5e", H200_141GB, {"48xlarge": 8}),
-    **_family("p5en", H200_141GB, {"48xlarge": 8}),
-    **_family("g5", A10G, _SMALL_TO_LARGE),
-    **_family("g6", L4, _SMALL_TO_LARGE),
-    **_family("g6e", L40S, _SMALL_TO_LARGE),
+    **_family("p4d", A100_40GB, {"24xlarge": 8}, efa={"24xlarge": 4}, capacity_block=True),
+    **_family("p4de", A100_80GB, {"24xlarge": 8}, efa={"24xlarge": 4}),
+    **_family("p5", H100_80GB, {"48xlarge": 8}, efa={"48xlarge": 32}, capacity_block=True),
+    **_family("p5e", H200_141GB, {"48xlarge": 8}, efa={"48xlarge": 32}, capacity_block=True),
+    **_family("p5en", H200_141GB, {"48xlarge": 8}, efa={"48xlarge": 16}, capacity_block=True),
+    **_family("g5", A10G, _SMALL_TO_LARGE, efa=_EFA_SINGLE_CARD),
+    **_family("g6", L4, _SMALL_TO_LARGE, efa=_EFA_SINGLE_CARD),
+    **_family("g6e", L40S, _SMALL_TO_LARGE, efa={**_EFA_SINGLE_CARD, "24xlarge": 2, "48xlarge": 4}),
 }
+CAPACITY_BLOCK_TYPES: tuple[str, ...] = tuple(t for t, i in GPU_INSTANCES.items() if i.capacity_block)
+EFA_TYPES: tuple[str, ...] = tuple(t for t, i in GPU_INSTANCES.items() if i.efa_interfaces)
 
 
 # --- MIG (NVIDIA MIG user guide; NVIDIA/mig-parted config-default.yaml) -------

@@ -18,6 +18,8 @@ from components import iam
 from components.config import ClusterConfig
 from components.irsa import IrsaRole, OidcProvider, ServiceAccountBinding
 from components.labels import CostLabels
+from components.node_group import NodeGroupArgs, SizeOwner, managed_node_group
+from components.node_labels import SYSTEM_LABEL
 from components.node_template import NodeTemplateArgs, node_launch_template
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -28,7 +30,10 @@ NODE_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 )
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
-SYSTEM_POOL_LABEL = "node.kubernetes.io/system"
+# EKS managed add-ons that need running nodes (CoreDNS is a Deployment: without nodes its add-on times out
+# DEGRADED, pulumi/pulumi-eks#1819). The node monitoring agent sets the GPU and kubelet conditions node
+# repair acts on; it needs no IAM permissions (EKS user guide, "Available add-ons").
+NODE_ADDONS = ("coredns", "eks-node-monitoring-agent")
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 
@@ -38,12 +43,18 @@ class Cluster(pulumi.ComponentResource):
 
     eks_cluster: eks.Cluster
     name: str
+    cluster_name: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]    # the control plane's: node groups follow it
+    security_group_id: pulumi.Output[str]     # the cluster security group EKS made (all traffic among members)
     kubernetes: k8s.Provider
     kubeconfig: pulumi.Output[str]
     oidc: OidcProvider
     node_role: aws.iam.Role
     storage_class: k8s.storage.v1.StorageClass
-    system_nodes: eks.ManagedNodeGroup  # platform services (add-ons, operators, Prometheus) wait for it
+    system_nodes: aws.eks.NodeGroup  # platform services (add-ons, operators, Prometheus) wait for it
+    system_size_owner: SizeOwner
+    # Node groups upgrade after the control plane and the vpc-cni and kube-proxy add-ons pulumi-eks makes.
+    node_group_prerequisites: list[pulumi.Resource]
 
     def __init__(self, name: str, config: ClusterConfig, vpc_id: pulumi.Input[str],
                  private_subnet_ids: pulumi.Input[list[str]], labels: CostLabels, protect: bool,
@@ -74,16 +85,29 @@ class Cluster(pulumi.ComponentResource):
             create_oidc_provider=True,
             encryption_config_key_arn=secrets_key.arn,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            # STANDARD: EKS upgrades the control plane when standard support ends rather than billing
+            # extended support, which is the API's default (EKS API reference, UpgradePolicyRequest).
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=config.support_type),
+            # No default node group: the system pool below. pulumi-eks then makes vpc-cni and kube-proxy
+            # managed add-ons but skips CoreDNS (cluster.ts), which _addons() manages once nodes exist.
             skip_default_node_group=True,
             tags=labels.aws_tags(name), cluster_tags=labels.aws_tags(name),
             opts=child)
 
+        control_plane = self.eks_cluster.eks_cluster
+        self.cluster_name = control_plane.name
+        self.kubernetes_version = control_plane.version
+        self.security_group_id = control_plane.vpc_config.cluster_security_group_id
+        self.node_group_prerequisites = [self.eks_cluster]
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.kubernetes = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig,
                                        enable_server_side_apply=True, opts=child)
         self.oidc = OidcProvider(arn=self.eks_cluster.oidc_provider_arn,
                                  issuer_url=self.eks_cluster.oidc_provider_url)
+        self.system_size_owner = SizeOwner.AUTOSCALER if config.autoscaler else SizeOwner.CONFIG
         self.system_nodes = self._system_node_group(config, private_subnet_ids)
+        for addon in NODE_ADDONS:
+            self._addon(addon, after=[self.system_nodes])
         self.storage_class = self._ebs_volumes()
         self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
                                "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
@@ -98,21 +122,32 @@ class Cluster(pulumi.ComponentResource):
                                          opts=child)
         return role
 
-    def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> eks.ManagedNodeGroup:
+    def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> aws.eks.NodeGroup:
         group = config.system_node_group
         name = f"{self.name}-system"
+        child = pulumi.ResourceOptions(parent=self)
         template = node_launch_template(
-            name, NodeTemplateArgs(SYSTEM_AMI, group.disk_size_gib, self._labels.aws_tags(name)),
-            opts=pulumi.ResourceOptions(parent=self))
-        return eks.ManagedNodeGroup(
-            name, cluster=self.eks_cluster, node_role_arn=self.node_role.arn, subnet_ids=subnet_ids,
-            instance_types=list(group.instance_types), ami_type=SYSTEM_AMI, capacity_type="ON_DEMAND",
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)),
-            labels={SYSTEM_POOL_LABEL: "true"}, tags=self._labels.aws_tags(name),
-            opts=pulumi.ResourceOptions(parent=self))
+            name, NodeTemplateArgs(SYSTEM_AMI, group.disk_size_gib, self._labels.aws_tags(name)), opts=child)
+        return managed_node_group(name, NodeGroupArgs(
+            cluster_name=self.cluster_name, kubernetes_version=self.kubernetes_version,
+            node_role_arn=self.node_role.arn, subnet_ids=subnet_ids, instance_types=group.instance_types,
+            ami_type=SYSTEM_AMI, capacity_type="ON_DEMAND", size=group, size_owner=self.system_size_owner,
+            labels={SYSTEM_LABEL: "true"}, tags=self._labels.aws_tags(name)), template,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_group_prerequisites))
+
+    def _addon(self, addon_name: str, after: list[pulumi.Resource], role_arn: pulumi.Input[str] | None = None,
+               ) -> aws.eks.Addon:
+        """An EKS managed add-on at its newest version for the cluster's Kubernetes version, so a version
+        bump upgrades it too (as pulumi-eks does for vpc-cni and kube-proxy)."""
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon_name, kubernetes_version=self.kubernetes_version, most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        return aws.eks.Addon(
+            f"{self.name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
+            addon_version=version.version, service_account_role_arn=role_arn,
+            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+            tags=self._labels.aws_tags(f"{self.name}-{addon_name}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after))
 
     def _ebs_volumes(self) -> k8s.storage.v1.StorageClass:
         """The EBS CSI driver (its own IRSA role) and an encrypted gp3 default storage class."""
@@ -120,11 +155,7 @@ class Cluster(pulumi.ComponentResource):
                         ServiceAccountBinding("kube-system", "ebs-csi-controller-sa"), self._labels,
                         managed_policy_arns=(EBS_CSI_POLICY,),
                         description="EBS CSI driver manages volumes", opts=pulumi.ResourceOptions(parent=self))
-        driver = aws.eks.Addon(
-            f"{self.name}-ebs-csi", cluster_name=self.eks_cluster.eks_cluster.name, addon_name="aws-ebs-csi-driver",
-            service_account_role_arn=role.arn, resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE", tags=self._labels.aws_tags(f"{self.name}-ebs-csi"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes]))
+        driver = self._addon("aws-ebs-csi-driver", after=[self.system_nodes], role_arn=role.arn)
         return k8s.storage.v1.StorageClass(
             f"{self.name}-{DEFAULT_STORAGE_CLASS}",
             metadata={"name": DEFAULT_STORAGE_CLASS,

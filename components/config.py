@@ -8,6 +8,7 @@ wrote and what is allowed. Components take these models, never raw dicts.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import types
@@ -30,7 +31,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import addressing, catalog, naming
+from components import addressing, catalog, naming, node_labels
 
 CONFIG_KEY = "platform"
 
@@ -248,15 +249,41 @@ class SystemNodeGroupConfig(NodeGroupSize):
 
 
 class ClusterConfig(_Model):
-    kubernetes_version: Annotated[str, _one_of(catalog.EKS_KUBERNETES_VERSIONS)] = (
-        catalog.DEFAULT_KUBERNETES_VERSION
-    )
+    kubernetes_version: Annotated[str, _one_of(catalog.EKS_KUBERNETES_VERSIONS)] = Field(
+        default=catalog.DEFAULT_KUBERNETES_VERSION, validate_default=True)
+    # A version past its end of standard support costs extended-support rates; only with this opt-in.
+    extended_support: bool = False
     # Cluster Autoscaler: pools grow when GPU pods wait and shrink to minSize when nodes idle.
     autoscaler: bool = True
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = Field(default=(), validate_default=True)
     admin_role_arns: tuple[RoleArn, ...] = ()
     system_node_group: SystemNodeGroupConfig = _section()
+
+    @model_validator(mode="after")
+    def _supported_on_eks_today(self, info: ValidationInfo):
+        today = (info.context or {}).get("today") or datetime.date.today()
+        release = catalog.EKS_RELEASES[self.kubernetes_version]
+        newer = [v for v, r in catalog.EKS_RELEASES.items() if r.in_standard_support(today) and v > release.minor]
+        if not release.supported(today):
+            raise PydanticCustomError(
+                "field:kubernetesVersion", "{v} left EKS extended support on {end}; use {newer}",
+                {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": " or ".join(newer)})
+        if not release.in_standard_support(today) and not self.extended_support:
+            raise PydanticCustomError(
+                "field:kubernetesVersion",
+                "{v} left EKS standard support on {end} and costs extended-support rates (${ext} instead of "
+                "${std} per cluster-hour); upgrade to {newer}, or set cluster.extendedSupport: true to pay them",
+                {"v": release.minor, "end": release.end_of_standard.isoformat(), "newer": " or ".join(newer),
+                 "ext": f"{catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD:.2f}",
+                 "std": f"{catalog.EKS_STANDARD_SUPPORT_HOURLY_USD:.2f}"})
+        return self
+
+    @property
+    def support_type(self) -> str:
+        """EKS upgradePolicy.supportType: STANDARD upgrades the control plane when standard support ends
+        instead of billing extended support (the API's own default is EXTENDED)."""
+        return "EXTENDED" if self.extended_support else "STANDARD"
 
     @field_validator("public_access_cidrs")
     @classmethod
@@ -327,15 +354,37 @@ class SharingConfig(_Model):
             "such as 1g.10gb: 7 (got {got})", {"got": repr(value)})
 
 
+def _node_labels(value: dict[str, str]) -> dict[str, str]:
+    """Extra node labels: keys EKS accepts on a node group, values Kubernetes accepts, none the platform sets."""
+    problems = [p for p in (node_labels.label_key_problem(k) for k in value) if p]
+    owned = sorted(k for k in value if k in node_labels.PLATFORM_OWNED or k.startswith(node_labels.NVIDIA_PREFIX))
+    problems += [f"{k!r} is set by the platform itself" for k in owned]
+    problems += [f"the value of {k!r} {node_labels.label_value_problem(v)}" for k, v in value.items()
+                 if node_labels.label_value_problem(v)]
+    if problems:
+        raise PydanticCustomError("labels", "{problems}", {"problems": "; ".join(problems)})
+    return value
+
+
+NodeLabels = Annotated[dict[str, str], AfterValidator(_node_labels)]
+AvailabilityZone = Annotated[str, _matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]",
+                                            "an availability zone name such as us-east-1a")]
+
+
 class GpuPoolConfig(_Model):
     name: DnsLabel
     instance_types: tuple[str, ...] = Field(min_length=1)
     ami_type: AmiType = AmiType.AL2023_NVIDIA
     capacity_type: CapacityType = CapacityType.ON_DEMAND
     capacity_reservation_id: ReservationId | None = Field(default=None, validate_default=True)
+    # One AZ's private subnet only: a Capacity Block's AZ, or where EFA nodes meet in one placement group.
+    availability_zone: AvailabilityZone | None = Field(default=None, validate_default=True)
+    # EFA interfaces (one per network card) and a cluster placement group, for multi-node NCCL traffic.
+    efa: bool = False
     size: NodeGroupSize = _section()
     disk_size_gib: Annotated[int, _between(20, 16384)] = 200
     workload_type: WorkloadType = WorkloadType.INFERENCE
+    node_labels: NodeLabels = Field(default_factory=dict)
     sharing: SharingConfig = _section()
 
     @field_validator("instance_types")
@@ -356,6 +405,11 @@ class GpuPoolConfig(_Model):
     @property
     def gpu(self) -> catalog.Gpu:
         return catalog.GPU_INSTANCES[self.instance_types[0]].gpu
+
+    @property
+    def efa_interfaces(self) -> int:
+        """EFA interfaces per node (one per network card) when `efa` is on; every type has the same count."""
+        return catalog.GPU_INSTANCES[self.instance_types[0]].efa_interfaces if self.efa else 0
 
     @property
     def gpus_per_node(self) -> int:
@@ -420,6 +474,50 @@ class GpuPoolConfig(_Model):
             raise PydanticCustomError("reservation", "only applies to capacityType CAPACITY_BLOCK (got {got})",
                                       {"got": capacity.value})
         return value
+
+    @field_validator("availability_zone")
+    @classmethod
+    def _one_zone_for_capacity_blocks(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("capacity_type") == CapacityType.CAPACITY_BLOCK:
+            raise PydanticCustomError(
+                "zone", "is required with capacityType CAPACITY_BLOCK: a Capacity Block lives in one AZ; give the "
+                "AZ of the reservation (aws ec2 describe-capacity-reservations)", {})
+        region = (info.context or {}).get("region")
+        if value is not None and region and not value.startswith(region):
+            raise PydanticCustomError("zone", "{got} is not an AZ of the stack's region {region}",
+                                      {"got": value, "region": region})
+        return value
+
+    @model_validator(mode="after")
+    def _capacity_blocks_and_efa_fit_their_instances(self):
+        """One line per problem, each naming the key to change."""
+        problems: list[tuple[str, str]] = []
+        instances = [catalog.GPU_INSTANCES[t] for t in self.instance_types]
+        if self.capacity_type == CapacityType.CAPACITY_BLOCK:
+            unsold = [i.instance_type for i in instances if not i.capacity_block]
+            if unsold:
+                problems.append(("instanceTypes", f"{', '.join(unsold)} is not sold as a Capacity Block; allowed: "
+                                 f"{', '.join(catalog.CAPACITY_BLOCK_TYPES)}"))
+            elif len(instances) > 1:
+                problems.append(("instanceTypes", "a Capacity Block reserves one instance type; list only that one"))
+            if self.size.min_size > 0:
+                problems.append(("size", "minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before "
+                                 "the reservation ends"))
+        if self.efa:
+            without = [i.instance_type for i in instances if not i.efa_interfaces]
+            if without:
+                problems.append(("efa", f"{', '.join(without)} has no EFA; EFA types here: "
+                                 f"{', '.join(catalog.EFA_TYPES)}"))
+            elif len({i.efa_interfaces for i in instances}) > 1:
+                problems.append(("instanceTypes", "EFA pools need instance types with the same number of network "
+                                 "cards; use one pool per type"))
+            if self.availability_zone is None:
+                problems.append(("availabilityZone", "is required with efa: EFA traffic stays in one subnet and the "
+                                 "cluster placement group in one AZ"))
+        if problems:
+            raise PydanticCustomError("pool_problems", "{problems}",
+                                      {"problems": "\n".join(f"{key}: {why}" for key, why in problems)})
+        return self
 
 
 class StorageConfig(_Model):
@@ -541,7 +639,7 @@ def load_platform_config(raw: Any, project: str, stack: str | None) -> PlatformC
     try:
         return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
-        problems = [_describe(e) for e in err.errors(include_url=False)]
+        problems = [line for e in err.errors(include_url=False) for line in _describe(e)]
         raise ConfigError(sorted(dict.fromkeys(problems))) from None
 
 
@@ -565,7 +663,15 @@ def _path(loc: tuple, user_typed_last: bool = False) -> str:
     return text
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict) -> list[str]:
+    """Problem lines of one pydantic error; a parent's check of several keys gives a line per key."""
+    if error["type"] == "pool_problems":
+        lines = error["ctx"]["problems"].split("\n")
+        return [f"{_path((*error['loc'], key))}: {why}" for key, why in (line.split(": ", 1) for line in lines)]
+    return [_describe_one(error)]
+
+
+def _describe_one(error: dict) -> str:
     kind, loc, value = error["type"], error["loc"], error.get("input")
     if kind.startswith("field:"):  # a check made by the parent, about one key of this section
         loc = (*loc, kind.split(":", 1)[1])

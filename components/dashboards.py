@@ -14,7 +14,9 @@ from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, tim
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import VariableRefresh
 
-POOL = "label_node_kubernetes_io_gpu_pool"
+from components.node_labels import POOL_METRIC_LABEL
+
+POOL = POOL_METRIC_LABEL
 IN_POOL = f'* on (node) group_left ({POOL}) kube_node_labels{{{POOL}=~"$pool"}}'
 SELECTED = 'node=~"$node"'
 

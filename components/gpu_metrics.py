@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.node_labels import POOL_METRIC_LABEL
+
 # (DCGM field, Prometheus type, help): the dcgm-exporter counters CSV format.
 DCGM_COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz)."),
@@ -120,7 +122,7 @@ ALERTS: tuple[Alert, ...] = (
           "nvidia-dcgm-exporter pod in the gpu-operator namespace (kubectl -n gpu-operator describe pod)."),
     Alert("DcgmExporterMissing",
           f'absent(up{{job="{DCGM_JOB}"}}) and on () '
-          '(count(kube_node_labels{label_node_kubernetes_io_gpu_pool!=""}) > 0)', "10m", "critical",
+          f'(count(kube_node_labels{{{POOL_METRIC_LABEL}!=""}}) > 0)', "10m", "critical",
           "GPU nodes run, but no DCGM exporter is scraped at all",
           "The GPU Operator's exporter or its ServiceMonitor is missing. Check the ClusterPolicy status "
           "(kubectl get clusterpolicy) and the ServiceMonitor in the gpu-operator namespace."),

@@ -17,8 +17,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import gpu_metrics, sharing
-from components.cluster import SYSTEM_POOL_LABEL
 from components.config import GpuPoolConfig
+from components.node_labels import SYSTEM_LABEL
 
 CHART = "gpu-operator"
 CHART_VERSION = "v26.7.0"  # NVIDIA/gpu-operator tag v26.7.0 (2026-08-20)
@@ -81,7 +81,7 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str]) -> dict:
         "daemonsets": {"tolerations": [GPU_TOLERATION], "labels": pod_labels,
                        "priorityClassName": "system-node-critical"},
         "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
-        "operator": {"nodeSelector": {"kubernetes.io/os": "linux", SYSTEM_POOL_LABEL: "true"}},
+        "operator": {"nodeSelector": {"kubernetes.io/os": "linux", SYSTEM_LABEL: "true"}},
     }
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_eks as eks
 
 from components import sharing
 from components.cluster import Cluster
-from components.config import GpuPoolConfig, SharingMode
+from components.config import CapacityType, GpuPoolConfig, SharingMode
 from components.labels import CostLabels
-from components.node_template import NodeTemplateArgs, node_launch_template
+from components.node_group import NodeGroupArgs, SizeOwner, managed_node_group
+from components.node_template import EfaInterfaces, NodeTemplateArgs, node_launch_template
 
 # Runs once per instance, before nodeadm starts kubelet; MIG mode persists across reboots. A node
 # whose GPUs cannot enter MIG mode must not join: the MIG manager would then change the mode with
@@ -49,6 +49,8 @@ class GpuPool(pulumi.ComponentResource):
     config: GpuPoolConfig
     advertised: dict[str, int]          # what the scheduler sees per node
     placement: dict                     # nodeSelector and tolerations a pod needs
+    node_group: aws.eks.NodeGroup
+    size_owner: SizeOwner
 
     def __init__(self, name: str, pool: GpuPoolConfig, cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
                  labels: CostLabels, autoscaled: bool, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -58,24 +60,29 @@ class GpuPool(pulumi.ComponentResource):
         self.advertised = sharing.advertised(pool)
         self.placement = sharing.pod_placement(pool)
         tags = labels.aws_tags(name, pool.workload_type)
+        capacity_block = pool.capacity_type == CapacityType.CAPACITY_BLOCK
+        # The autoscaler never grows a Capacity Block: outside the reservation no instance can launch.
+        self.size_owner = (SizeOwner.RESERVATION if capacity_block
+                           else SizeOwner.AUTOSCALER if autoscaled else SizeOwner.CONFIG)
 
+        efa = None
+        if pool.efa:
+            # A Capacity Block's instances already sit close together (EC2 user guide, "Capacity Blocks"):
+            # no placement group there. Elsewhere a cluster placement group, which lives in one AZ.
+            placement = None if capacity_block else aws.ec2.PlacementGroup(
+                name, strategy=aws.ec2.PlacementStrategy.CLUSTER, tags=tags, opts=child).name
+            efa = EfaInterfaces(pool.efa_interfaces, cluster.security_group_id, placement)
         template = node_launch_template(name, NodeTemplateArgs(
             ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib, tags=tags,
             shell_script=ENABLE_MIG_MODE if pool.sharing.mode == SharingMode.MIG else None,
-            capacity_reservation_id=pool.capacity_reservation_id), opts=child)
-        taint = sharing.taint(pool)
-        self.node_group = eks.ManagedNodeGroup(
-            name, cluster=cluster.eks_cluster, node_role_arn=cluster.node_role.arn, subnet_ids=subnet_ids,
-            instance_types=list(pool.instance_types), ami_type=pool.ami_type.value,
-            capacity_type=pool.capacity_type.value,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.size.min_size, desired_size=pool.size.desired_size, max_size=pool.size.max_size),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)),
-            labels=sharing.node_labels(pool),
-            taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
-            tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)},
-            # With the Cluster Autoscaler, the desired size is its to change; `pulumi up` keeps min and max.
-            ignore_scaling_changes=autoscaled,
-            opts=child)
+            capacity_reservation_id=pool.capacity_reservation_id,
+            instance_type=pool.instance_types[0] if capacity_block else None, efa=efa), opts=child)
+        self.node_group = managed_node_group(name, NodeGroupArgs(
+            cluster_name=cluster.cluster_name, kubernetes_version=cluster.kubernetes_version,
+            node_role_arn=cluster.node_role.arn, subnet_ids=subnet_ids,
+            instance_types=None if capacity_block else pool.instance_types, ami_type=pool.ami_type.value,
+            capacity_type=pool.capacity_type.value, size=pool.size, size_owner=self.size_owner,
+            labels=sharing.node_labels(pool), taints=[sharing.taint(pool)],
+            tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)}), template,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.node_group_prerequisites))
         self.register_outputs({"advertised": self.advertised, "placement": self.placement})

@@ -71,6 +71,17 @@ class Network(pulumi.ComponentResource):
             "availabilityZones": self.availability_zones,
         })
 
+    def private_subnets_in(self, zone: str, where: str) -> pulumi.Output[list[str]]:
+        """The private subnet of one of this network's AZs; an error naming `where` (a config path) if the
+        network has no subnet there."""
+        def pick(found: list) -> list[str]:
+            zones, subnets = found
+            if zone not in zones:
+                raise pulumi.RunError(f"{where}: {zone} is not one of this stack's AZs ({', '.join(zones)}); "
+                                      "use one of them, or raise network.azCount to reach it")
+            return [subnets[zones.index(zone)]]
+        return pulumi.Output.all(self.availability_zones, self.private_subnet_ids).apply(pick)
+
     def _tags(self, name: str | pulumi.Output[str], extra: dict[str, str] | None = None):
         if isinstance(name, pulumi.Output):
             return name.apply(lambda n: self._labels.aws_tags(n, extra=extra))

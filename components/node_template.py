@@ -25,12 +25,37 @@ def image_volume_device(ami_type: str) -> str:
 
 
 @dataclass(frozen=True)
+class EfaInterfaces:
+    """EFA interfaces, one per network card, in the security group that lets them talk to each other."""
+
+    count: int
+    security_group_id: pulumi.Input[str]
+    placement_group: pulumi.Input[str] | None  # a cluster placement group; None inside a Capacity Block
+
+
+@dataclass(frozen=True)
 class NodeTemplateArgs:
     ami_type: str  # an EKS AMI type such as AL2023_x86_64_NVIDIA
     disk_size_gib: int
     tags: dict[str, str]
     shell_script: str | None = None  # run by cloud-init before kubelet starts (AL2023 only)
     capacity_reservation_id: str | None = None  # a Capacity Block for ML
+    instance_type: str | None = None  # set here, not on the node group, for a Capacity Block
+    efa: EfaInterfaces | None = None
+
+
+def efa_network_interfaces(efa: EfaInterfaces) -> list[dict]:
+    """Card 0 carries the node's primary interface as EFA (with ENA); every other card an EFA-only one.
+
+    The layout of pulumi-eks (nodes/instances.ts) and terraform-aws-eks (eks-managed-node-group): device
+    index 0 on card 0, 1 elsewhere; EFA-only needs VPC CNI 1.18.5 or later (EKS user guide, node-efa). A
+    managed node group's template may not name a subnet; an interface's security groups replace the
+    cluster security group EKS would add, so it is given here: it allows all traffic between its members,
+    which EFA requires (EC2 user guide, "EFA limitations").
+    """
+    return [{"network_card_index": card, "device_index": 0 if card == 0 else 1,
+             "interface_type": "efa" if card == 0 else "efa-only", "delete_on_termination": "true",
+             "security_groups": [efa.security_group_id]} for card in range(efa.count)]
 
 
 def mime_user_data(shell_script: str) -> str:
@@ -48,13 +73,21 @@ def mime_user_data(shell_script: str) -> str:
 
 def node_launch_template(name: str, args: NodeTemplateArgs,
                          opts: pulumi.ResourceOptions | None = None) -> aws.ec2.LaunchTemplate:
-    market: dict = {}
+    extras: dict = {}
     if args.capacity_reservation_id:
-        market = {
+        # EKS user guide, "Capacity Blocks for ML" (managed node groups): market type, reservation and
+        # instance type all in the launch template.
+        extras = {
             "instance_market_options": {"market_type": "capacity-block"},
             "capacity_reservation_specification": {
                 "capacity_reservation_target": {"capacity_reservation_id": args.capacity_reservation_id}},
         }
+    if args.instance_type:
+        extras["instance_type"] = args.instance_type
+    if args.efa:
+        extras["network_interfaces"] = efa_network_interfaces(args.efa)
+        if args.efa.placement_group is not None:
+            extras["placement"] = {"group_name": args.efa.placement_group}
     return aws.ec2.LaunchTemplate(
         name,
         description=f"Nodes of {name}: IMDSv2 only, encrypted volumes, cost tags",
@@ -74,5 +107,5 @@ def node_launch_template(name: str, args: NodeTemplateArgs,
         user_data=mime_user_data(args.shell_script) if args.shell_script else None,
         tags=args.tags,
         opts=opts,
-        **market,
+        **extras,
     )

@@ -18,11 +18,11 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import dashboards, gpu_metrics, iam
-from components.cluster import DEFAULT_STORAGE_CLASS, SYSTEM_POOL_LABEL, Cluster
+from components.cluster import DEFAULT_STORAGE_CLASS, Cluster
 from components.config import AlertingConfig, ObservabilityConfig
 from components.irsa import IrsaRole, ServiceAccountBinding
 from components.labels import COST_KEYS, WORKLOAD_TYPE, CostLabels
-from components.sharing import POOL_LABEL
+from components.node_labels import POOL_LABEL, SYSTEM_LABEL
 
 NAMESPACE = "monitoring"
 LOGGING_NAMESPACE = "logging"
@@ -30,7 +30,7 @@ PROMETHEUS_STACK = ("kube-prometheus-stack", "88.5.3", "https://prometheus-commu
 FLUENT_BIT = ("aws-for-fluent-bit", "0.2.0", "https://aws.github.io/eks-charts")
 ALERTMANAGER_SECRET = "alertmanager-gpu-platform"
 DASHBOARD_LABEL = "grafana_dashboard"
-ON_SYSTEM_POOL = {SYSTEM_POOL_LABEL: "true"}
+ON_SYSTEM_POOL = {SYSTEM_LABEL: "true"}
 RUNS_EVERYWHERE = [{"operator": "Exists"}]  # node agents must run on tainted GPU nodes too
 
 

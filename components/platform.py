@@ -12,7 +12,8 @@ import pulumi_kubernetes as k8s
 
 from components.autoscaler import ClusterAutoscaler
 from components.cluster import Cluster
-from components.config import PlatformConfig, WorkloadType
+from components.config import GpuPoolConfig, PlatformConfig, WorkloadType
+from components.efa import efa_device_plugin
 from components.gpu_operator import GpuOperator
 from components.gpu_pool import GpuPool
 from components.irsa import IrsaRole, ServiceAccountBinding
@@ -52,9 +53,12 @@ class Platform(pulumi.ComponentResource):
         self.network = Network(f"{name}-network", config.network, config.region, labels, opts=child)
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
                                self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
-        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self.network.private_subnet_ids,
+        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(i, pool),
                                   labels, autoscaled=config.cluster.autoscaler, opts=child)
-                          for pool in config.gpu_pools]
+                          for i, pool in enumerate(config.gpu_pools)]
+        if any(pool.efa for pool in config.gpu_pools):
+            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes,
+                              pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
         if config.cluster.autoscaler:
             ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,
                               config.cluster.kubernetes_version, labels, pod_labels, opts=child)
@@ -79,6 +83,13 @@ class Platform(pulumi.ComponentResource):
             labels, description="Model servers read model weights from the platform bucket", opts=child)
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
         self.register_outputs(self.outputs())
+
+    def _subnets_of(self, index: int, pool: GpuPoolConfig) -> pulumi.Input[list[str]]:
+        """Every private subnet, or the one of the pool's AZ (a Capacity Block's, an EFA pool's)."""
+        if pool.availability_zone is None:
+            return self.network.private_subnet_ids
+        return self.network.private_subnets_in(pool.availability_zone,
+                                               f"platform.gpuPools[{index}].availabilityZone")
 
     def outputs(self) -> dict[str, pulumi.Output]:
         """The stack outputs other services read (camelCase, as `pulumi stack output` shows them)."""

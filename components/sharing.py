@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import AmiType, GpuPoolConfig, MigStrategy, SharingMode
+from components.node_labels import ACCELERATOR_LABEL, EFA_LABEL, POOL_LABEL, WORKLOAD_LABEL
 
 GPU_RESOURCE = "nvidia.com/gpu"
-POOL_LABEL = "node.kubernetes.io/gpu-pool"
-WORKLOAD_LABEL = "workload-type"
+EFA_RESOURCE = "vpc.amazonaws.com/efa"  # what the EFA device plugin advertises (EKS user guide, node-efa)
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -27,6 +27,10 @@ ADVERTISED_TAG = "gpu-platform/advertised-resources"
 
 def advertised(pool: GpuPoolConfig) -> dict[str, int]:
     """Resources one node of the pool advertises to the scheduler, and how many of each."""
+    return {**_advertised_gpus(pool), **({EFA_RESOURCE: pool.efa_interfaces} if pool.efa else {})}
+
+
+def _advertised_gpus(pool: GpuPoolConfig) -> dict[str, int]:
     gpus = pool.gpus_per_node
     sharing = pool.sharing
     if sharing.mode == SharingMode.TIME_SLICING:
@@ -37,6 +41,23 @@ def advertised(pool: GpuPoolConfig) -> dict[str, int]:
             return {GPU_RESOURCE: gpus * sum(layout.values())}
         return {f"nvidia.com/mig-{profile}": gpus * count for profile, count in sorted(layout.items())}
     return {GPU_RESOURCE: gpus}
+
+
+def offers_whole_gpu_resource(pool: GpuPoolConfig) -> bool:
+    """Whether the pool's nodes advertise nvidia.com/gpu (every mode but MIG mixed)."""
+    return GPU_RESOURCE in _advertised_gpus(pool)
+
+
+def autoscaler_resources(pool: GpuPoolConfig) -> dict[str, int]:
+    """What the Cluster Autoscaler must assume an empty pool's node offers.
+
+    It starts from the instance type's GPU count as nvidia.com/gpu and lets node-template resource tags
+    override it (cluster-autoscaler cloudprovider/aws/aws_manager.go buildNodeFromTemplate): a MIG mixed
+    pool never offers nvidia.com/gpu, so it is said to offer 0, or a pod asking for whole GPUs would scale
+    up a pool that can never run it.
+    """
+    zero = {} if offers_whole_gpu_resource(pool) else {GPU_RESOURCE: 0}
+    return {**zero, **advertised(pool)}
 
 
 def advertised_tag(pool: GpuPoolConfig) -> str:
@@ -75,7 +96,14 @@ def mig_parted_config(pool: GpuPoolConfig) -> list[dict[str, Any]] | None:
 
 def node_labels(pool: GpuPoolConfig) -> dict[str, str]:
     """Labels of the pool's nodes: where pods target it, and which config entries its node agents use."""
-    labels = {POOL_LABEL: pool.name, WORKLOAD_LABEL: pool.workload_type.value}
+    labels = {**pool.node_labels, POOL_LABEL: pool.name, WORKLOAD_LABEL: pool.workload_type.value}
+    if offers_whole_gpu_resource(pool):
+        # The autoscaler treats a node with this label and no nvidia.com/gpu yet as still starting, so it does
+        # not scale out again while the device plugin starts. A MIG mixed node never advertises nvidia.com/gpu:
+        # with the label it would look unready for ever (cluster-autoscaler gpu_processor.go).
+        labels[ACCELERATOR_LABEL] = pool.gpu.accelerator
+    if pool.efa:
+        labels[EFA_LABEL] = "true"
     if device_plugin_config(pool) is not None:
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool.name
     if mig_parted_config(pool) is not None:

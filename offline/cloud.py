@@ -210,17 +210,23 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _eks_managed_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
-    cluster_name = ctx.urn.split("::")[-1]
-    group = autoname(ctx)
+def _eks_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """A managed node group: EKS names its id <cluster>:<group> and its Auto Scaling group eks-<group>-<id>."""
+    cluster_name = ctx.inputs.get("clusterName", "")
+    group = ctx.inputs.get("nodeGroupName") or autoname(ctx)
     node_group_id = digest(ctx.urn, length=8)
-    node_group = ctx.child("aws:eks/nodeGroup:NodeGroup", ctx.name, f"{cluster_name}:{group}", {
+    return f"{cluster_name}:{group}", {
         "nodeGroupName": group, "status": "ACTIVE",
         "arn": arn("eks", ctx.region, f"nodegroup/{cluster_name}/{group}/{node_group_id}"),
-        # EKS names a managed node group's Auto Scaling group eks-<group>-<id>.
-        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{node_group_id}"}], "remoteAccessSecurityGroupId": ""}],
-    })
-    return "", {"nodeGroup": node_group}
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{node_group_id}"}],
+                       "remoteAccessSecurityGroupId": ""}],
+    }
+
+
+def _placement_group(ctx: Context) -> tuple[str, dict[str, Any]]:
+    name = ctx.inputs.get("name") or autoname(ctx)
+    return name, {"name": name, "placementGroupId": f"pg-{digest(ctx.urn)}",
+                  "arn": arn("ec2", ctx.region, f"placement-group/{name}")}
 
 
 def _kubernetes_object(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -262,7 +268,8 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {
         "arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")}),
     "eks:index:Cluster": _eks_cluster,
-    "eks:index:ManagedNodeGroup": _eks_managed_node_group,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:ec2/placementGroup:PlacementGroup": _placement_group,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     **{f"kubernetes:{kind}": _kubernetes_object for kind in (
         "core/v1:Namespace", "core/v1:ConfigMap", "core/v1:ServiceAccount", "core/v1:Secret", "core/v1:Service",
@@ -307,6 +314,12 @@ def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    # An add-on version string as EKS writes them (v<upstream>-eksbuild.<n>); offline, a stand-in per add-on
+    # and Kubernetes version.
+    "aws:eks/getAddonVersion:getAddonVersion": lambda args, region: {
+        "addonName": args.get("addonName", ""), "kubernetesVersion": args.get("kubernetesVersion", ""),
+        "mostRecent": args.get("mostRecent", False), "id": args.get("addonName", ""),
+        "version": f"v{args.get('kubernetesVersion', '0')}.0-eksbuild.1"},
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
         "accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline",
         "userId": "AIDAOFFLINEOFFLINE", "id": ACCOUNT_ID},

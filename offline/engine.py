@@ -57,6 +57,7 @@ class Resource:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)  # not in `pulumi stack export`; kept for tests
     remote: bool = False
     additional_secret_outputs: list[str] = field(default_factory=list)
 
@@ -150,6 +151,7 @@ class RecordingMonitor:
             dependencies=self._visible(set(request.dependencies) | set(resource_references(inputs))),
             property_dependencies={k: self._visible(v.urns) for k, v in request.propertyDependencies.items()},
             protect=request.protect, retain_on_delete=request.retainOnDelete, remote=request.remote,
+            ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
         )
         if request.type == STACK_TYPE:

@@ -9,6 +9,7 @@ byte-identical files. Secrets are written as `pulumi stack export
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import heapq
 import json
@@ -16,6 +17,7 @@ from collections import Counter, defaultdict
 from importlib import metadata
 from typing import Any
 
+from components import catalog
 from offline.engine import STACK_TYPE, Recording, Resource
 from offline.wire import SECRET_SIG, SPECIAL_SIG, reveal
 
@@ -108,9 +110,29 @@ def export_value(value: Any) -> Any:
 
 # --- the readable summary ----------------------------------------------------
 
+EKS_CLUSTER_TYPE = "eks:index:Cluster"
 
-def summary(document: dict[str, Any]) -> str:
-    """The component tree with resource counts by type, then the stack outputs."""
+
+def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
+    """What the cluster's Kubernetes version costs on EKS today, and until when."""
+    minor, support = cluster.get("version", ""), (cluster.get("upgradePolicy") or {}).get("supportType", "EXTENDED")
+    release = catalog.EKS_RELEASES.get(minor)
+    if release is None:
+        return f"Kubernetes {minor}: not in the platform's EKS calendar (components/catalog.py)"
+    std, ext = catalog.EKS_STANDARD_SUPPORT_HOURLY_USD, catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD
+    if release.in_standard_support(today):
+        after = ("then EKS upgrades the control plane" if support == "STANDARD"
+                 else f"then extended support at ${ext:.2f}")
+        return (f"Kubernetes {minor}: EKS standard support until {release.end_of_standard} "
+                f"(${std:.2f} per cluster-hour), {after}")
+    extra = (ext - std) * catalog.HOURS_PER_MONTH
+    return (f"Kubernetes {minor}: EKS EXTENDED support since {release.end_of_standard}, until "
+            f"{release.end_of_extended}: ${ext:.2f} per cluster-hour, ${extra:,.0f} a month more than a "
+            "version in standard support")
+
+
+def summary(document: dict[str, Any], today: datetime.date | None = None) -> str:
+    """The component tree with resource counts by type, what its Kubernetes version costs, the stack outputs."""
     resources = document["deployment"]["resources"]
     children: dict[str, list[dict]] = defaultdict(list)
     for r in resources:
@@ -137,6 +159,8 @@ def summary(document: dict[str, Any]) -> str:
         if not root["custom"]:
             walk(root, "")
     lines.append(f"{sum(1 for r in resources if counted(r))} resources in all")
+    lines += [kubernetes_support(r["inputs"], today or datetime.date.today())
+              for r in resources if r["type"] == EKS_CLUSTER_TYPE]
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):
         shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else json.dumps(value)

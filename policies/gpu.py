@@ -117,7 +117,7 @@ def _gpu_placement(args, report_violation) -> None:
 
 gpu_placement = StackValidationPolicy(
     name="gpu-placement",
-    description=("A GPU workload selects one GPU pool (nodeSelector node.kubernetes.io/gpu-pool), tolerates "
+    description=("A GPU workload selects one GPU pool (nodeSelector gpu-platform.io/pool), tolerates "
                  "exactly that pool's taint, and asks for a resource the pool advertises: fix the selector, "
                  "toleration or resource name."),
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -1,4 +1,5 @@
-"""Nodes: GPU node groups keep other pods off with a taint; launch templates lock down instance metadata."""
+"""Nodes: labels EKS accepts, GPU node groups keep other pods off with a taint, launch templates lock down
+instance metadata."""
 
 from __future__ import annotations
 
@@ -27,6 +28,35 @@ gpu_pool_taint = ResourceValidationPolicy(
 )
 
 HOP_LIMIT = 1
+
+# The EKS node group API refuses a label key whose prefix contains one of these ("Label cannot contain
+# reserved prefixes", InvalidParameterException; aws/containers-roadmap#1451, eksctl-io/eksctl#4007).
+RESERVED_LABEL_PREFIX_PARTS = ("kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
+
+
+def _reserved_part(key: str) -> str | None:
+    prefix = key.rpartition("/")[0] + "/" if "/" in key else ""
+    return next((part for part in RESERVED_LABEL_PREFIX_PARTS if part in prefix), None)
+
+
+def _node_group_labels(args, report_violation) -> None:
+    if args.resource_type not in NODE_GROUP_TYPES:
+        return
+    for key in sorted(mapping(args.props.get("labels"))):
+        part = _reserved_part(str(key))
+        if part is not None:
+            report_violation(f"{args.name}: label {key} has the reserved prefix {part}, which EKS refuses on "
+                             "node groups")
+
+
+node_group_labels = ResourceValidationPolicy(
+    name="node-group-labels",
+    description=("EKS refuses node group labels whose prefix contains kubernetes.io/, k8s.io/ or "
+                 "eks.amazonaws.com/, and the whole node group fails to create: use a domain of your own "
+                 "(gpu-platform.io/...)."),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_node_group_labels,
+)
 
 
 def _imdsv2(args, report_violation) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 # Kubernetes -------------------------------------------------------------------
 
-GPU_POOL_LABEL = "node.kubernetes.io/gpu-pool"
+GPU_POOL_LABEL = "gpu-platform.io/pool"
 GPU_RESOURCE = "nvidia.com/gpu"
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
 ADVERTISED_TAG = "gpu-platform/advertised-resources"
@@ -151,7 +151,7 @@ def gpu_resources(container: Mapping[str, Any]) -> list[str]:
 
 
 def gpu_pool_name(props: Mapping[str, Any]) -> str | None:
-    """The pool a node group belongs to (its `node.kubernetes.io/gpu-pool` label), or None if not a GPU pool."""
+    """The pool a node group belongs to (its `gpu-platform.io/pool` label), or None if not a GPU pool."""
     value = mapping(props.get("labels")).get(GPU_POOL_LABEL)
     return value if isinstance(value, str) and value else None
 

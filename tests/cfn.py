@@ -104,14 +104,29 @@ def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
         target = r["capacityReservationSpecification"]["capacityReservationTarget"]
         data["CapacityReservationSpecification"] = {"CapacityReservationTarget": {
             "CapacityReservationId": target["capacityReservationId"]}}
+    if "instanceType" in r:
+        data["InstanceType"] = r["instanceType"]
+    if "networkInterfaces" in r:
+        data["NetworkInterfaces"] = [{
+            "NetworkCardIndex": i["networkCardIndex"], "DeviceIndex": i["deviceIndex"],
+            "InterfaceType": i["interfaceType"], "DeleteOnTermination": i["deleteOnTermination"] == "true",
+            "Groups": i["securityGroups"]} for i in r["networkInterfaces"]]
+    if "placement" in r:
+        data["Placement"] = {"GroupName": r["placement"]["groupName"]}
     return "AWS::EC2::LaunchTemplate", {"LaunchTemplateData": data}
+
+
+def _placement_group(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::PlacementGroup", {"Strategy": r["strategy"], "Tags": _tags(r.get("tags", {}))}
 
 
 def _node_group(r: dict, plan: Plan) -> tuple[str, dict]:
     scaling = r["scalingConfig"]
     return "AWS::EKS::Nodegroup", {
         "ClusterName": "cluster", "NodeRole": r["nodeRoleArn"], "Subnets": r["subnetIds"],
-        "InstanceTypes": r["instanceTypes"], "AmiType": r["amiType"], "CapacityType": r["capacityType"],
+        **({"InstanceTypes": r["instanceTypes"]} if "instanceTypes" in r else {}),
+        "AmiType": r["amiType"], "CapacityType": r["capacityType"], "Version": r["version"],
+        "NodeRepairConfig": {"Enabled": r["nodeRepairConfig"]["enabled"]},
         "ScalingConfig": {"MinSize": scaling["minSize"], "DesiredSize": scaling["desiredSize"],
                           "MaxSize": scaling["maxSize"]},
         "Labels": r.get("labels", {}),
@@ -131,13 +146,15 @@ def _cluster(r: dict, plan: Plan) -> tuple[str, dict]:
         "ResourcesVpcConfig": vpc, "AccessConfig": {"AuthenticationMode": r["authenticationMode"]},
         "EncryptionConfig": [{"Provider": {"KeyArn": r["encryptionConfigKeyArn"]}, "Resources": ["secrets"]}],
         "Logging": {"ClusterLogging": {"EnabledTypes": [{"Type": t} for t in r["enabledClusterLogTypes"]]}},
+        "UpgradePolicy": {"SupportType": r["upgradePolicy"]["supportType"]},
         "Tags": _tags(r.get("tags", {})),
     }
 
 
 def _addon(r: dict, plan: Plan) -> tuple[str, dict]:
+    role = {"ServiceAccountRoleArn": r["serviceAccountRoleArn"]} if "serviceAccountRoleArn" in r else {}
     return "AWS::EKS::Addon", {"ClusterName": r["clusterName"], "AddonName": r["addonName"],
-                               "ServiceAccountRoleArn": r["serviceAccountRoleArn"],
+                               "AddonVersion": r["addonVersion"], **role,
                                "ResolveConflicts": r["resolveConflictsOnCreate"], "Tags": _tags(r["tags"])}
 
 
@@ -154,7 +171,8 @@ CONVERTERS: dict[str, Converter] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ingress,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "eks:index:ManagedNodeGroup": _node_group,
+    "aws:ec2/placementGroup:PlacementGroup": _placement_group,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
     "eks:index:Cluster": _cluster,
     "aws:eks/addon:Addon": _addon,
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from offline import plan
-from offline.engine import StackConfig, run_program
+from offline.engine import Recording, StackConfig, run_program
 from offline.wire import SECRET_SIG, SPECIAL_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,14 +49,22 @@ class Plan:
     """A deployment document with lookups by type and logical name."""
 
     document: dict[str, Any]
+    recording: Recording | None = None  # what the engine saw beyond the export (resource options)
 
     @classmethod
     def of_stack(cls, stack: str) -> "Plan":
-        return cls(plan.deployment(run_program(ROOT, stack)))
+        recording = run_program(ROOT, stack)
+        return cls(plan.deployment(recording), recording)
 
     @classmethod
     def of_config(cls, platform: dict, stack: str = "test") -> "Plan":
-        return cls(plan.deployment(run_program(ROOT, stack, stack_config(platform))))
+        recording = run_program(ROOT, stack, stack_config(platform))
+        return cls(plan.deployment(recording), recording)
+
+    def ignored_changes(self, resource: dict[str, Any]) -> list[str]:
+        """The resource's ignoreChanges option, which `pulumi stack export` does not record."""
+        assert self.recording is not None
+        return next(r.ignore_changes for r in self.recording.resources if r.urn == resource["urn"])
 
     @property
     def resources(self) -> list[dict[str, Any]]:

@@ -75,7 +75,7 @@ def node_group(pool: str = "h100-mig", advertised: str = f"{MIG}=56", taint: boo
     return R("eks:index:ManagedNodeGroup", pool, {
         "instanceTypes": ["p5.48xlarge"], "amiType": "AL2023_x86_64_NVIDIA", "capacityType": "ON_DEMAND",
         "scalingConfig": {"minSize": 1, "desiredSize": 1, "maxSize": 4},
-        "labels": {"node.kubernetes.io/gpu-pool": pool, "workload-type": "inference"},
+        "labels": {"gpu-platform.io/pool": pool, "workload-type": "inference"},
         "taints": [{"key": "nvidia.com/gpu", "value": pool, "effect": "NO_SCHEDULE"}] if taint else [],
         "launchTemplate": {"id": f"lt-{pool}", "version": "1"},
         "tags": {**COST, "Name": pool, "workload-type": "inference", "gpu-platform/advertised-resources": advertised}},
@@ -84,7 +84,7 @@ def node_group(pool: str = "h100-mig", advertised: str = f"{MIG}=56", taint: boo
 
 def system_node_group() -> R:
     return R("eks:index:ManagedNodeGroup", "system", {
-        "instanceTypes": ["m7i.xlarge"], "labels": {"node.kubernetes.io/system": "true"},
+        "instanceTypes": ["m7i.xlarge"], "labels": {"gpu-platform.io/system": "true"},
         "tags": {**COST, "Name": "system"}})
 
 
@@ -97,7 +97,7 @@ def cluster(**inputs) -> R:
 
 def deployment(pool: str = "h100-mig", resource: str = MIG, count: int = 1, kind: str = "Deployment") -> R:
     pod = {"metadata": {"labels": {**COST, "workload-type": "inference", "app": "llm"}},
-           "spec": {"nodeSelector": {"node.kubernetes.io/gpu-pool": pool},
+           "spec": {"nodeSelector": {"gpu-platform.io/pool": pool},
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": pool,
                                      "effect": "NoSchedule"}],
                     "containers": [{"name": "server", "image": "vllm/vllm-openai:v0.6.3", "resources": {

@@ -35,7 +35,7 @@ NI = "--non-interactive"
 STACK_URN = "urn:pulumi:{stack}::gpu-platform::pulumi:pulumi:Stack::gpu-platform-{stack}"
 RESOURCES = {"gpu-platform-dev": "pulumi:pulumi:Stack",
              "gpu-platform-dev-storage-data": "aws:s3/bucket:Bucket",
-             "gpu-platform-dev-shared-l4": "eks:index:ManagedNodeGroup"}
+             "gpu-platform-dev-shared-l4": "aws:eks/nodeGroup:NodeGroup"}
 PLACEMENT = ("A GPU workload selects one pool, tolerates exactly its taint and asks for a resource it advertises.")
 
 
@@ -176,7 +176,7 @@ def test_up_reports_changes_outputs_and_the_findings_of_the_engines_policy_event
     cli = FakePulumi(("dev",), resources=RESOURCES, outputs={
         "clusterName": ("gpu-platform-dev-cluster", False), "kubeconfig": ({"apiVersion": "v1"}, True)},
         policy_events=[policy_event("gpu-placement", "advisory", urn, PLACEMENT,
-                                    "inference/llm: selects no GPU pool (nodeSelector node.kubernetes.io/gpu-pool)")])
+                                    "inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)")])
     events, lines = [], []
     result = dev_stack(cli, backend, tmp_path).up(on_event=events.append, on_output=lines.append, message="team-a")
 
@@ -189,7 +189,7 @@ def test_up_reports_changes_outputs_and_the_findings_of_the_engines_policy_event
     ]
     assert result.findings == (Finding(
         policy="gpu-placement", enforcement_level="advisory", urn=urn, description=PLACEMENT,
-        message="inference/llm: selects no GPU pool (nodeSelector node.kubernetes.io/gpu-pool)"),)
+        message="inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)"),)
     assert (result.operation, result.result, result.version) == ("up", "succeeded", 1)
     assert result.changes.counts == {"create": 3} and result.changes.changed == 3
     assert result.outputs == {"clusterName": "gpu-platform-dev-cluster", "kubeconfig": {"apiVersion": "v1"}}

@@ -58,6 +58,6 @@ def test_a_team_gets_a_time_sliced_pool_in_dev():
         "sharing": {"mode": "time-slicing", "replicas": 4}})
     result = PlatformStack.inline("dev", config).plan()
     assert result.passed
-    pool = Plan(result.document).named("eks:index:ManagedNodeGroup", "gpu-platform-dev-team-a-l4")
+    pool = Plan(result.document).named("aws:eks/nodeGroup:NodeGroup", "gpu-platform-dev-team-a-l4")
     assert pool["inputs"]["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 2}
     assert set(result.outputs["gpuPools"]) == {"shared-l4", "team-a-l4"}

@@ -61,7 +61,7 @@ BAD_CONFIGS = [
      "365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 45)"),
     ({"network.interfaceEndpoints": ["sts", "sts"]}, "platform.network.interfaceEndpoints: lists sts more than once"),
     ({"cluster.kubernetesVersion": "1.20"},
-     "platform.cluster.kubernetesVersion: must be one of 1.31, 1.32, 1.33, 1.34, 1.35 (got 1.20)"),
+     "platform.cluster.kubernetesVersion: must be one of 1.32, 1.33, 1.34, 1.35 (got 1.20)"),
     ({"cluster.publicAccessCidrs": ["203.0.113.0/24"]},
      "platform.cluster.publicAccessCidrs: only applies with endpointPublicAccess: true"),
     ({"cluster.endpointPublicAccess": True},
@@ -85,14 +85,15 @@ BAD_CONFIGS = [
      "platform.gpuPools[0].sharing.replicas: must be between 2 and 16 (got 32)"),
     ({"gpuPools": pool(sharing={"mode": "none", "layout": "all-1g"})},
      "platform.gpuPools[0].sharing.layout: only applies to mode mig (mode is none)"),
-    ({"gpuPools": pool(capacityType="CAPACITY_BLOCK")},
+    ({"gpuPools": pool(capacityType="CAPACITY_BLOCK", availabilityZone="us-east-1a")},
      "platform.gpuPools[0].capacityReservationId: is required with capacityType CAPACITY_BLOCK"),
     ({"gpuPools": pool(size={"minSize": 3, "desiredSize": 1, "maxSize": 2})},
      "platform.gpuPools[0].size: needs minSize <= desiredSize <= maxSize (got 3 <= 1 <= 2)"),
     ({"gpuPools": [POOL, POOL]}, "platform.gpuPools: pool names must be unique (serving repeated)"),
     ({"gpuPools": pool(sharng={})},
      "platform.gpuPools[0].sharng: is not a known key; did you mean sharing? allowed: amiType, "
-     "capacityReservationId, capacityType, diskSizeGib, instanceTypes, name, sharing, size, workloadType"),
+     "availabilityZone, capacityReservationId, capacityType, diskSizeGib, efa, instanceTypes, name, nodeLabels, "
+     "sharing, size, workloadType"),
     ({"storage.protect": "maybe"}, "platform.storage.protect: must be true or false (got 'maybe')"),
     ({"storage.bucketPrefix": "Models.Team"},
      "platform.storage.bucketPrefix: 'Models.Team' is not usable in S3 bucket names: use lowercase letters, "

@@ -13,7 +13,7 @@ from components.config import ConfigError, load_platform_config
 from tests import reference
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
-NODE_GROUP = "eks:index:ManagedNodeGroup"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -145,7 +145,9 @@ def test_prod_cluster_is_private_encrypted_logged_and_uses_access_entries(prod_p
     assert cluster["createOidcProvider"] is True and cluster["skipDefaultNodeGroup"] is True
     assert cluster["privateSubnetIds"] == prod_plan.outputs["privateSubnetIds"]
     assert "publicSubnetIds" not in cluster and "subnetIds" not in cluster
-    assert cluster["version"] == "1.33"
+    assert cluster["version"] == "1.35"
+    # Without the extendedSupport opt-in, EKS upgrades the control plane instead of billing extended support.
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
 
 
 def test_kubeconfig_is_a_secret_stack_output(prod_plan: Plan):
@@ -195,13 +197,13 @@ def test_each_pool_is_a_tainted_labelled_node_group_in_private_subnets(stack, po
     assert group["capacityType"] == capacity
     assert group["scalingConfig"] == {"minSize": low, "desiredSize": desired, "maxSize": high}
     assert group["subnetIds"] == plan.outputs["privateSubnetIds"]
-    assert group["labels"]["node.kubernetes.io/gpu-pool"] == pool
+    assert group["labels"]["gpu-platform.io/pool"] == pool
     assert group["labels"]["workload-type"] == "inference"
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": pool, "effect": "NO_SCHEDULE"}]
     assert group["tags"]["workload-type"] == "inference"
     assert advertised_tag(group) == advertised
     assert plan.outputs["gpuPools"][pool] == {
-        "advertised": advertised, "nodeSelector": {"node.kubernetes.io/gpu-pool": pool},
+        "advertised": advertised, "nodeSelector": {"gpu-platform.io/pool": pool},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": pool, "effect": "NoSchedule"}]}
 
 
@@ -237,15 +239,154 @@ def test_only_mig_pools_turn_mig_mode_on_before_kubelet_starts(prod_plan: Plan):
     assert "userData" not in template_of(prod_plan, node_group(prod_plan, "l40s-shared"))
 
 
-def test_capacity_block_pool_targets_its_reservation():
-    plan = Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], capacityType="CAPACITY_BLOCK",
-                                           capacityReservationId="cr-0123456789abcdef0"))
-    group = node_group(plan, "pool")
-    template = template_of(plan, group)
-    assert group["capacityType"] == "CAPACITY_BLOCK"
+CAPACITY_BLOCK = dict(instanceTypes=["p5.48xlarge"], capacityType="CAPACITY_BLOCK",
+                      capacityReservationId="cr-0123456789abcdef0", availabilityZone="us-east-1b",
+                      size={"minSize": 0, "desiredSize": 2, "maxSize": 2})
+
+
+@pytest.fixture(scope="module")
+def capacity_block_plan() -> Plan:
+    return Plan.of_config(config_with_pool(**CAPACITY_BLOCK))
+
+
+def test_capacity_block_pool_targets_its_reservation_with_the_type_in_its_launch_template(capacity_block_plan):
+    # EKS user guide, Capacity Blocks for managed node groups: market type, reservation and instance type in the
+    # launch template, capacity type CAPACITY_BLOCK on the node group.
+    group = node_group(capacity_block_plan, "pool")
+    template = template_of(capacity_block_plan, group)
+    assert group["capacityType"] == "CAPACITY_BLOCK" and "instanceTypes" not in group
+    assert template["instanceType"] == "p5.48xlarge"
     assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
     assert template["capacityReservationSpecification"] == {
         "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}}
+
+
+def test_capacity_block_pool_runs_only_in_the_reservations_az(capacity_block_plan):
+    subnets = {s["id"]: s["inputs"]["availabilityZone"] for s in capacity_block_plan.of_type("aws:ec2/subnet:Subnet")
+               if s["inputs"]["tags"]["Name"].startswith("gpu-platform-test-network-private")}
+    group = node_group(capacity_block_plan, "pool")
+    assert [subnets[s] for s in group["subnetIds"]] == ["us-east-1b"]
+    system = next(g["inputs"] for g in capacity_block_plan.of_type(NODE_GROUP) if g["urn"].endswith("-system"))
+    assert sorted(subnets[s] for s in system["subnetIds"]) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_the_autoscaler_never_grows_a_capacity_block(capacity_block_plan):
+    tags = asg_tags(capacity_block_plan)
+    assert "pool" not in tags and set(tags) == {"system"}  # not discoverable: no gpu-platform.io/autoscaled
+    # EKS scales the group to 0 before the reservation ends (its scheduled action): `pulumi up` must not undo it.
+    assert capacity_block_plan.ignored_changes(
+        capacity_block_plan.named(NODE_GROUP, "gpu-platform-test-pool")) == ["scalingConfig.desiredSize"]
+
+
+def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
+    from offline.engine import run_program
+    from tests.planning import ROOT, stack_config
+    config = config_with_pool(**{**CAPACITY_BLOCK, "availabilityZone": "us-east-1f"})  # azCount 3: a..c
+    with pytest.raises(Exception) as raised:
+        run_program(ROOT, "test", stack_config(config))
+    assert str(raised.value).endswith(
+        "platform.gpuPools[0].availabilityZone: us-east-1f is not one of this stack's AZs (us-east-1a, us-east-1b, "
+        "us-east-1c); use one of them, or raise network.azCount to reach it")
+
+
+BAD_POOLS = [
+    ({**CAPACITY_BLOCK, "availabilityZone": None},
+     ["platform.gpuPools[0].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
+      "in one AZ; give the AZ of the reservation (aws ec2 describe-capacity-reservations)"]),
+    ({**CAPACITY_BLOCK, "availabilityZone": "us-west-2a"},
+     ["platform.gpuPools[0].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1"]),
+    ({**CAPACITY_BLOCK, "instanceTypes": ["g6e.12xlarge"]},
+     ["platform.gpuPools[0].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
+      "p5.48xlarge, p5e.48xlarge, p5en.48xlarge"]),
+    ({**CAPACITY_BLOCK, "instanceTypes": ["p5e.48xlarge", "p5en.48xlarge"]},
+     ["platform.gpuPools[0].instanceTypes: a Capacity Block reserves one instance type; list only that one"]),
+    ({**CAPACITY_BLOCK, "size": {"minSize": 1, "desiredSize": 2, "maxSize": 2}},
+     ["platform.gpuPools[0].size: minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the "
+      "reservation ends"]),
+    ({"instanceTypes": ["g6.xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
+     ["platform.gpuPools[0].efa: g6.xlarge has no EFA; EFA types here: " + ", ".join(catalog.EFA_TYPES)]),
+    ({"instanceTypes": ["p5.48xlarge"], "efa": True},
+     ["platform.gpuPools[0].availabilityZone: is required with efa: EFA traffic stays in one subnet and the cluster "
+      "placement group in one AZ"]),
+    ({"instanceTypes": ["g6e.24xlarge", "g6e.48xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
+     ["platform.gpuPools[0].instanceTypes: EFA pools need instance types with the same number of network cards; "
+      "use one pool per type"]),
+    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"node.kubernetes.io/team": "a"}},
+     ["platform.gpuPools[0].nodeLabels: 'node.kubernetes.io/team' has a prefix EKS refuses on node groups "
+      "(kubernetes.io/, k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/team"]),
+    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"team.k8s.io/name": "a", "gpu-platform.io/pool": "x"}},
+     ["platform.gpuPools[0].nodeLabels: 'team.k8s.io/name' has a prefix EKS refuses on node groups (kubernetes.io/, "
+      "k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/name; 'gpu-platform.io/pool' "
+      "is set by the platform itself"]),
+    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"example.com/team": "a b", "Bad Key": "x"}},
+     ["platform.gpuPools[0].nodeLabels: 'Bad Key' is not a Kubernetes label key: an optional DNS prefix and '/', "
+      "then 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; the value of "
+      "'example.com/team' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+      "or digit"]),
+]
+
+
+@pytest.mark.parametrize("pool, messages", BAD_POOLS, ids=[f"case{i}" for i in range(len(BAD_POOLS))])
+def test_bad_capacity_block_efa_and_label_config_is_refused_naming_the_key(pool, messages):
+    assert problems_of(**{k: v for k, v in pool.items() if v is not None}) == messages
+
+
+def test_a_pools_own_labels_reach_its_nodes_and_the_autoscalers_template():
+    plan = Plan.of_config(config_with_pool(instanceTypes=["g6.xlarge"], nodeLabels={"example.com/team": "search"}))
+    assert node_group(plan, "pool")["labels"]["example.com/team"] == "search"
+    assert asg_tags(plan)["pool"][f"{TEMPLATE}/label/example.com/team"] == "search"
+
+
+# --- EFA ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def efa_plan() -> Plan:
+    return Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], efa=True, availabilityZone="us-east-1a"))
+
+
+def test_an_efa_pool_has_one_efa_per_network_card_in_the_cluster_security_group(efa_plan: Plan):
+    template = template_of(efa_plan, node_group(efa_plan, "pool"))
+    cluster_sg = efa_plan.of_type("eks:index:Cluster")[0]["outputs"]["clusterSecurityGroupId"]
+    interfaces = template["networkInterfaces"]
+    assert len(interfaces) == 32  # p5.48xlarge: 32 network cards
+    assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "efa",
+                             "deleteOnTermination": "true", "securityGroups": [cluster_sg]}
+    assert all(i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 and i["securityGroups"] == [cluster_sg]
+               for i in interfaces[1:])
+    assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
+    assert all("subnetId" not in i for i in interfaces)  # a managed node group's template may not name one
+
+
+def test_an_efa_pool_sits_in_a_cluster_placement_group_in_one_az(efa_plan: Plan):
+    [placement] = efa_plan.of_type("aws:ec2/placementGroup:PlacementGroup")
+    assert placement["inputs"]["strategy"] == "cluster"
+    template = template_of(efa_plan, node_group(efa_plan, "pool"))
+    assert template["placement"] == {"groupName": placement["outputs"]["name"]}
+    assert len(node_group(efa_plan, "pool")["subnetIds"]) == 1
+
+
+def test_an_efa_pool_advertises_its_interfaces_and_runs_the_efa_device_plugin(efa_plan: Plan):
+    group = node_group(efa_plan, "pool")
+    assert advertised_tag(group) == {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 32}
+    assert group["labels"]["gpu-platform.io/efa"] == "true"
+    release = next(r["inputs"] for r in efa_plan.of_type(RELEASE) if r["inputs"]["chart"] == "aws-efa-k8s-device-plugin")
+    assert (release["version"], release["namespace"]) == ("v0.5.30", "kube-system")
+    assert release["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"}
+    assert release["values"] == {
+        "nodeSelector": {"gpu-platform.io/efa": "true"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+
+
+def test_no_efa_pool_no_efa_plugin_and_no_placement_group(prod_plan: Plan):
+    assert not prod_plan.of_type("aws:ec2/placementGroup:PlacementGroup")
+    assert "aws-efa-k8s-device-plugin" not in {r["inputs"]["chart"] for r in prod_plan.of_type(RELEASE)}
+
+
+def test_efa_inside_a_capacity_block_needs_no_placement_group():
+    plan = Plan.of_config(config_with_pool(**CAPACITY_BLOCK, efa=True))
+    assert plan.of_type("aws:ec2/placementGroup:PlacementGroup") == []
+    template = template_of(plan, node_group(plan, "pool"))
+    assert len(template["networkInterfaces"]) == 32 and "placement" not in template
 
 
 # --- the plan: the GPU Operator's configuration -----------------------------
@@ -283,7 +424,7 @@ def test_every_pools_config_labels_name_existing_entries(stack, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     plugin = configmap(plan, "device-plugin-config")["data"]
     migs = yaml.safe_load(configmap(plan, "mig-parted-config")["data"]["config.yaml"])["mig-configs"]
-    for group in (g["inputs"] for g in plan.of_type(NODE_GROUP) if "node.kubernetes.io/gpu-pool" in
+    for group in (g["inputs"] for g in plan.of_type(NODE_GROUP) if "gpu-platform.io/pool" in
                   g["inputs"].get("labels", {})):
         labels = group["labels"]
         assert labels.get("nvidia.com/device-plugin.config", "whole-gpus") in plugin
@@ -321,7 +462,7 @@ def test_no_gpu_pools_no_operator():
 def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan):
     system = next(g["urn"] for g in prod_plan.of_type(NODE_GROUP) if g["urn"].endswith("-cluster-system"))
     waiting = prod_plan.of_type(RELEASE) + prod_plan.of_type("aws:eks/addon:Addon")
-    assert len(waiting) == 5
+    assert len(waiting) == 7
     for resource in waiting:
         assert system in resource["dependencies"], resource["urn"]
 
@@ -343,50 +484,112 @@ def test_mig_user_data_keeps_a_node_out_rather_than_join_in_the_wrong_mode(prod_
 
 # --- the Cluster Autoscaler ---------------------------------------------------
 
+TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+
+
+def asg_tags(plan: Plan) -> dict[str, dict[str, str]]:
+    """Tags the platform puts on each node group's Auto Scaling group, by the group's pool (or system)."""
+    by_group: dict[str, dict[str, str]] = {}
+    for t in plan.of_type("aws:autoscaling/tag:Tag"):
+        tag = t["inputs"]["tag"]
+        by_group.setdefault(t["inputs"]["autoscalingGroupName"], {})[tag["key"]] = tag["value"]
+        assert tag["propagateAtLaunch"] is False
+    groups = {g["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]: g for g in plan.of_type(NODE_GROUP)}
+    return {groups[asg]["inputs"]["labels"].get("gpu-platform.io/pool", "system"): tags
+            for asg, tags in by_group.items()}
+
+
 def test_every_pool_tells_the_autoscaler_what_an_empty_group_would_offer(prod_plan: Plan):
-    tags: dict[str, dict[str, str]] = {}
-    for t in prod_plan.of_type("aws:autoscaling/tag:Tag"):
-        tags.setdefault(t["inputs"]["autoscalingGroupName"], {})[t["inputs"]["tag"]["key"]] = t["inputs"]["tag"]["value"]
-        assert t["inputs"]["tag"]["propagateAtLaunch"] is False
-    template = "k8s.io/cluster-autoscaler/node-template"
-    by_pool = {group[f"{template}/label/node.kubernetes.io/gpu-pool"]: group for group in tags.values()}
-    assert set(by_pool) == {"h100-mig", "l40s-shared"}
-    assert by_pool["h100-mig"][f"{template}/resources/nvidia.com/mig-1g.10gb"] == "56"
-    assert by_pool["l40s-shared"][f"{template}/resources/nvidia.com/gpu"] == "16"
-    assert by_pool["h100-mig"][f"{template}/taint/nvidia.com/gpu"] == "h100-mig:NoSchedule"
-    groups = {g["inputs"]["labels"].get("node.kubernetes.io/gpu-pool"): g for g in prod_plan.of_type(NODE_GROUP)}
-    for pool, group in groups.items():
-        if pool:
-            assert group["inputs"]["ignoreScalingChanges"] is True  # the autoscaler owns desiredSize
+    tags = asg_tags(prod_plan)
+    assert set(tags) == {"system", "h100-mig", "l40s-shared"}
+    assert tags["h100-mig"][f"{TEMPLATE}/resources/nvidia.com/mig-1g.10gb"] == "56"
+    assert tags["l40s-shared"][f"{TEMPLATE}/resources/nvidia.com/gpu"] == "16"
+    assert tags["h100-mig"][f"{TEMPLATE}/taint/nvidia.com/gpu"] == "h100-mig:NoSchedule"
+    assert tags["h100-mig"][f"{TEMPLATE}/label/gpu-platform.io/pool"] == "h100-mig"
 
 
-def test_the_autoscaler_may_resize_only_this_clusters_groups(prod_plan: Plan):
+def test_a_mig_mixed_pool_tells_the_autoscaler_it_offers_no_whole_gpus(prod_plan: Plan):
+    # The autoscaler assumes the instance type's 8 GPUs as nvidia.com/gpu unless a tag says otherwise
+    # (aws_manager.go buildNodeFromTemplate): a pod asking for nvidia.com/gpu must not scale up h100-mig.
+    assert asg_tags(prod_plan)["h100-mig"][f"{TEMPLATE}/resources/nvidia.com/gpu"] == "0"
+
+
+def test_pools_that_offer_whole_or_shared_gpus_carry_the_autoscalers_gpu_label(dev_plan: Plan, prod_plan: Plan):
+    accelerator = "k8s.amazonaws.com/accelerator"
+    assert node_group(dev_plan, "shared-l4")["labels"][accelerator] == "nvidia-l4"
+    assert node_group(prod_plan, "l40s-shared")["labels"][accelerator] == "nvidia-l40s"
+    assert asg_tags(prod_plan)["l40s-shared"][f"{TEMPLATE}/label/{accelerator}"] == "nvidia-l40s"
+    # With the label and no nvidia.com/gpu a node looks unready to the autoscaler for ever (gpu_processor.go).
+    assert accelerator not in node_group(prod_plan, "h100-mig")["labels"]
+    whole = Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"]))
+    assert node_group(whole, "pool")["labels"][accelerator] == "nvidia-h100"
+
+
+def test_the_autoscaler_owns_the_desired_size_of_every_group_it_resizes(prod_plan: Plan):
+    for group in prod_plan.of_type(NODE_GROUP):
+        assert prod_plan.ignored_changes(group) == ["scalingConfig.desiredSize"], group["urn"]
+
+
+def test_the_autoscaler_may_resize_only_the_groups_the_platform_handed_it(prod_plan: Plan):
     from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
     role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-autoscaler-role")
     [policy] = [p["inputs"]["policy"] for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
                 if p["inputs"]["role"] == role["id"]]
     group = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/eks-a"
-    owned = {"aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-platform-prod-cluster": "owned"}
-    assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=owned)) == ALLOW
+    eks_owned = {"aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-platform-prod-cluster": "owned"}
+    handed = {**eks_owned, "aws:ResourceTag/gpu-platform.io/autoscaled": "gpu-platform-prod-cluster"}
+    assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=handed)) == ALLOW
+    assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=eks_owned)) == IMPLICIT_DENY
     assert decide(policy, Request("autoscaling:SetDesiredCapacity", group)) == IMPLICIT_DENY
-    other = {"aws:ResourceTag/k8s.io/cluster-autoscaler/another-cluster": "owned"}
+    other = {"aws:ResourceTag/k8s.io/cluster-autoscaler/another-cluster": "owned",
+             "aws:ResourceTag/gpu-platform.io/autoscaled": "another-cluster"}
     assert decide(policy, Request("autoscaling:TerminateInstanceInAutoScalingGroup", group, context=other)) \
         == IMPLICIT_DENY
     assert decide(policy, Request("eks:DescribeNodegroup", "*")) == ALLOW
-    assert decide(policy, Request("autoscaling:DeleteAutoScalingGroup", group, context=owned)) == IMPLICIT_DENY
+    assert decide(policy, Request("autoscaling:DeleteAutoScalingGroup", group, context=handed)) == IMPLICIT_DENY
     trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust.values()
+    # The tag the policy asks for is on every group the autoscaler discovers, with the same value.
+    assert {tags["gpu-platform.io/autoscaled"] for tags in asg_tags(prod_plan).values()} == {
+        "gpu-platform-prod-cluster"}
 
 
-def test_the_autoscaler_runs_the_release_of_the_cluster_version_and_discovers_its_groups(prod_plan: Plan):
+@pytest.mark.parametrize("minor, chart, image", [
+    ("1.32", "9.46.6", "v1.32.7"), ("1.33", "9.51.0", "v1.33.6"),
+    ("1.34", "9.53.0", "v1.34.5"), ("1.35", "9.59.0", "v1.35.2")])
+def test_the_autoscaler_is_the_release_of_the_clusters_minor(minor, chart, image):
+    # kubernetes/autoscaler tags: the chart whose appVersion is the minor, the minor's latest patch image.
+    release = catalog.CLUSTER_AUTOSCALER[minor]
+    assert (release.chart_version, release.image_tag) == (chart, image)
+
+
+def test_every_supported_minor_has_an_autoscaler_whose_role_can_watch_what_it_needs():
+    # volumeattachments came in chart 9.46.3 (kubernetes/autoscaler#7663); resource.k8s.io (DRA, which 1.35
+    # locks on) in chart 9.54.0.
+    def version(text: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in text.split("."))
+    assert set(catalog.CLUSTER_AUTOSCALER) == set(catalog.EKS_KUBERNETES_VERSIONS)
+    for minor, release in catalog.CLUSTER_AUTOSCALER.items():
+        assert version(release.chart_version) >= (9, 46, 3), minor
+        assert release.image_tag.startswith(f"v{minor}."), minor
+        if version(minor) >= (1, 35):
+            assert version(release.chart_version) >= (9, 54, 0), minor
+
+
+def test_the_autoscaler_release_follows_the_cluster_and_discovers_only_handed_groups(prod_plan: Plan):
     release = next(r["inputs"] for r in prod_plan.of_type(RELEASE) if r["inputs"]["chart"] == "cluster-autoscaler")
+    assert release["version"] == "9.59.0"
     values = release["values"]
-    assert values["autoDiscovery"] == {"clusterName": "gpu-platform-prod-cluster"}
-    assert values["image"] == {"tag": "v1.33.0"} and values["awsRegion"] == "us-east-1"
+    assert values["autoDiscovery"] == {"clusterName": "gpu-platform-prod-cluster", "tags": [
+        "k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/gpu-platform-prod-cluster",
+        "gpu-platform.io/autoscaled"]}
+    assert values["image"] == {"tag": "v1.35.2"} and values["awsRegion"] == "us-east-1"
     assert values["rbac"]["serviceAccount"] == {"create": False, "name": "cluster-autoscaler"}
+    assert values["nodeSelector"] == {"gpu-platform.io/system": "true"}
 
 
 def test_without_the_autoscaler_pools_keep_their_configured_size():
     plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]), {"cluster.autoscaler": False}))
     assert plan.of_type("aws:autoscaling/tag:Tag") == []
-    assert node_group(plan, "pool")["ignoreScalingChanges"] is False
+    for group in plan.of_type(NODE_GROUP):
+        assert plan.ignored_changes(group) == [], group["urn"]

@@ -57,7 +57,7 @@ def test_cfn_lint_accepts_every_aws_resource_it_has_a_schema_for(stack, region, 
 
 
 def test_cfn_lint_catches_a_kubernetes_style_taint_effect_on_a_node_group(prod_plan: Plan):
-    document = cfn.template(prod_plan, {"eks:index:ManagedNodeGroup"})
+    document = cfn.template(prod_plan, {"aws:eks/nodeGroup:NodeGroup"})
     group = next(r for r in document["Resources"].values() if r["Properties"]["Taints"])
     group["Properties"]["Taints"][0]["Effect"] = "NoSchedule"
     assert any("'NoSchedule' is not one of" in f for f in cfn.findings(document, "us-east-1"))

@@ -117,11 +117,11 @@ ALERT_CASES = {
     ],
     "DcgmExporterMissing": [
         case("DcgmExporterMissing", [series("kube_node_labels", {
-            **KSM, "node": "gpu-a", "label_node_kubernetes_io_gpu_pool": "h100-mig"}, "1x15")], [
+            **KSM, "node": "gpu-a", "label_gpu_platform_io_pool": "h100-mig"}, "1x15")], [
             ("11m", [firing("DcgmExporterMissing", {"job": "nvidia-dcgm-exporter"},
                             "GPU nodes run, but no DCGM exporter is scraped at all", "critical")])]),
         case("DcgmExporterMissing", [
-            series("kube_node_labels", {**KSM, "node": "gpu-a", "label_node_kubernetes_io_gpu_pool": "h100-mig"},
+            series("kube_node_labels", {**KSM, "node": "gpu-a", "label_gpu_platform_io_pool": "h100-mig"},
                    "1x15"),
             series("up", {"job": "nvidia-dcgm-exporter", "node": "gpu-a"}, "1x15")], [("12m", [])]),
         case("DcgmExporterMissing", [series("kube_node_labels", {**KSM, "node": "cpu-a"}, "1x15")], [("12m", [])]),
@@ -271,7 +271,7 @@ def test_prometheus_keeps_its_data_on_an_encrypted_volume_for_the_configured_tim
     assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true"}
     assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
     assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
-    assert spec["nodeSelector"] == {"node.kubernetes.io/system": "true"}
+    assert spec["nodeSelector"] == {"gpu-platform.io/system": "true"}
 
 
 def test_kube_state_metrics_exports_cost_labels_and_the_pool_label(prod_plan: Plan):
@@ -279,7 +279,7 @@ def test_kube_state_metrics_exports_cost_labels_and_the_pool_label(prod_plan: Pl
     assert values["kube-state-metrics"]["metricLabelsAllowlist"] == [
         "pods=[cost-center,product,environment,workload-type]",
         "namespaces=[cost-center,product,environment,workload-type]",
-        "nodes=[node.kubernetes.io/gpu-pool]"]
+        "nodes=[gpu-platform.io/pool]"]
 
 
 def test_dcgm_is_scraped_with_workload_attribution_and_the_node(prod_plan: Plan):

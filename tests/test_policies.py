@@ -92,7 +92,7 @@ CASES = [
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),
     ("workload without a pool selector", gpu.gpu_placement,
      [res.node_group(), pod_spec_change(res.deployment(), nodeSelector={})], None,
-     [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector node.kubernetes.io/gpu-pool)"]),
+     [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"]),
     ("workload on an unknown pool", gpu.gpu_placement, [res.node_group(), res.deployment(pool="a100")], None,
      ["llm: selects GPU pool 'a100', which no node group of this stack is; pools: h100-mig"]),
     ("workload without the toleration", gpu.gpu_placement,
@@ -106,6 +106,18 @@ CASES = [
      [res.node_group(), res.deployment(resource="nvidia.com/mig-3g.40gb")], None,
      ["llm: asks for nvidia.com/mig-3g.40gb, which GPU pool 'h100-mig' does not advertise "
       f"(it advertises {MIG}=56)"]),
+    # node-group-labels
+    ("node groups with the platform's own labels", nodes.node_group_labels,
+     [res.node_group(), res.system_node_group()], None, []),
+    ("node groups with labels EKS refuses", nodes.node_group_labels,
+     [res.node_group().but(labels={"node.kubernetes.io/gpu-pool": "h100-mig", "k8s.io/team": "a",
+                                   "eks.amazonaws.com/x": "b", "kubernetes.io": "c",
+                                   "k8s.amazonaws.com/accelerator": "h100"})],
+     None, ["h100-mig: label eks.amazonaws.com/x has the reserved prefix eks.amazonaws.com/, which EKS refuses "
+            "on node groups",
+            "h100-mig: label k8s.io/team has the reserved prefix k8s.io/, which EKS refuses on node groups",
+            "h100-mig: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses "
+            "on node groups"]),
     # gpu-pool-taint
     ("GPU pool with its taint", nodes.gpu_pool_taint, [res.node_group()], None, []),
     ("GPU pool without a taint", nodes.gpu_pool_taint, [res.node_group(taint=False)], None,
@@ -197,7 +209,7 @@ def test_a_secret_property_is_judged_by_its_value():
 
 def test_a_pool_named_in_a_real_stack_export_child_node_group_counts_too():
     child = R("aws:eks/nodeGroup:NodeGroup", "h100-mig-ng", {
-        "labels": {"node.kubernetes.io/gpu-pool": "h100-mig"},
+        "labels": {"gpu-platform.io/pool": "h100-mig"},
         "taints": [{"key": "nvidia.com/gpu", "value": "h100-mig", "effect": "NO_SCHEDULE"}],
         "tags": {**res.COST, "workload-type": "inference", "gpu-platform/advertised-resources": f"{MIG}=56"}})
     assert judge(gpu.gpu_placement, [child, res.deployment()]) == []

@@ -20,7 +20,7 @@ from offline import review
 from tests.planning import ROOT, Plan
 
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
-GPU_LABEL = "node.kubernetes.io/gpu-pool"
+GPU_LABEL = "gpu-platform.io/pool"
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +48,7 @@ def entry(document, type_: str, name_part: str = "") -> dict:
 
 def gpu_pool(document) -> dict:
     return next(r for r in document["deployment"]["resources"]
-                if r["type"] == "eks:index:ManagedNodeGroup" and GPU_LABEL in r["inputs"].get("labels", {}))
+                if r["type"] == "aws:eks/nodeGroup:NodeGroup" and GPU_LABEL in r["inputs"].get("labels", {}))
 
 
 def set_both(resource: dict, change) -> None:

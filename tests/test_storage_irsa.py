@@ -209,7 +209,8 @@ def test_ebs_csi_role_is_bound_to_the_driver_and_gets_the_aws_managed_policy(pro
     [attachment] = [a["inputs"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                     if a["inputs"]["role"] == role["outputs"]["name"]]
     assert attachment["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-    addon = prod_plan.of_type("aws:eks/addon:Addon")[0]["inputs"]
+    addon = next(a["inputs"] for a in prod_plan.of_type("aws:eks/addon:Addon")
+                 if a["inputs"]["addonName"] == "aws-ebs-csi-driver")
     assert addon["serviceAccountRoleArn"] == role["outputs"]["arn"]
     assert addon["clusterName"] == "gpu-platform-prod-cluster"
 

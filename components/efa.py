@@ -1,0 +1,34 @@
+"""The EFA device plugin: advertises a node's EFA interfaces as `vpc.amazonaws.com/efa` to pods.
+
+The AL2023 NVIDIA AMIs carry the EFA driver but not the plugin (EKS user guide, "device-management-efa";
+awslabs/amazon-eks-ami templates/al2023 install-efa.sh). The chart limits itself to EFA instance types
+by node affinity; it must also tolerate the GPU pools' taint, and runs only on nodes of EFA pools.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import sharing
+from components.node_labels import EFA_LABEL
+
+# aws/eks-charts stable/aws-efa-k8s-device-plugin (Chart.yaml version v0.5.30, appVersion v0.5.20).
+CHART, CHART_VERSION, REPOSITORY = "aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts"
+NAMESPACE = "kube-system"
+
+
+def chart_values() -> dict:
+    """Keys of the chart's values.yaml at the pinned version (it has no pod-label key)."""
+    return {
+        "nodeSelector": {EFA_LABEL: "true"},
+        "tolerations": [{"key": sharing.GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+    }
+
+
+def efa_device_plugin(name: str, kubernetes: k8s.Provider, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY), values=chart_values(),
+        atomic=True, cleanup_on_fail=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=kubernetes)))
