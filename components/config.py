@@ -262,9 +262,10 @@ class ClusterConfig(_Model):
 
     @model_validator(mode="after")
     def _supported_on_eks_today(self, info: ValidationInfo):
-        today = (info.context or {}).get("today") or datetime.date.today()
+        today = (info.context or {}).get("today") or datetime.datetime.now(datetime.timezone.utc).date()
         release = catalog.EKS_RELEASES[self.kubernetes_version]
-        newer = [v for v, r in catalog.EKS_RELEASES.items() if r.in_standard_support(today) and v > release.minor]
+        newer = [v for v, r in catalog.EKS_RELEASES.items()
+                 if r.in_standard_support(today) and r.released > release.released]
         if not release.supported(today):
             raise PydanticCustomError(
                 "field:kubernetesVersion", "{v} left EKS extended support on {end}; use {newer}",
@@ -624,17 +625,20 @@ _MESSAGES = {
 }
 
 
-def load_platform_config(raw: Any, project: str, stack: str | None) -> PlatformConfig:
+def load_platform_config(raw: Any, project: str, stack: str | None,
+                         today: datetime.date | None = None) -> PlatformConfig:
     """Validate the raw `platform` object of a stack, or raise ConfigError.
 
     The project and stack name the stack's buckets, so their names are checked here too; with
-    no stack (a config built before its stack is chosen) that check waits for the stack.
+    no stack (a config built before its stack is chosen) that check waits for the stack. `today`
+    (default: the UTC date) decides which Kubernetes versions are still in EKS standard support.
     """
     if raw is None:
         raise ConfigError([f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in "
                            f"Pulumi.{stack or '<stack>'}.yaml"])
     region = raw.get("region") if isinstance(raw, dict) else None
     context = {"project": project, **({"stack": stack} if stack is not None else {}),
+               "today": today or datetime.datetime.now(datetime.timezone.utc).date(),
                "region": region if isinstance(region, str) and re.fullmatch(_REGION, region) else None}
     try:
         return PlatformConfig.model_validate(raw, context=context)

@@ -159,7 +159,7 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
         if not root["custom"]:
             walk(root, "")
     lines.append(f"{sum(1 for r in resources if counted(r))} resources in all")
-    lines += [kubernetes_support(r["inputs"], today or datetime.date.today())
+    lines += [kubernetes_support(r["inputs"], today or datetime.datetime.now(datetime.timezone.utc).date())
               for r in resources if r["type"] == EKS_CLUSTER_TYPE]
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):

@@ -207,6 +207,24 @@ def test_each_pool_is_a_tainted_labelled_node_group_in_private_subnets(stack, po
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": pool, "effect": "NoSchedule"}]}
 
 
+# The EKS node group API refuses label keys whose prefix contains these (aws/containers-roadmap#1451,
+# eksctl-io/eksctl#4007: "Label cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/]").
+EKS_REFUSED = ("kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_node_group_label_is_one_eks_accepts(stack, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    groups = plan.of_type(NODE_GROUP)
+    assert len(groups) >= 2
+    for group in groups:
+        for key in group["inputs"]["labels"]:
+            prefix = key.rpartition("/")[0] + "/"
+            assert not any(part in prefix for part in EKS_REFUSED), (group["urn"], key)
+    system = next(g["inputs"] for g in groups if g["urn"].endswith("-system"))
+    assert system["labels"] == {"gpu-platform.io/system": "true"}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_node_launch_template_requires_imdsv2_and_encrypts_and_tags_its_volumes(stack, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
@@ -279,10 +297,12 @@ def test_the_autoscaler_never_grows_a_capacity_block(capacity_block_plan):
 
 
 def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
+    import pulumi
+
     from offline.engine import run_program
     from tests.planning import ROOT, stack_config
     config = config_with_pool(**{**CAPACITY_BLOCK, "availabilityZone": "us-east-1f"})  # azCount 3: a..c
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(pulumi.RunError) as raised:  # `make plan` prints it as one line, no traceback
         run_program(ROOT, "test", stack_config(config))
     assert str(raised.value).endswith(
         "platform.gpuPools[0].availabilityZone: us-east-1f is not one of this stack's AZs (us-east-1a, us-east-1b, "

@@ -61,3 +61,18 @@ def test_cfn_lint_catches_a_kubernetes_style_taint_effect_on_a_node_group(prod_p
     group = next(r for r in document["Resources"].values() if r["Properties"]["Taints"])
     group["Properties"]["Taints"][0]["Effect"] = "NoSchedule"
     assert any("'NoSchedule' is not one of" in f for f in cfn.findings(document, "us-east-1"))
+
+
+def test_cfn_lint_accepts_capacity_block_and_efa_pools_and_their_launch_templates():
+    plan = Plan.of_config({
+        "environment": "dev", "region": "us-east-1", "labels": {"costCenter": "ml-platform", "product": "inference"},
+        "gpuPools": [
+            {"name": "block", "instanceTypes": ["p5.48xlarge"], "capacityType": "CAPACITY_BLOCK",
+             "capacityReservationId": "cr-0123456789abcdef0", "availabilityZone": "us-east-1b", "efa": True,
+             "size": {"minSize": 0, "desiredSize": 2, "maxSize": 2}},
+            {"name": "efa", "instanceTypes": ["p4d.24xlarge"], "efa": True, "availabilityZone": "us-east-1a"}]})
+    document = cfn.template(plan)
+    judged = [props["Type"] for props in document["Resources"].values()]
+    assert judged.count("AWS::EKS::Nodegroup") == 3 and "AWS::EC2::PlacementGroup" in judged
+    findings = [f for f in cfn.findings(document, "us-east-1") if not f.startswith(RESOLVED_AT_DEPLOY_TIME)]
+    assert findings == []

@@ -150,6 +150,15 @@ def test_a_pool_without_a_taint_is_caught_by_gpu_pool_taint(analyzer, changed):
                                         "NoSchedule taint"]}
 
 
+def test_a_label_eks_refuses_is_caught_by_node_group_labels(analyzer, changed):
+    pool = gpu_pool(changed)
+    set_both(pool, lambda p: p["labels"].update({"node.kubernetes.io/gpu-pool": "h100-mig"}))
+    name = pool["urn"].rsplit("::", 1)[1]
+    assert violated(run_review(analyzer, changed)) == {"node-group-labels": [
+        f"{name}: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses on "
+        "node groups"]}
+
+
 def test_a_hop_limit_of_2_is_caught_by_launch_template_imdsv2(analyzer, changed):
     template = entry(changed, "aws:ec2/launchTemplate:LaunchTemplate")
     set_both(template, lambda p: p["metadataOptions"].update(httpPutResponseHopLimit=2))
