@@ -30,9 +30,13 @@ def _gpu_requests_and_limits(args, report_violation) -> None:
         requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
         for gpu in gpus:
             request, limit = _quantity(requests.get(gpu)), _quantity(limits.get(gpu))
-            if request != limit:
-                report_violation(f"{args.name}: container {name}: {gpu} request {request or 'unset'} "
-                                 f"!= limit {limit or 'unset'}")
+            # An extended resource's request defaults to its limit, and must equal it when both are given
+            # (Kubernetes, "Managing resources for containers"; apis/core/validation ValidateResourceRequirements).
+            if limit is None:
+                report_violation(f"{args.name}: container {name}: {gpu} request {request} has no limit; "
+                                 f"set limits {gpu}: {request}")
+            elif request not in (None, limit):
+                report_violation(f"{args.name}: container {name}: {gpu} request {request} != limit {limit}")
         missing = [r for r in ("cpu", "memory") if requests.get(r) in (None, "")]
         if missing:
             report_violation(f"{args.name}: container {name} asks for {', '.join(gpus)} without "
@@ -41,8 +45,8 @@ def _gpu_requests_and_limits(args, report_violation) -> None:
 
 gpu_requests_and_limits = ResourceValidationPolicy(
     name="gpu-requests-and-limits",
-    description=("A container asking for nvidia.com/gpu or nvidia.com/mig-* sets the GPU request equal to the "
-                 "limit and sets CPU and memory requests: write the same quantity under requests and limits."),
+    description=("A container asking for nvidia.com/gpu or nvidia.com/mig-* sets a GPU limit (a request, if given, "
+                 "equal to it) and CPU and memory requests: write the GPU quantity under limits."),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_requests_and_limits,
 )

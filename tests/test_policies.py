@@ -84,8 +84,14 @@ CASES = [
      ["llm: container server: nvidia.com/gpu request 1 != limit 2"]),
     ("MIG limit only, no cpu/memory requests", gpu.gpu_requests_and_limits,
      [with_resources(res.deployment(), {"limits": {MIG: 1}})], None,
-     [f"llm: container server: {MIG} request unset != limit 1",
-      f"llm: container server asks for {MIG} without cpu and memory requests"]),
+     [f"llm: container server asks for {MIG} without cpu and memory requests"]),
+    ("GPU limit only: the request defaults to the limit", gpu.gpu_requests_and_limits,
+     [with_resources(res.deployment(resource="nvidia.com/gpu"), {
+         "requests": {"cpu": "8", "memory": "64Gi"}, "limits": {"nvidia.com/gpu": 2}})], None, []),
+    ("GPU request without a limit", gpu.gpu_requests_and_limits,
+     [with_resources(res.deployment(resource="nvidia.com/gpu"), {
+         "requests": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": 1}})], None,
+     ["llm: container server: nvidia.com/gpu request 1 has no limit; set limits nvidia.com/gpu: 1"]),
     ("CPU-only container is not judged", gpu.gpu_requests_and_limits,
      [with_resources(res.deployment(), {"limits": {"cpu": "1"}})], None, []),
     # gpu-placement
