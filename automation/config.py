@@ -8,6 +8,7 @@ empty sections left out) and validated again, for the stack it is going to, by
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -69,6 +70,8 @@ def _plain(value: Any, path: str, secrets: dict[str, str]) -> Any:
         return secrets[path]
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, datetime.datetime):  # written back as the user wrote it: ISO 8601 in UTC
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dict):
         return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -43,7 +43,10 @@ DESCRIBE_ACTIONS = [
 
 
 def discovery_tags(cluster_name: str) -> list[str]:
-    return ["k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/{cluster_name}", AUTOSCALED_TAG]
+    """Keys every discovered group has; `key=value` matches the value too (aws_manager.go,
+    parseASGAutoDiscoverySpec), so a group handed to another cluster's autoscaler is not taken."""
+    return ["k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/{cluster_name}",
+            f"{AUTOSCALED_TAG}={cluster_name}"]
 
 
 def autoscaler_statements(cluster_name: str) -> tuple[iam.Statement, ...]:

@@ -9,12 +9,14 @@ assume IAM roles (IRSA).
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components import iam
+from components import iam, sharing
 from components.config import ClusterConfig
 from components.irsa import IrsaRole, OidcProvider, ServiceAccountBinding
 from components.labels import CostLabels
@@ -32,8 +34,13 @@ NODE_MANAGED_POLICIES = (
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 # EKS managed add-ons that need running nodes (CoreDNS is a Deployment: without nodes its add-on times out
 # DEGRADED, pulumi/pulumi-eks#1819). The node monitoring agent sets the GPU and kubelet conditions node
-# repair acts on; it needs no IAM permissions (EKS user guide, "Available add-ons").
-NODE_ADDONS = ("coredns", "eks-node-monitoring-agent")
+# repair acts on; it needs no IAM permissions (EKS user guide, "Available add-ons"). Its node agent tolerates
+# every taint, its DCGM agent none (aws/eks-node-monitoring-agent charts values.yaml: dcgmAgent.tolerations
+# []), so the GPU pools' taint is tolerated here or GPU health is never checked on GPU nodes.
+NODE_ADDONS: dict[str, dict | None] = {
+    "coredns": None,
+    "eks-node-monitoring-agent": {"dcgmAgent": {"tolerations": [sharing.GPU_TOLERATION]}},
+}
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 
@@ -68,7 +75,8 @@ class Cluster(pulumi.ComponentResource):
             enable_key_rotation=True, deletion_window_in_days=30 if protect else 7,
             tags=labels.aws_tags(f"{name}-secrets"),
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect))
-        self.node_role = self._node_role(child)
+        self._vpc_id = vpc_id
+        self.node_role, node_policies = self._node_role(child)
 
         self.eks_cluster = eks.Cluster(
             name, name=name, version=config.kubernetes_version, vpc_id=vpc_id,
@@ -98,7 +106,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = control_plane.name
         self.kubernetes_version = control_plane.version
         self.security_group_id = control_plane.vpc_config.cluster_security_group_id
-        self.node_group_prerequisites = [self.eks_cluster]
+        self.node_group_prerequisites = [self.eks_cluster, *node_policies]
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.kubernetes = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig,
                                        enable_server_side_apply=True, opts=child)
@@ -106,21 +114,41 @@ class Cluster(pulumi.ComponentResource):
                                  issuer_url=self.eks_cluster.oidc_provider_url)
         self.system_size_owner = SizeOwner.AUTOSCALER if config.autoscaler else SizeOwner.CONFIG
         self.system_nodes = self._system_node_group(config, private_subnet_ids)
-        for addon in NODE_ADDONS:
-            self._addon(addon, after=[self.system_nodes])
+        for addon, configuration in NODE_ADDONS.items():
+            self._addon(addon, after=[self.system_nodes], configuration=configuration)
         self.storage_class = self._ebs_volumes()
         self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
                                "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
 
-    def _node_role(self, child: pulumi.ResourceOptions) -> aws.iam.Role:
-        """The role every managed node group's EC2 instances run with (joining, pulling images, pod IPs)."""
+    def _node_role(self, child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """The role every managed node group's EC2 instances run with (joining, pulling images, pod IPs).
+
+        Node groups wait for its policy attachments, so `pulumi destroy` deletes the groups before it
+        detaches the policies their nodes need to leave cleanly (the aws_eks_node_group docs warn of this).
+        """
         role = aws.iam.Role(f"{self.name}-nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"),
                             description=f"Nodes of EKS cluster {self.name}",
                             tags=self._labels.aws_tags(f"{self.name}-nodes"), opts=child)
-        for i, policy_arn in enumerate(NODE_MANAGED_POLICIES):
-            aws.iam.RolePolicyAttachment(f"{self.name}-nodes-{i}", role=role.name, policy_arn=policy_arn,
-                                         opts=child)
-        return role
+        attachments = [aws.iam.RolePolicyAttachment(f"{self.name}-nodes-{i}", role=role.name, policy_arn=policy_arn,
+                                                    opts=child)
+                       for i, policy_arn in enumerate(NODE_MANAGED_POLICIES)]
+        return role, attachments
+
+    def efa_security_group(self, name: str, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
+        """A security group whose members may send each other anything: EFA needs inbound and outbound
+        rules that name the group itself (EC2 user guide, efa-start, "Prepare an EFA-enabled security
+        group"); the cluster security group allows outbound only to 0.0.0.0/0, which EFA traffic does not match."""
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(f"{name}-efa", vpc_id=self._vpc_id,
+                                      description=f"EFA traffic among the nodes of {name}",
+                                      tags={**tags, "Name": f"{name}-efa"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-efa-in", security_group_id=group.id, ip_protocol="-1",
+                                         referenced_security_group_id=group.id, description="EFA from its peers",
+                                         tags={**tags, "Name": f"{name}-efa-in"}, opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-efa-out", security_group_id=group.id, ip_protocol="-1",
+                                        referenced_security_group_id=group.id, description="EFA to its peers",
+                                        tags={**tags, "Name": f"{name}-efa-out"}, opts=child)
+        return group
 
     def _system_node_group(self, config: ClusterConfig, subnet_ids: pulumi.Input[list[str]]) -> aws.eks.NodeGroup:
         group = config.system_node_group
@@ -136,7 +164,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_group_prerequisites))
 
     def _addon(self, addon_name: str, after: list[pulumi.Resource], role_arn: pulumi.Input[str] | None = None,
-               ) -> aws.eks.Addon:
+               configuration: dict | None = None) -> aws.eks.Addon:
         """An EKS managed add-on at its newest version for the cluster's Kubernetes version, so a version
         bump upgrades it too (as pulumi-eks does for vpc-cni and kube-proxy)."""
         version = aws.eks.get_addon_version_output(
@@ -145,6 +173,7 @@ class Cluster(pulumi.ComponentResource):
         return aws.eks.Addon(
             f"{self.name}-{addon_name}", cluster_name=self.cluster_name, addon_name=addon_name,
             addon_version=version.version, service_account_role_arn=role_arn,
+            configuration_values=json.dumps(configuration) if configuration else None,
             resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
             tags=self._labels.aws_tags(f"{self.name}-{addon_name}"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=after))

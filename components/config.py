@@ -264,18 +264,19 @@ class ClusterConfig(_Model):
     def _supported_on_eks_today(self, info: ValidationInfo):
         today = (info.context or {}).get("today") or datetime.datetime.now(datetime.timezone.utc).date()
         release = catalog.EKS_RELEASES[self.kubernetes_version]
-        newer = [v for v, r in catalog.EKS_RELEASES.items()
-                 if r.in_standard_support(today) and r.released > release.released]
+        newer = " or ".join(v for v, r in catalog.EKS_RELEASES.items()
+                            if r.in_standard_support(today) and r.released > release.released) or (
+            "a newer version, once components/catalog.py knows it (EKS_RELEASES, CLUSTER_AUTOSCALER)")
         if not release.supported(today):
             raise PydanticCustomError(
                 "field:kubernetesVersion", "{v} left EKS extended support on {end}; use {newer}",
-                {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": " or ".join(newer)})
+                {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": newer})
         if not release.in_standard_support(today) and not self.extended_support:
             raise PydanticCustomError(
                 "field:kubernetesVersion",
                 "{v} left EKS standard support on {end} and costs extended-support rates (${ext} instead of "
                 "${std} per cluster-hour); upgrade to {newer}, or set cluster.extendedSupport: true to pay them",
-                {"v": release.minor, "end": release.end_of_standard.isoformat(), "newer": " or ".join(newer),
+                {"v": release.minor, "end": release.end_of_standard.isoformat(), "newer": newer,
                  "ext": f"{catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD:.2f}",
                  "std": f"{catalog.EKS_STANDARD_SUPPORT_HOURLY_USD:.2f}"})
         return self
@@ -378,6 +379,8 @@ class GpuPoolConfig(_Model):
     ami_type: AmiType = AmiType.AL2023_NVIDIA
     capacity_type: CapacityType = CapacityType.ON_DEMAND
     capacity_reservation_id: ReservationId | None = Field(default=None, validate_default=True)
+    # When the Capacity Block starts (UTC, as the reservation shows it): the group grows to size.desiredSize then.
+    capacity_block_start: datetime.datetime | None = Field(default=None, validate_default=True)
     # One AZ's private subnet only: a Capacity Block's AZ, or where EFA nodes meet in one placement group.
     availability_zone: AvailabilityZone | None = Field(default=None, validate_default=True)
     # EFA interfaces (one per network card) and a cluster placement group, for multi-node NCCL traffic.
@@ -475,6 +478,19 @@ class GpuPoolConfig(_Model):
             raise PydanticCustomError("reservation", "only applies to capacityType CAPACITY_BLOCK (got {got})",
                                       {"got": capacity.value})
         return value
+
+    @field_validator("capacity_block_start")
+    @classmethod
+    def _start_of_a_capacity_block(cls, value: datetime.datetime | None,
+                                   info: ValidationInfo) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if info.data.get("capacity_type") != CapacityType.CAPACITY_BLOCK:
+            raise PydanticCustomError("start", "only applies to capacityType CAPACITY_BLOCK", {})
+        if value.tzinfo is None:
+            raise PydanticCustomError("start", "needs a time zone, e.g. 2026-12-01T11:30:00Z (got {got})",
+                                      {"got": value.isoformat()})
+        return value.astimezone(datetime.timezone.utc)
 
     @field_validator("availability_zone")
     @classmethod

@@ -18,17 +18,19 @@ CHART, CHART_VERSION, REPOSITORY = "aws-efa-k8s-device-plugin", "v0.5.30", "http
 NAMESPACE = "kube-system"
 
 
-def chart_values() -> dict:
-    """Keys of the chart's values.yaml at the pinned version (it has no pod-label key)."""
+def chart_values(pod_labels: dict[str, str]) -> dict:
+    """Keys of the chart's values.yaml at the pinned version."""
     return {
         "nodeSelector": {EFA_LABEL: "true"},
-        "tolerations": [{"key": sharing.GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+        "tolerations": [sharing.GPU_TOLERATION],
+        "additionalPodLabels": pod_labels,
     }
 
 
-def efa_device_plugin(name: str, kubernetes: k8s.Provider, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def efa_device_plugin(name: str, kubernetes: k8s.Provider, pod_labels: dict[str, str],
+                      opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
     return k8s.helm.v3.Release(
         name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY), values=chart_values(),
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY), values=chart_values(pod_labels),
         atomic=True, cleanup_on_fail=True,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=kubernetes)))

@@ -29,7 +29,7 @@ MIG_CONFIGMAP = "mig-parted-config"
 MIG_CONFIG_KEY = "config.yaml"  # the key the MIG manager reads
 DCGM_CONFIGMAP = "dcgm-metrics"
 DCGM_CONFIG_KEY = "dcgm-metrics.csv"  # the key the operator mounts as the exporter's counters file
-GPU_TOLERATION = {"key": sharing.GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+GPU_TOLERATION = sharing.GPU_TOLERATION
 
 
 def device_plugin_configs(pools: list[GpuPoolConfig]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from components import sharing
 from components.cluster import Cluster
 from components.config import CapacityType, GpuPoolConfig, SharingMode
 from components.labels import CostLabels
-from components.node_group import NodeGroupArgs, SizeOwner, managed_node_group
+from components.node_group import NodeGroupArgs, SizeOwner, autoscaling_group_name, managed_node_group
 from components.node_template import EfaInterfaces, NodeTemplateArgs, node_launch_template
 
 # Runs once per instance, before nodeadm starts kubelet; MIG mode persists across reboots. A node
@@ -71,7 +71,8 @@ class GpuPool(pulumi.ComponentResource):
             # no placement group there. Elsewhere a cluster placement group, which lives in one AZ.
             placement = None if capacity_block else aws.ec2.PlacementGroup(
                 name, strategy=aws.ec2.PlacementStrategy.CLUSTER, tags=tags, opts=child).name
-            efa = EfaInterfaces(pool.efa_interfaces, cluster.security_group_id, placement)
+            efa = EfaInterfaces(pool.efa_interfaces, [cluster.security_group_id,
+                                                      cluster.efa_security_group(name, tags).id], placement)
         template = node_launch_template(name, NodeTemplateArgs(
             ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib, tags=tags,
             shell_script=ENABLE_MIG_MODE if pool.sharing.mode == SharingMode.MIG else None,
@@ -85,4 +86,12 @@ class GpuPool(pulumi.ComponentResource):
             labels=sharing.node_labels(pool), taints=[sharing.taint(pool)],
             tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)}), template,
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.node_group_prerequisites))
+        if pool.capacity_block_start is not None:
+            # EC2 Auto Scaling user guide, "Capacity Blocks": scheduled scaling launches the reserved instances
+            # when the reservation begins; EKS's own scheduled action scales back to 0 before it ends.
+            aws.autoscaling.Schedule(
+                f"{name}-reservation-start", scheduled_action_name=f"{name}-reservation-start",
+                autoscaling_group_name=autoscaling_group_name(self.node_group),
+                start_time=pool.capacity_block_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                min_size=0, desired_capacity=pool.size.desired_size, max_size=pool.size.max_size, opts=child)
         self.register_outputs({"advertised": self.advertised, "placement": self.placement})

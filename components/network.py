@@ -74,13 +74,14 @@ class Network(pulumi.ComponentResource):
     def private_subnets_in(self, zone: str, where: str) -> pulumi.Output[list[str]]:
         """The private subnet of one of this network's AZs; an error naming `where` (a config path) if the
         network has no subnet there."""
-        def pick(found: list) -> list[str]:
-            zones, subnets = found
+        def position(zones: list[str]) -> int:
+            # The AZs come from a lookup, known at preview: a wrong zone stops `pulumi preview`, not `up`.
             if zone not in zones:
                 raise pulumi.RunError(f"{where}: {zone} is not one of this stack's AZs ({', '.join(zones)}); "
                                       "use one of them, or raise network.azCount to reach it")
-            return [subnets[zones.index(zone)]]
-        return pulumi.Output.all(self.availability_zones, self.private_subnet_ids).apply(pick)
+            return zones.index(zone)
+        index = self.availability_zones.apply(position)
+        return pulumi.Output.all(index, self.private_subnet_ids).apply(lambda found: [found[1][found[0]]])
 
     def _tags(self, name: str | pulumi.Output[str], extra: dict[str, str] | None = None):
         if isinstance(name, pulumi.Output):

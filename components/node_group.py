@@ -53,7 +53,11 @@ def managed_node_group(name: str, args: NodeGroupArgs, template: aws.ec2.LaunchT
     Node repair replaces or reboots nodes whose kubelet stays NotReady, and, with the node monitoring
     agent add-on, GPUs with fatal XID, NVLink or double-bit ECC errors (EKS user guide, "node health").
     """
-    owned_elsewhere = args.size_owner != SizeOwner.CONFIG
+    ignored = [] if args.size_owner == SizeOwner.CONFIG else ["scalingConfig.desiredSize"]
+    if args.size_owner == SizeOwner.RESERVATION:
+        # EKS: upgrade a Capacity Block group only at desired size 0, so a version bump never reaches a
+        # running reservation by itself (see README, "Kubernetes versions and upgrades").
+        ignored.append("version")
     return aws.eks.NodeGroup(
         name, cluster_name=args.cluster_name, version=args.kubernetes_version, node_role_arn=args.node_role_arn,
         subnet_ids=args.subnet_ids, instance_types=list(args.instance_types) if args.instance_types else None,
@@ -67,8 +71,7 @@ def managed_node_group(name: str, args: NodeGroupArgs, template: aws.ec2.LaunchT
                 for t in args.taints] or None,
         node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
         tags=args.tags,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            ignore_changes=["scalingConfig.desiredSize"] if owned_elsewhere else None)))
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=ignored or None)))
 
 
 def autoscaling_group_name(group: aws.eks.NodeGroup) -> pulumi.Output[str]:

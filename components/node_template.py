@@ -26,10 +26,11 @@ def image_volume_device(ami_type: str) -> str:
 
 @dataclass(frozen=True)
 class EfaInterfaces:
-    """EFA interfaces, one per network card, in the security group that lets them talk to each other."""
+    """EFA interfaces, one per network card: in the cluster security group (the control plane reaches the
+    node) and one that lets EFA peers talk to each other."""
 
     count: int
-    security_group_id: pulumi.Input[str]
+    security_group_ids: list[pulumi.Input[str]]
     placement_group: pulumi.Input[str] | None  # a cluster placement group; None inside a Capacity Block
 
 
@@ -50,12 +51,11 @@ def efa_network_interfaces(efa: EfaInterfaces) -> list[dict]:
     The layout of pulumi-eks (nodes/instances.ts) and terraform-aws-eks (eks-managed-node-group): device
     index 0 on card 0, 1 elsewhere; EFA-only needs VPC CNI 1.18.5 or later (EKS user guide, node-efa). A
     managed node group's template may not name a subnet; an interface's security groups replace the
-    cluster security group EKS would add, so it is given here: it allows all traffic between its members,
-    which EFA requires (EC2 user guide, "EFA limitations").
+    cluster security group EKS would add (EKS user guide, launch templates), so it is given here too.
     """
     return [{"network_card_index": card, "device_index": 0 if card == 0 else 1,
              "interface_type": "efa" if card == 0 else "efa-only", "delete_on_termination": "true",
-             "security_groups": [efa.security_group_id]} for card in range(efa.count)]
+             "security_groups": list(efa.security_group_ids)} for card in range(efa.count)]
 
 
 def mime_user_data(shell_script: str) -> str:

@@ -57,7 +57,7 @@ class Platform(pulumi.ComponentResource):
                                   labels, autoscaled=config.cluster.autoscaler, opts=child)
                           for i, pool in enumerate(config.gpu_pools)]
         if any(pool.efa for pool in config.gpu_pools):
-            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes,
+            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes, pod_labels,
                               pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
         if config.cluster.autoscaler:
             ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,

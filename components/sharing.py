@@ -17,6 +17,8 @@ EFA_RESOURCE = "vpc.amazonaws.com/efa"  # what the EFA device plugin advertises 
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 GPU_TAINT_KEY = "nvidia.com/gpu"
+# What node agents (device plugins, monitoring) need to run on every GPU pool, whatever its taint's value.
+GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 # The device-plugin entry for nodes without a config label: whole GPUs, MIG devices not advertised.
 WHOLE_GPUS = "whole-gpus"
 # mig-parted entry the GPU Operator labels MIG-capable nodes with when no layout is asked for.

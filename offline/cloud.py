@@ -263,6 +263,10 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:autoscaling/schedule:Schedule": lambda ctx: (ctx.inputs.get("scheduledActionName", ""), {
+        "arn": arn("autoscaling", ctx.region, f"scheduledUpdateGroupAction:{digest(ctx.urn, length=8)}:"
+                   f"autoScalingGroupName/{ctx.inputs.get('autoscalingGroupName')}:scheduledActionName/"
+                   f"{ctx.inputs.get('scheduledActionName')}")}),
     "aws:autoscaling/tag:Tag": lambda ctx: (
         f"{ctx.inputs.get('autoscalingGroupName')},{ctx.inputs.get('tag', {}).get('key')}", {}),
     "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {

@@ -111,6 +111,7 @@ def export_value(value: Any) -> Any:
 # --- the readable summary ----------------------------------------------------
 
 EKS_CLUSTER_TYPE = "eks:index:Cluster"
+UPGRADE_WARNING_DAYS = 60
 
 
 def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
@@ -123,8 +124,10 @@ def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
     if release.in_standard_support(today):
         after = ("then EKS upgrades the control plane" if support == "STANDARD"
                  else f"then extended support at ${ext:.2f}")
+        days = (release.end_of_standard - today).days
+        soon = f"; {days} days left: plan the upgrade" if days <= UPGRADE_WARNING_DAYS else ""
         return (f"Kubernetes {minor}: EKS standard support until {release.end_of_standard} "
-                f"(${std:.2f} per cluster-hour), {after}")
+                f"(${std:.2f} per cluster-hour), {after}{soon}")
     extra = (ext - std) * catalog.HOURS_PER_MONTH
     return (f"Kubernetes {minor}: EKS EXTENDED support since {release.end_of_standard}, until "
             f"{release.end_of_extended}: ${ext:.2f} per cluster-hour, ${extra:,.0f} a month more than a "

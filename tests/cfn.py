@@ -78,10 +78,26 @@ def _log_group(r: dict, plan: Plan) -> tuple[str, dict]:
                                    "Tags": _tags(r["tags"])}
 
 
+def _rule(r: dict, peer: str) -> dict:
+    props = {"GroupId": r["securityGroupId"], "IpProtocol": r["ipProtocol"], "Description": r["description"]}
+    for ours, theirs in (("fromPort", "FromPort"), ("toPort", "ToPort"), ("cidrIpv4", "CidrIp"),
+                         ("referencedSecurityGroupId", peer)):
+        if ours in r:
+            props[theirs] = r[ours]
+    return props
+
+
 def _ingress(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EC2::SecurityGroupIngress", {"GroupId": r["securityGroupId"], "IpProtocol": r["ipProtocol"],
-                                              "FromPort": r["fromPort"], "ToPort": r["toPort"],
-                                              "CidrIp": r["cidrIpv4"], "Description": r["description"]}
+    return "AWS::EC2::SecurityGroupIngress", _rule(r, "SourceSecurityGroupId")
+
+
+def _egress(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::SecurityGroupEgress", _rule(r, "DestinationSecurityGroupId")
+
+
+def _security_group(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EC2::SecurityGroup", {"GroupDescription": r["description"], "VpcId": r["vpcId"],
+                                       "Tags": _tags(r.get("tags", {}))}
 
 
 def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
@@ -114,6 +130,12 @@ def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
     if "placement" in r:
         data["Placement"] = {"GroupName": r["placement"]["groupName"]}
     return "AWS::EC2::LaunchTemplate", {"LaunchTemplateData": data}
+
+
+def _schedule(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::AutoScaling::ScheduledAction", {
+        "AutoScalingGroupName": r["autoscalingGroupName"], "StartTime": r["startTime"],
+        "MinSize": r["minSize"], "DesiredCapacity": r["desiredCapacity"], "MaxSize": r["maxSize"]}
 
 
 def _placement_group(r: dict, plan: Plan) -> tuple[str, dict]:
@@ -170,8 +192,11 @@ CONVERTERS: dict[str, Converter] = {
     "aws:ec2/flowLog:FlowLog": _flow_log,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ingress,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _egress,
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
+    "aws:autoscaling/schedule:Schedule": _schedule,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "eks:index:Cluster": _cluster,
     "aws:eks/addon:Addon": _addon,

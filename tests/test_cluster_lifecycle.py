@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 
@@ -63,6 +64,21 @@ def test_a_version_past_extended_support_is_refused_even_with_the_opt_in():
         "platform.cluster.kubernetesVersion: 1.32 left EKS extended support on 2027-03-23; use 1.35"]
 
 
+def test_when_the_catalog_knows_no_newer_version_the_message_says_where_to_add_one():
+    config = with_changes(MINIMAL, {"cluster.kubernetesVersion": "1.35"})
+    assert problems(config, datetime.date(2027, 3, 27)) == [
+        "platform.cluster.kubernetesVersion: 1.35 left EKS standard support on 2027-03-27 and costs extended-support "
+        "rates ($0.60 instead of $0.10 per cluster-hour); upgrade to a newer version, once components/catalog.py "
+        "knows it (EKS_RELEASES, CLUSTER_AUTOSCALER), or set cluster.extendedSupport: true to pay them"]
+
+
+def test_the_plan_summary_warns_in_the_last_two_months_of_standard_support():
+    cluster = {"version": "1.34", "upgradePolicy": {"supportType": "STANDARD"}}
+    assert offline_plan.kubernetes_support(cluster, datetime.date(2026, 11, 25)).endswith(
+        "then EKS upgrades the control plane; 7 days left: plan the upgrade")
+    assert "days left" not in offline_plan.kubernetes_support(cluster, datetime.date(2026, 10, 1))
+
+
 def test_the_plan_summary_says_what_the_version_costs():
     standard = {"version": "1.35", "upgradePolicy": {"supportType": "STANDARD"}}
     assert offline_plan.kubernetes_support(standard, datetime.date(2026, 11, 25)) == (
@@ -116,5 +132,16 @@ def test_every_node_group_is_repaired_and_gpu_faults_are_detected(prod_plan: Pla
     for plan in (dev_plan, prod_plan):
         for group in plan.of_type(NODE_GROUP):
             assert group["inputs"]["nodeRepairConfig"] == {"enabled": True}, group["urn"]
-        # Node repair acts on GPU conditions only with the node monitoring agent (EKS user guide, node health).
-        assert "eks-node-monitoring-agent" in {a["inputs"]["addonName"] for a in plan.of_type(ADDON)}
+        # Node repair acts on GPU conditions only with the node monitoring agent (EKS user guide, node health),
+        # and the agent's DCGM DaemonSet tolerates no taint unless told (its chart: dcgmAgent.tolerations []).
+        agent = next(a["inputs"] for a in plan.of_type(ADDON) if a["inputs"]["addonName"] == "eks-node-monitoring-agent")
+        assert json.loads(agent["configurationValues"]) == {"dcgmAgent": {"tolerations": [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}
+
+
+def test_node_groups_go_before_the_node_roles_policies_on_destroy(prod_plan: Plan):
+    attachments = {a["urn"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                   if "-cluster-nodes-" in a["urn"]}
+    assert len(attachments) == 3
+    for group in prod_plan.of_type(NODE_GROUP):
+        assert attachments <= set(group["dependencies"]), group["urn"]

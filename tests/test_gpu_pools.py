@@ -291,9 +291,26 @@ def test_capacity_block_pool_runs_only_in_the_reservations_az(capacity_block_pla
 def test_the_autoscaler_never_grows_a_capacity_block(capacity_block_plan):
     tags = asg_tags(capacity_block_plan)
     assert "pool" not in tags and set(tags) == {"system"}  # not discoverable: no gpu-platform.io/autoscaled
-    # EKS scales the group to 0 before the reservation ends (its scheduled action): `pulumi up` must not undo it.
+    # EKS scales the group to 0 before the reservation ends (its scheduled action): `pulumi up` must not undo it,
+    # and EKS upgrades a Capacity Block group only at desired size 0: a version bump must not reach it by itself.
     assert capacity_block_plan.ignored_changes(
-        capacity_block_plan.named(NODE_GROUP, "gpu-platform-test-pool")) == ["scalingConfig.desiredSize"]
+        capacity_block_plan.named(NODE_GROUP, "gpu-platform-test-pool")) == ["scalingConfig.desiredSize", "version"]
+    assert capacity_block_plan.of_type("aws:autoscaling/schedule:Schedule") == []
+
+
+def test_a_capacity_block_with_a_start_grows_to_its_size_when_the_reservation_begins():
+    plan = Plan.of_config(config_with_pool(**CAPACITY_BLOCK, capacityBlockStart="2026-12-01T11:30:00Z"))
+    [schedule] = plan.of_type("aws:autoscaling/schedule:Schedule")
+    group = plan.named(NODE_GROUP, "gpu-platform-test-pool")
+    assert schedule["inputs"]["autoscalingGroupName"] == \
+        group["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]
+    assert (schedule["inputs"]["startTime"], schedule["inputs"]["minSize"], schedule["inputs"]["desiredCapacity"],
+            schedule["inputs"]["maxSize"]) == ("2026-12-01T11:30:00Z", 0, 2, 2)
+    assert problems_of(**{**CAPACITY_BLOCK, "capacityBlockStart": "2026-12-01T11:30:00"}) == [
+        "platform.gpuPools[0].capacityBlockStart: needs a time zone, e.g. 2026-12-01T11:30:00Z (got "
+        "2026-12-01T11:30:00)"]
+    assert problems_of(instanceTypes=["p5.48xlarge"], capacityBlockStart="2026-12-01T11:30:00Z") == [
+        "platform.gpuPools[0].capacityBlockStart: only applies to capacityType CAPACITY_BLOCK"]
 
 
 def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
@@ -364,15 +381,23 @@ def efa_plan() -> Plan:
     return Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], efa=True, availabilityZone="us-east-1a"))
 
 
-def test_an_efa_pool_has_one_efa_per_network_card_in_the_cluster_security_group(efa_plan: Plan):
+def test_an_efa_pool_has_one_efa_per_network_card_in_a_group_that_talks_to_itself(efa_plan: Plan):
     template = template_of(efa_plan, node_group(efa_plan, "pool"))
     cluster_sg = efa_plan.of_type("eks:index:Cluster")[0]["outputs"]["clusterSecurityGroupId"]
+    efa_sg = efa_plan.named("aws:ec2/securityGroup:SecurityGroup", "gpu-platform-test-pool-efa")["id"]
+    groups = [cluster_sg, efa_sg]  # the control plane reaches the node; EFA peers reach each other
     interfaces = template["networkInterfaces"]
     assert len(interfaces) == 32  # p5.48xlarge: 32 network cards
     assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "efa",
-                             "deleteOnTermination": "true", "securityGroups": [cluster_sg]}
-    assert all(i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 and i["securityGroups"] == [cluster_sg]
+                             "deleteOnTermination": "true", "securityGroups": groups}
+    assert all(i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 and i["securityGroups"] == groups
                for i in interfaces[1:])
+    # EFA needs inbound and outbound rules that name the group itself (EC2 user guide, efa-start); the cluster
+    # security group's only outbound rule is to 0.0.0.0/0, which EFA traffic does not match.
+    rules = [r["inputs"] for t in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                                   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+             for r in efa_plan.of_type(t) if r["inputs"]["securityGroupId"] == efa_sg]
+    assert [(r["ipProtocol"], r["referencedSecurityGroupId"]) for r in rules] == [("-1", efa_sg), ("-1", efa_sg)]
     assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
     assert all("subnetId" not in i for i in interfaces)  # a managed node group's template may not name one
 
@@ -392,9 +417,10 @@ def test_an_efa_pool_advertises_its_interfaces_and_runs_the_efa_device_plugin(ef
     release = next(r["inputs"] for r in efa_plan.of_type(RELEASE) if r["inputs"]["chart"] == "aws-efa-k8s-device-plugin")
     assert (release["version"], release["namespace"]) == ("v0.5.30", "kube-system")
     assert release["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"}
-    assert release["values"] == {
-        "nodeSelector": {"gpu-platform.io/efa": "true"},
-        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+    values = release["values"]
+    assert values["nodeSelector"] == {"gpu-platform.io/efa": "true"}
+    assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert values["additionalPodLabels"]["cost-center"] == "ml-platform"
 
 
 def test_no_efa_pool_no_efa_plugin_and_no_placement_group(prod_plan: Plan):
@@ -602,7 +628,7 @@ def test_the_autoscaler_release_follows_the_cluster_and_discovers_only_handed_gr
     values = release["values"]
     assert values["autoDiscovery"] == {"clusterName": "gpu-platform-prod-cluster", "tags": [
         "k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/gpu-platform-prod-cluster",
-        "gpu-platform.io/autoscaled"]}
+        "gpu-platform.io/autoscaled=gpu-platform-prod-cluster"]}
     assert values["image"] == {"tag": "v1.35.2"} and values["awsRegion"] == "us-east-1"
     assert values["rbac"]["serviceAccount"] == {"create": False, "name": "cluster-autoscaler"}
     assert values["nodeSelector"] == {"gpu-platform.io/system": "true"}

@@ -69,10 +69,12 @@ def test_cfn_lint_accepts_capacity_block_and_efa_pools_and_their_launch_template
         "gpuPools": [
             {"name": "block", "instanceTypes": ["p5.48xlarge"], "capacityType": "CAPACITY_BLOCK",
              "capacityReservationId": "cr-0123456789abcdef0", "availabilityZone": "us-east-1b", "efa": True,
+             "capacityBlockStart": "2026-12-01T11:30:00Z",
              "size": {"minSize": 0, "desiredSize": 2, "maxSize": 2}},
             {"name": "efa", "instanceTypes": ["p4d.24xlarge"], "efa": True, "availabilityZone": "us-east-1a"}]})
     document = cfn.template(plan)
     judged = [props["Type"] for props in document["Resources"].values()]
     assert judged.count("AWS::EKS::Nodegroup") == 3 and "AWS::EC2::PlacementGroup" in judged
+    assert {"AWS::AutoScaling::ScheduledAction", "AWS::EC2::SecurityGroupEgress"} <= set(judged)
     findings = [f for f in cfn.findings(document, "us-east-1") if not f.startswith(RESOLVED_AT_DEPLOY_TIME)]
     assert findings == []
