@@ -92,8 +92,8 @@ BAD_CONFIGS = [
     ({"gpuPools": [POOL, POOL]}, "platform.gpuPools: pool names must be unique (serving repeated)"),
     ({"gpuPools": pool(sharng={})},
      "platform.gpuPools[0].sharng: is not a known key; did you mean sharing? allowed: amiType, "
-     "availabilityZone, capacityReservationId, capacityType, diskSizeGib, efa, instanceTypes, name, nodeLabels, "
-     "sharing, size, workloadType"),
+     "availabilityZone, capacityBlockStart, capacityReservationId, capacityType, diskSizeGib, efa, instanceTypes, "
+     "name, nodeLabels, sharing, size, workloadType"),
     ({"storage.protect": "maybe"}, "platform.storage.protect: must be true or false (got 'maybe')"),
     ({"storage.bucketPrefix": "Models.Team"},
      "platform.storage.bucketPrefix: 'Models.Team' is not usable in S3 bucket names: use lowercase letters, "
