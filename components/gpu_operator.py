@@ -38,7 +38,7 @@ def device_plugin_configs(pools: list[GpuPoolConfig]) -> dict[str, str]:
     for pool in pools:
         config = sharing.device_plugin_config(pool)
         if config is not None:
-            configs[pool.name] = config
+            configs[sharing.config_entries(pool)[sharing.DEVICE_PLUGIN_CONFIG_LABEL]] = config
     return {name: yaml.safe_dump(config, sort_keys=False) for name, config in configs.items()}
 
 
@@ -52,7 +52,7 @@ def mig_parted_configs(pools: list[GpuPoolConfig]) -> dict[str, str]:
     for pool in pools:
         layout = sharing.mig_parted_config(pool)
         if layout is not None:
-            configs[pool.name] = layout
+            configs[sharing.config_entries(pool)[sharing.MIG_CONFIG_LABEL]] = layout
     return {MIG_CONFIG_KEY: yaml.safe_dump({"version": "v1", "mig-configs": configs}, sort_keys=False)}
 
 

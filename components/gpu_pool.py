@@ -74,7 +74,8 @@ class GpuPool(pulumi.ComponentResource):
             efa = EfaInterfaces(pool.efa_interfaces, [cluster.security_group_id,
                                                       cluster.efa_security_group(name, tags).id], placement)
         template = node_launch_template(name, NodeTemplateArgs(
-            ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib, tags=tags,
+            ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib,
+            tags={**tags, sharing.SHARING_TAG: sharing.sharing_tag(pool)},
             shell_script=ENABLE_MIG_MODE if pool.sharing.mode == SharingMode.MIG else None,
             capacity_reservation_id=pool.capacity_reservation_id,
             instance_type=pool.instance_types[0] if capacity_block else None, efa=efa), opts=child)

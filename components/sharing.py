@@ -7,6 +7,8 @@ Formats: NVIDIA/k8s-device-plugin (config v1) and NVIDIA/mig-parted (config v1);
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from components.config import AmiType, GpuPoolConfig, MigStrategy, SharingMode
@@ -25,6 +27,8 @@ WHOLE_GPUS = "whole-gpus"
 MIG_DISABLED = "all-disabled"
 # AWS tag on the node group that records what one node offers, for reviewers and policies.
 ADVERTISED_TAG = "gpu-platform/advertised-resources"
+# AWS tag on a pool's instances: the device-plugin and MIG entries they were launched for.
+SHARING_TAG = "gpu-platform/sharing-config"
 
 
 def advertised(pool: GpuPoolConfig) -> dict[str, int]:
@@ -96,6 +100,37 @@ def mig_parted_config(pool: GpuPoolConfig) -> list[dict[str, Any]] | None:
     return [{"devices": "all", "mig-enabled": True, "mig-devices": dict(sorted(pool.mig_layout().items()))}]
 
 
+def config_name(pool: GpuPoolConfig, content: Any) -> str:
+    """An entry name that changes whenever the entry does: `<pool>-<8 hex of its content>`.
+
+    The MIG manager applies a layout only when the value of a node's nvidia.com/mig.config label changes
+    (NVIDIA/mig-parted cmd/nvidia-mig-manager main.go: `oldLabel != newLabel`) and never watches its
+    ConfigMap, so an entry rewritten under the same name would never reach a running node. At most 63
+    characters, as a label value must be.
+    """
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{pool.name[:54]}-{digest}"
+
+
+def config_entries(pool: GpuPoolConfig) -> dict[str, str]:
+    """The node label -> entry name of each config the pool's node agents read (none for whole GPUs)."""
+    entries = {}
+    plugin = device_plugin_config(pool)
+    if plugin is not None:
+        entries[DEVICE_PLUGIN_CONFIG_LABEL] = config_name(pool, plugin)
+    layout = mig_parted_config(pool)
+    if layout is not None:
+        entries[MIG_CONFIG_LABEL] = config_name(pool, layout)
+    return entries
+
+
+def sharing_tag(pool: GpuPoolConfig) -> str:
+    """The config entries a pool's instances were launched for, as an instance tag: when they change, the
+    launch template changes, so EKS replaces the pool's nodes (whether EKS relabels running nodes is not
+    documented, and a MIG mode change must not happen under a running kubelet)."""
+    return " ".join(sorted(config_entries(pool).values())) or WHOLE_GPUS
+
+
 def node_labels(pool: GpuPoolConfig) -> dict[str, str]:
     """Labels of the pool's nodes: where pods target it, and which config entries its node agents use."""
     labels = {**pool.node_labels, POOL_LABEL: pool.name, WORKLOAD_LABEL: pool.workload_type.value}
@@ -106,10 +141,7 @@ def node_labels(pool: GpuPoolConfig) -> dict[str, str]:
         labels[ACCELERATOR_LABEL] = pool.gpu.accelerator
     if pool.efa:
         labels[EFA_LABEL] = "true"
-    if device_plugin_config(pool) is not None:
-        labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool.name
-    if mig_parted_config(pool) is not None:
-        labels[MIG_CONFIG_LABEL] = pool.name
+    labels |= config_entries(pool)
     if pool.ami_type == AmiType.BOTTLEROCKET_NVIDIA:
         # Bottlerocket ships its own device plugin: the operator must not deploy a second one.
         labels["nvidia.com/gpu.deploy.device-plugin"] = "false"

@@ -445,12 +445,20 @@ def configmap(plan: Plan, name: str) -> dict:
     return next(c["inputs"] for c in plan.of_type(CONFIGMAP) if c["inputs"]["metadata"]["name"] == name)
 
 
+def entry_names(plan: Plan, pool: str) -> tuple[str | None, str | None]:
+    """The device-plugin and MIG entries a pool's nodes are labelled with."""
+    labels = node_group(plan, pool)["labels"]
+    return labels.get("nvidia.com/device-plugin.config"), labels.get("nvidia.com/mig.config")
+
+
 def test_device_plugin_configmap_has_one_entry_per_shared_pool_matching_it_exactly(prod_plan: Plan):
     data = {k: yaml.safe_load(v) for k, v in configmap(prod_plan, "device-plugin-config")["data"].items()}
+    mig_entry, _ = entry_names(prod_plan, "h100-mig")
+    shared_entry, _ = entry_names(prod_plan, "l40s-shared")
     assert data == {
         "whole-gpus": {"version": "v1", "flags": {"migStrategy": "none"}},
-        "h100-mig": {"version": "v1", "flags": {"migStrategy": "mixed"}},
-        "l40s-shared": {"version": "v1", "flags": {"migStrategy": "none"}, "sharing": {"timeSlicing": {
+        mig_entry: {"version": "v1", "flags": {"migStrategy": "mixed"}},
+        shared_entry: {"version": "v1", "flags": {"migStrategy": "none"}, "sharing": {"timeSlicing": {
             "renameByDefault": False, "failRequestsGreaterThanOne": True,
             "resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}},
     }
@@ -458,11 +466,42 @@ def test_device_plugin_configmap_has_one_entry_per_shared_pool_matching_it_exact
 
 def test_mig_configmap_keeps_all_disabled_and_holds_each_mig_pools_layout(prod_plan: Plan):
     cm = configmap(prod_plan, "mig-parted-config")
+    _, layout_entry = entry_names(prod_plan, "h100-mig")
     assert list(cm["data"]) == ["config.yaml"]
     assert yaml.safe_load(cm["data"]["config.yaml"]) == {"version": "v1", "mig-configs": {
         "all-disabled": [{"devices": "all", "mig-enabled": False}],
-        "h100-mig": [{"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}}],
+        layout_entry: [{"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}}],
     }}
+
+
+def test_a_layout_change_is_a_label_change_and_rolls_the_pools_nodes():
+    # The MIG manager applies a layout only when the node's nvidia.com/mig.config value changes (mig-parted
+    # main.go: oldLabel != newLabel), and never watches its ConfigMap.
+    def pool_plan(**sharing_) -> tuple[tuple, dict]:
+        plan = Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], sharing=sharing_))
+        group = node_group(plan, "pool")
+        return entry_names(plan, "pool"), template_of(plan, group)
+    (plugin_a, layout_a), template_a = pool_plan(mode="mig", layout="all-1g")
+    (plugin_b, layout_b), template_b = pool_plan(mode="mig", layout="all-balanced")
+    (plugin_c, layout_c), _ = pool_plan(mode="mig", layout={"1g.10gb": 7})  # the same layout, written out
+    assert layout_a != layout_b and layout_a == layout_c and plugin_a == plugin_b
+    assert layout_a.startswith("pool-") and len(layout_a) == len("pool-") + 8
+    # The instances say which entries they were launched for: a change makes a new launch template version,
+    # so EKS replaces the pool's nodes instead of relying on running nodes being relabelled.
+    tag = "gpu-platform/sharing-config"
+    assert template_a["tagSpecifications"][0]["tags"][tag] == " ".join(sorted((plugin_a, layout_a)))
+    assert template_a["tagSpecifications"][0]["tags"][tag] != template_b["tagSpecifications"][0]["tags"][tag]
+    (plugin_4, _), shared_4 = pool_plan(mode="time-slicing", replicas=4)
+    (plugin_8, _), shared_8 = pool_plan(mode="time-slicing", replicas=8)
+    assert plugin_4 != plugin_8 and shared_4["tags"][tag] != shared_8["tags"][tag]
+
+
+def test_entry_names_stay_valid_label_values_for_the_longest_pool_names():
+    name = "p" * 63
+    plan = Plan.of_config(with_changes(MINIMAL, {"gpuPools": [
+        {"name": name, "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 2}}]}))
+    plugin, _ = entry_names(plan, name)
+    assert len(plugin) == 63 and plugin.startswith("p" * 54 + "-")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
