@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 TOOLS := .tools
 PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
 AMTOOL := $(TOOLS)/prometheus-alertmanager/usr/bin/amtool
+# shellcheck judges the scripts nodes run at boot (Debian's shellcheck package, unpacked the same way).
+SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 
 .PHONY: plan test bench clean policy-venv
 
@@ -27,8 +29,9 @@ $(TOOLS)/%/.unpacked:
 	rm -rf $(TOOLS)/deb-$*
 	touch $@
 
-test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked
-	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) $(PY) -m pytest
+test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked \
+		$(TOOLS)/shellcheck/.unpacked
+	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) $(PY) -m pytest
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py

@@ -1,13 +1,15 @@
 """GpuPool: a managed node group of one GPU model, shared the way its workloads need.
 
-MIG pools turn MIG mode on in the node's user data, before kubelet starts; the
-GPU Operator's MIG manager then only lays out instances. A layout change never
-restarts kubelet, but a mode change does, and on EKS AL2023 that restart was
-seen to corrupt containerd's cgroup state and leave the node NotReady
+MIG pools turn MIG mode on before kubelet starts, on every boot (node_scripts/mig-mode.sh), and a
+node that cannot enter MIG mode powers off; the GPU Operator's MIG manager then only lays out
+instances. A layout change never restarts kubelet, but a mode change does, and on EKS AL2023 that
+restart was seen to corrupt containerd's cgroup state and leave the node NotReady
 (NVIDIA/mig-parted#368, NVIDIA/gpu-operator#2415).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -19,28 +21,27 @@ from components.labels import CostLabels
 from components.node_group import NodeGroupArgs, SizeOwner, autoscaling_group_name, managed_node_group
 from components.node_template import EfaInterfaces, NodeTemplateArgs, node_launch_template
 
-# Runs once per instance, before nodeadm starts kubelet; MIG mode persists across reboots. A node
-# whose GPUs cannot enter MIG mode must not join: the MIG manager would then change the mode with
-# kubelet running, the very restart this avoids. Masking kubelet keeps it out (the node group
-# reports it as failing to join) instead of letting it join in the wrong mode.
-ENABLE_MIG_MODE = """#!/bin/bash
-# gpu-platform: turn MIG mode on before kubelet starts (see components/gpu_pool.py).
-mig_off() { nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader | grep -qv '^Enabled$'; }
-systemctl stop nvidia-persistenced 2>/dev/null
-nvidia-smi -mig 1
-if mig_off; then
-  # The mode stays pending until the GPUs reset; if they cannot be reset here, reboot once.
-  nvidia-smi -r
-  if mig_off && [ ! -e /var/lib/gpu-platform/mig-reboot ]; then
-    mkdir -p /var/lib/gpu-platform && touch /var/lib/gpu-platform/mig-reboot && reboot && exit 0
-  fi
-fi
-systemctl start nvidia-persistenced 2>/dev/null
-if mig_off; then
-  echo "gpu-platform: MIG mode could not be enabled; this node will not join the cluster" >&2
-  systemctl mask --now kubelet
-  exit 1
-fi"""
+NODE_SCRIPTS = Path(__file__).parent / "node_scripts"
+MIG_MODE_SCRIPT = "/usr/local/sbin/gpu-platform-mig-mode"
+MIG_MODE_UNIT = "/etc/systemd/system/gpu-platform-mig-mode.service"
+
+
+def mig_mode_user_data() -> str:
+    """The user-data script of MIG pools: install the MIG mode check as a unit that runs before kubelet on
+    every boot, then run it now. cloud-init runs user-data scripts once per instance, in cloud-final,
+    which nodeadm-run (and so kubelet) waits for (cloud-init cc_scripts_user: PER_INSTANCE)."""
+    script = (NODE_SCRIPTS / "mig-mode.sh").read_text()
+    unit = (NODE_SCRIPTS / "mig-mode.service").read_text()
+    return (
+        "#!/bin/bash\n"
+        "# gpu-platform: install the MIG mode check that runs before kubelet on every boot; run it now.\n"
+        f"cat > {MIG_MODE_SCRIPT} <<'GPU_PLATFORM_EOF'\n{script}GPU_PLATFORM_EOF\n"
+        f"chmod 0755 {MIG_MODE_SCRIPT}\n"
+        f"cat > {MIG_MODE_UNIT} <<'GPU_PLATFORM_EOF'\n{unit}GPU_PLATFORM_EOF\n"
+        "systemctl daemon-reload\n"
+        "systemctl enable gpu-platform-mig-mode.service\n"
+        f"exec {MIG_MODE_SCRIPT}\n"
+    )
 
 
 class GpuPool(pulumi.ComponentResource):
@@ -76,7 +77,7 @@ class GpuPool(pulumi.ComponentResource):
         template = node_launch_template(name, NodeTemplateArgs(
             ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib,
             tags={**tags, sharing.SHARING_TAG: sharing.sharing_tag(pool)},
-            shell_script=ENABLE_MIG_MODE if pool.sharing.mode == SharingMode.MIG else None,
+            shell_script=mig_mode_user_data() if pool.sharing.mode == SharingMode.MIG else None,
             capacity_reservation_id=pool.capacity_reservation_id,
             instance_type=pool.instance_types[0] if capacity_block else None, efa=efa), opts=child)
         self.node_group = managed_node_group(name, NodeGroupArgs(
