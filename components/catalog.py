@@ -7,6 +7,7 @@ here, never from literals of their own. See ../shared/reference/gpu-facts.md.
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass
 
 # --- Kubernetes versions on EKS --------------------------------------------------
@@ -194,8 +195,62 @@ def mig_presets(gpu: Gpu) -> dict[str, dict[str, int]]:
     return presets
 
 
+# Where a GPU instance may start, in memory slices (0-7), by its (compute, memory) slices: `nvidia-smi mig
+# -lgipp` of A100-SXM4-40GB in the NVIDIA MIG user guide ("List GPU Instance Profiles"): 1g {0..6}:1,
+# 1g.+ {0,2,4,6}:2, 2g {0,2,4}:2, 3g {0,4}:4, 4g {0}:4, 7g {0}:8. H100 80GB prints the same table; A100
+# 80GB and H200 have the same profiles and memory fractions and are taken to place the same way. Two
+# instances may not share a memory slice (NVML nvmlDeviceGetGpuInstancePossiblePlacements). 4g + 3g is
+# valid since driver R510 (MIG user guide, concepts); the EKS AL2023 NVIDIA AMIs ship far newer drivers.
+MIG_PLACEMENTS: dict[tuple[int, int], tuple[int, ...]] = {
+    (1, 1): (0, 1, 2, 3, 4, 5, 6), (1, 2): (0, 2, 4, 6), (2, 2): (0, 2, 4), (3, 4): (0, 4), (4, 4): (0,),
+    (7, 8): (0,),
+}
+
+
+def mig_placement(gpu: Gpu, layout: dict[str, int]) -> dict[str, list[int]] | None:
+    """Start slots for every instance of a per-GPU layout, largest first as mig-parted creates them
+    (pkg/types/mig_config.go Flatten); None if the GPU cannot place them all."""
+    profiles = MIG_PROFILES[gpu.model]
+    instances = sorted((name for name, count in layout.items() for _ in range(count)),
+                       key=lambda n: (-profiles[n].memory, -profiles[n].compute, n))
+
+    def place(i: int, used: frozenset[int]) -> list[int] | None:
+        if i == len(instances):
+            return []
+        profile = profiles[instances[i]]
+        for start in MIG_PLACEMENTS[(profile.compute, profile.memory)]:
+            slots = frozenset(range(start, start + profile.memory))
+            if not slots & used:
+                rest = place(i + 1, used | slots)
+                if rest is not None:
+                    return [start, *rest]
+        return None
+
+    starts = place(0, frozenset())
+    if starts is None:
+        return None
+    placed: dict[str, list[int]] = {}
+    for name, start in zip(instances, starts):
+        placed.setdefault(name, []).append(start)
+    return placed
+
+
+def largest_fitting(gpu: Gpu, layout: dict[str, int]) -> dict[str, int]:
+    """A layout the GPU can build, made from this one by dropping as few compute slices as possible."""
+    profiles = MIG_PROFILES[gpu.model]
+    best: dict[str, int] = {}
+    counts = [range(min(c, profiles[n].max_per_gpu) + 1) for n, c in layout.items()]
+    for combo in itertools.product(*counts):
+        candidate = {n: c for n, c in zip(layout, combo) if c}
+        size = sum(profiles[n].compute * c for n, c in candidate.items())
+        if size > sum(profiles[n].compute * c for n, c in best.items()) and mig_placement(gpu, candidate):
+            best = candidate
+    return best
+
+
 def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> list[str]:
-    """Why a per-GPU layout does not fit this GPU; empty when it does. `where` names the GPU in messages."""
+    """Why a per-GPU layout does not fit this GPU, with a layout that does; empty when it fits.
+    `where` names the GPU in messages."""
     where = where or gpu.model
     if not gpu.mig:
         return [f"{where} has no MIG; share it with time-slicing"]
@@ -210,4 +265,10 @@ def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> li
     if compute > MIG_COMPUTE_SLICES or memory > MIG_MEMORY_SLICES:
         problems.append(f"needs {compute} of {MIG_COMPUTE_SLICES} compute and {memory} of {MIG_MEMORY_SLICES} "
                         f"memory slices of one {where}")
+    elif not problems and mig_placement(gpu, layout) is None:
+        problems.append(f"cannot be placed on one {where}: its instances' allowed start slots overlap")
+    if problems:
+        fits = largest_fitting(gpu, layout)
+        if fits:
+            problems[-1] += "; a layout that fits: " + ", ".join(f"{n}: {c}" for n, c in fits.items())
     return problems

@@ -60,6 +60,51 @@ def test_every_preset_of_every_mig_gpu_is_accepted(gpu):
         load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], preset)), PROJECT, "dev")
 
 
+# The 19 maximal GPU-instance layouts of an A100, by compute slices (MIG user guide, "Profile Placements"
+# figure, 19 valid configurations), enumerated from `nvidia-smi mig -lgipp`'s placement table.
+NVIDIA_VALID_CONFIGURATIONS = [
+    (7,), (4, 3), (4, 2, 1), (4, 1, 1, 1), (3, 3), (3, 2, 1), (3, 1, 1, 1), (2, 2, 3), (2, 1, 1, 3), (1, 1, 2, 3),
+    (1, 1, 1, 1, 3), (2, 2, 2, 1), (2, 1, 1, 2, 1), (1, 1, 2, 2, 1), (2, 1, 1, 1, 1, 1), (1, 1, 2, 1, 1, 1),
+    (1, 1, 1, 1, 2, 1), (2, 2, 1, 1, 1), (1, 1, 1, 1, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
+@pytest.mark.parametrize("configuration", NVIDIA_VALID_CONFIGURATIONS, ids=str)
+def test_every_configuration_nvidia_documents_is_accepted_and_placed(gpu, configuration):
+    model = catalog.GPU_INSTANCES[INSTANCE_OF[gpu]].gpu
+    smallest = {}
+    for profile in sorted(catalog.MIG_PROFILES[model.model].values(), key=lambda p: p.memory):
+        smallest.setdefault(profile.compute, profile.name)
+    layout: dict[str, int] = {}
+    for compute in configuration:
+        layout[smallest[compute]] = layout.get(smallest[compute], 0) + 1
+    load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], layout)), PROJECT, "dev")
+    placed = catalog.mig_placement(model, layout)
+    slots = [s for name, starts in placed.items() for start in starts
+             for s in range(start, start + catalog.MIG_PROFILES[model.model][name].memory)]
+    assert len(slots) == len(set(slots))  # no memory slice used twice
+
+
+def test_4g_and_3g_together_are_accepted_since_driver_r510():
+    # NVIDIA MIG user guide, concepts: "prior to NVIDIA driver release R510, the combination of a (4 memory,
+    # 4 compute) and a (4 memory, 3 compute) profile was not supported. This restriction no longer applies".
+    assert catalog.mig_placement(catalog.H100_80GB, {"4g.40gb": 1, "3g.40gb": 1}) == {"4g.40gb": [0], "3g.40gb": [4]}
+
+
+def test_placement_refuses_instances_whose_start_slots_overlap():
+    # A 1-slice instance cannot start at slot 7, so eight of them cannot be placed even where slices add up.
+    eight = catalog.MigProfile("1g.x", 1, 1, 8)
+    fake = catalog.Gpu("fake", 80, mig=True, accelerator="x")
+    catalog.MIG_PROFILES[fake.model] = {"1g.x": eight}
+    try:
+        assert catalog.mig_placement(fake, {"1g.x": 7}) == {"1g.x": [0, 1, 2, 3, 4, 5, 6]}
+        assert catalog.mig_placement(fake, {"1g.x": 8}) is None
+        assert catalog.mig_layout_problems(fake, {"1g.x": 8}, "fake GPU") == [
+            "needs 8 of 7 compute and 8 of 8 memory slices of one fake GPU; a layout that fits: 1g.x: 7"]
+    finally:
+        del catalog.MIG_PROFILES[fake.model]
+
+
 def test_all_balanced_is_two_1g_one_2g_one_3g_of_the_smallest_memory_sizes():
     assert catalog.mig_presets(catalog.H100_80GB)["all-balanced"] == {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}
     assert catalog.mig_presets(catalog.H200_141GB)["all-balanced"] == {"1g.18gb": 2, "2g.35gb": 1, "3g.71gb": 1}
@@ -72,13 +117,16 @@ BAD_SHARING = [
      "2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"),
     (mig("p4d.24xlarge", {"1g.10gb": 5}),
      "platform.gpuPools[0].sharing.layout: 1g.10gb fits at most 4 times on one GPU (got 5); needs 5 of 7 "
-     "compute and 10 of 8 memory slices of one A100 40GB (p4d.24xlarge)"),
+     "compute and 10 of 8 memory slices of one A100 40GB (p4d.24xlarge); a layout that fits: 1g.10gb: 4"),
     (mig("p5.48xlarge", {"3g.40gb": 2, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}"),
+     f"platform.gpuPools[0].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     "that fits: 3g.40gb: 2"),
     (mig("p5.48xlarge", {"4g.40gb": 1, "3g.40gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}"),
+     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     "that fits: 4g.40gb: 1, 3g.40gb: 1"),
     (mig("p5.48xlarge", {"7g.80gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}"),
+     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     "that fits: 7g.80gb: 1"),
     (mig("p5.48xlarge", {"1g.10gb": 8}),
      "platform.gpuPools[0].sharing.layout: must be a preset name such as all-1g, or profile counts from 1 to 7 "
      "such as 1g.10gb: 7 (got {'1g.10gb': 8})"),
