@@ -65,19 +65,34 @@ class Alert:
     runbook: str    # what it means and the first response
 
 
+# What one unit of a GPU resource is, in physical GPUs. A MIG instance of g compute slices is g/7 of its
+# GPU; an nvidia.com/gpu unit is the node's GPUs over what it advertises: 1 for a whole GPU, 1/replicas for
+# a time-sliced one, 1/instances under MIG strategy single. Physical GPUs are counted from DCGM (one UUID
+# each, however many pods share it).
+MIG_SHARE = " or ".join(
+    f'kube_pod_container_resource_requests{{resource=~"nvidia_com_mig_{g}g_.+"}} * {g} / 7' for g in (1, 2, 3, 4, 7))
 RECORDING_RULES: tuple[tuple[str, str], ...] = (
-    # GPUs (or MIG instances) requested by running pods, per pod.
+    # Physical GPUs behind one advertised nvidia.com/gpu, per node.
+    ("gpu_platform:node_gpus:per_advertised_gpu",
+     "count by (node) (count by (node, UUID) (DCGM_FI_DEV_GPU_TEMP))"
+     ' / on (node) max by (node) (kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0)'),
+    # GPUs held by running pods, per pod, as shares of physical GPUs.
     ("gpu_platform:pod_gpus:allocated",
-     f"sum by (namespace, pod) ({GPU_REQUESTS})"
+     f"sum by (namespace, pod) ({MIG_SHARE}"
+     ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"}'
+     " * on (node) group_left () gpu_platform:node_gpus:per_advertised_gpu)"
      ' * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase{phase="Running"}) == 1)'),
     # ... with who pays for them.
     ("gpu_platform:pod_gpus:allocated_by_cost",
      f"gpu_platform:pod_gpus:allocated * on (namespace, pod) group_left ({COST_LABELS})"
      f" max by (namespace, pod, {COST_LABELS}) (kube_pod_labels)"),
-    # Allocated GPUs (or MIG instances) that do no work, per pod, with who pays for them.
+    # The part of those GPUs that does no work, with who pays. Activity is measured per device (or MIG
+    # instance) and copied to every pod sharing it (dcgm-exporter KUBERNETES_VIRTUAL_GPUS): a pod's idle
+    # share is its allocation times the fraction of its devices that are idle.
     ("gpu_platform:pod_gpus:idle_by_cost",
-     f'count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}} < {IDLE_ACTIVITY})'
-     f" * on (namespace, pod) group_left ({COST_LABELS}) max by (namespace, pod, {COST_LABELS}) (kube_pod_labels)"),
+     "gpu_platform:pod_gpus:allocated_by_cost * on (namespace, pod) group_left ()"
+     f' (count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}} < {IDLE_ACTIVITY})'
+     ' / count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod!=""}))'),
 )
 
 ALERTS: tuple[Alert, ...] = (
@@ -103,7 +118,10 @@ ALERTS: tuple[Alert, ...] = (
           "GPU {{ $labels.gpu }} on {{ $labels.node }} ({{ $labels.pod }}) has used over 95% of its memory",
           "The next allocation of the pod on this GPU will fail with out-of-memory. Check the model's batch size "
           "and KV-cache settings, or move it to a larger MIG profile or a whole GPU."),
-    Alert("GpuAllocatedButIdle", f'max_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}}[5m]) < {IDLE_ACTIVITY}',
+    # One alert per pod: a pod holding several GPUs (or time-sliced replicas, one series each) alerts once.
+    Alert("GpuAllocatedButIdle",
+          f'max by (namespace, pod, node) (max_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}}[5m]))'
+          f" < {IDLE_ACTIVITY}",
           "1h", "warning",
           "{{ $labels.namespace }}/{{ $labels.pod }} has held a GPU for an hour without using it",
           "Money is burning: the GPU is allocated to a pod that does no work. Ask the owner (the cost labels on "

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import gpu_metrics, sharing
-from components.config import GpuPoolConfig
+from components.config import GpuPoolConfig, SharingMode
 from components.node_labels import SYSTEM_LABEL
 
 CHART = "gpu-operator"
@@ -56,7 +56,11 @@ def mig_parted_configs(pools: list[GpuPoolConfig]) -> dict[str, str]:
     return {MIG_CONFIG_KEY: yaml.safe_dump({"version": "v1", "mig-configs": configs}, sort_keys=False)}
 
 
-def chart_values(service_monitor: bool, pod_labels: dict[str, str]) -> dict:
+def chart_values(service_monitor: bool, pod_labels: dict[str, str], time_sliced: bool = False) -> dict:
+    """With a time-sliced pool, dcgm-exporter gives every pod sharing a GPU its own copy of the GPU's series
+    (labelled pod and vgpu); without KUBERNETES_VIRTUAL_GPUS it names only one of them (NVIDIA/dcgm-exporter
+    internal/pkg/transformation/kubernetes.go). Set through the chart's dcgmExporter.env."""
+    exporter_env = [{"name": "KUBERNETES_VIRTUAL_GPUS", "value": "true"}] if time_sliced else []
     return {
         "driver": {"enabled": False},    # the AL2023 NVIDIA AMI ships the driver
         "toolkit": {"enabled": False},   # ... and the container toolkit (nodeadm sets the nvidia runtime)
@@ -66,6 +70,7 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str]) -> dict:
         "mig": {"strategy": ""},
         "dcgmExporter": {
             "enabled": True,
+            "env": exporter_env,
             "config": {"name": DCGM_CONFIGMAP},  # the counters of gpu_metrics.py, ECC included
             "serviceMonitor": {
                 "enabled": service_monitor, "interval": "15s",
@@ -113,7 +118,9 @@ class GpuOperator(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
-            values=chart_values(service_monitor, pod_labels), atomic=True, cleanup_on_fail=True,
+            values=chart_values(service_monitor, pod_labels,
+                                time_sliced=any(p.sharing.mode == SharingMode.TIME_SLICING for p in pools)),
+            atomic=True, cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]))
         # `after` names what must run first: the monitoring CRDs and the nodes the operator is pinned to.
         self.register_outputs({"namespace": NAMESPACE})

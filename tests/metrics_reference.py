@@ -37,8 +37,9 @@ DCGM_EXPORTER_FIELDS = {
     "DCGM_FI_PROF_SM_OCCUPANCY", "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "DCGM_FI_PROF_DRAM_ACTIVE",
     "DCGM_FI_PROF_PIPE_FP64_ACTIVE", "DCGM_FI_PROF_PIPE_FP32_ACTIVE", "DCGM_FI_PROF_PIPE_FP16_ACTIVE",
 }
+# `vgpu`: the replica index of a shared GPU, with KUBERNETES_VIRTUAL_GPUS (internal/pkg/transformation/kubernetes.go).
 DCGM_LABELS = {"gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname", "GPU_I_PROFILE", "GPU_I_ID",
-               "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container"}
+               "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container", "vgpu"}
 SCRAPE_LABELS = {"job", "instance", "endpoint", "service"}
 KSM_METRICS = {
     "kube_pod_container_resource_requests": {"namespace", "pod", "uid", "container", "node", "resource", "unit"},
@@ -46,6 +47,7 @@ KSM_METRICS = {
     "kube_pod_status_unschedulable": {"namespace", "pod", "uid"},
     "kube_pod_labels": {"namespace", "pod", "uid"},
     "kube_node_labels": {"node"},
+    "kube_node_status_allocatable": {"node", "resource", "unit"},
 }
 COST_LABELS = {"label_cost_center", "label_product", "label_environment", "label_workload_type"}
 

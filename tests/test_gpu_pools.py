@@ -581,6 +581,14 @@ def test_operator_chart_is_pinned_and_uses_the_amis_driver_and_the_pool_configs(
     assert values["daemonsets"]["labels"]["cost-center"] == "ml-platform"
 
 
+def test_time_sliced_gpus_are_attributed_to_every_pod_sharing_them(prod_plan: Plan):
+    # dcgm-exporter names only one pod per device unless KUBERNETES_VIRTUAL_GPUS is set (kubernetes.go).
+    env = gpu_operator_release(prod_plan)["values"]["dcgmExporter"]["env"]
+    assert env == [{"name": "KUBERNETES_VIRTUAL_GPUS", "value": "true"}]  # prod has a time-sliced pool
+    mig_only = Plan.of_config(config_with_pool(**mig("p5.48xlarge", "all-1g")))
+    assert gpu_operator_release(mig_only)["values"]["dcgmExporter"]["env"] == []
+
+
 def test_without_observability_the_operator_makes_no_service_monitor():
     plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]),
                                        {"observability.enabled": False}))

@@ -87,7 +87,14 @@ ALERT_CASES = {
     "GpuAllocatedButIdle": [
         case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.01x80")], [
             ("30m", []),
-            ("61m", [firing("GpuAllocatedButIdle", WORKLOAD,
+            ("61m", [firing("GpuAllocatedButIdle", {"namespace": "team-a", "pod": "llm-0", "node": "gpu-a"},
+                            "team-a/llm-0 has held a GPU for an hour without using it", "warning")])]),
+        # Two time-sliced replicas of one idle GPU (dcgm-exporter gives each its own series, vgpu 0 and 1):
+        # one alert for the pod.
+        case("GpuAllocatedButIdle", [
+            series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "vgpu": "0"}, "0.01x80"),
+            series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "vgpu": "1"}, "0.01x80")], [
+            ("61m", [firing("GpuAllocatedButIdle", {"namespace": "team-a", "pod": "llm-0", "node": "gpu-a"},
                             "team-a/llm-0 has held a GPU for an hour without using it", "warning")])]),
         case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.6x80")], [("70m", [])]),
         # A GPU that no pod holds is spare capacity, not money burning. Its series has no pod label:
@@ -128,28 +135,73 @@ ALERT_CASES = {
     ],
 }
 
-POD_LABELS = {**KSM, "namespace": "team-a", "pod": "llm-0", "uid": "u1", "label_cost_center": "research",
-              "label_product": "chat", "label_environment": "prod", "label_workload_type": "inference"}
+def pod_series(pod: str, node: str, resource: str, count: int, center: str) -> list[dict]:
+    """A running pod asking for `count` of a GPU resource on a node, and its cost labels."""
+    who = {**KSM, "namespace": "team-a", "pod": pod}
+    return [
+        series("kube_pod_container_resource_requests",
+               {**who, "node": node, "container": "server", "resource": resource, "unit": "integer"}, f"{count}x10"),
+        series("kube_pod_status_phase", {**who, "uid": pod, "phase": "Running"}, "1x10"),
+        series("kube_pod_labels", {**who, "uid": pod, "label_cost_center": center, "label_product": "chat",
+                                   "label_environment": "prod", "label_workload_type": "inference"}, "1x10"),
+    ]
+
+
+def dcgm_series(node: str, uuid: str, pod: str, activity: str, **extra: str) -> list[dict]:
+    labels = {"job": "nvidia-dcgm-exporter", "node": node, "UUID": uuid, "gpu": "0", "namespace": "team-a",
+              "pod": pod, **extra}
+    return [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labels, f"{activity}x10"),
+            series("DCGM_FI_DEV_GPU_TEMP", labels, "50x10")]
+
+
+def allocatable(node: str, gpus: int) -> dict:
+    return series("kube_node_status_allocatable", {**KSM, "node": node, "resource": "nvidia_com_gpu",
+                                                   "unit": "integer"}, f"{gpus}x10")
+
+
+# One L4 time-sliced 4 ways and shared by 4 idle pods (dcgm-exporter with KUBERNETES_VIRTUAL_GPUS gives each
+# pod a copy of the device's series, told apart by vgpu); one H100 cut into seven 1g instances, one pod each,
+# one of them idle; one whole H100 held by a busy pod; two whole GPUs held by one pod, one of them idle.
+SHARED = [s for i in range(4) for s in pod_series(f"ts-{i}", "l4-a", "nvidia_com_gpu", 1, "search")
+          + dcgm_series("l4-a", "GPU-shared", f"ts-{i}", "0.01", vgpu=str(i))] + [allocatable("l4-a", 4)]
+MIG = [s for i in range(7) for s in pod_series(f"mig-{i}", "h100-a", "nvidia_com_mig_1g_10gb", 1, "research")
+       + dcgm_series("h100-a", "GPU-mig", f"mig-{i}", "0.0" if i == 0 else "0.5", GPU_I_PROFILE="1g.10gb",
+                     GPU_I_ID=str(i))]
+WHOLE = pod_series("whole-0", "h100-b", "nvidia_com_gpu", 1, "chat") + dcgm_series(
+    "h100-b", "GPU-whole", "whole-0", "0.7") + [allocatable("h100-b", 1)]
+TWO = pod_series("llm-0", "h100-c", "nvidia_com_gpu", 2, "batch") + dcgm_series(
+    "h100-c", "GPU-c0", "llm-0", "0.01") + dcgm_series("h100-c", "GPU-c1", "llm-0", "0.7") + [allocatable("h100-c", 2)]
+
+
+def sample(expr: str, value: float, **labels: str) -> dict:
+    """The one sample `expr` gives at 5m; a bare selector keeps its metric name."""
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    name = expr.split("{")[0] if expr.startswith("gpu_platform:") else ""
+    return {"expr": expr, "eval_time": "5m", "exp_samples": [{"labels": f"{name}{{{inner}}}", "value": value}]}
+
+
 RECORDING_CASE = {
     "interval": "1m",
-    "input_series": [
-        series("kube_pod_container_resource_requests", {**KSM, "namespace": "team-a", "pod": "llm-0",
-               "container": "server", "resource": "nvidia_com_gpu", "unit": "integer"}, "2x10"),
-        series("kube_pod_status_phase", {**KSM, "namespace": "team-a", "pod": "llm-0", "uid": "u1",
-                                         "phase": "Running"}, "1x10"),
-        series("kube_pod_labels", POD_LABELS, "1x10"),
-        series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "gpu": "0"}, "0.01x10"),
-        series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", {**WORKLOAD, "gpu": "1"}, "0.7x10"),
-    ],
+    "input_series": SHARED + MIG + WHOLE + TWO,
     "promql_expr_test": [
-        {"expr": "gpu_platform:pod_gpus:allocated_by_cost", "eval_time": "5m", "exp_samples": [{
-            "labels": 'gpu_platform:pod_gpus:allocated_by_cost{namespace="team-a", pod="llm-0", '
-                      'label_cost_center="research", label_product="chat", label_environment="prod", '
-                      'label_workload_type="inference"}', "value": 2}]},
-        {"expr": "gpu_platform:pod_gpus:idle_by_cost", "eval_time": "5m", "exp_samples": [{
-            "labels": 'gpu_platform:pod_gpus:idle_by_cost{namespace="team-a", pod="llm-0", '
-                      'label_cost_center="research", label_product="chat", label_environment="prod", '
-                      'label_workload_type="inference"}', "value": 1}]},
+        # Allocations in physical GPUs: a time-sliced replica is a quarter of its GPU, a 1g instance a seventh.
+        sample('gpu_platform:pod_gpus:allocated{pod="ts-0"}', 0.25, namespace="team-a", pod="ts-0"),
+        sample('gpu_platform:pod_gpus:allocated{pod="mig-3"}', 1 / 7, namespace="team-a", pod="mig-3"),
+        sample('gpu_platform:pod_gpus:allocated{pod="whole-0"}', 1, namespace="team-a", pod="whole-0"),
+        sample('gpu_platform:pod_gpus:allocated{pod="llm-0"}', 2, namespace="team-a", pod="llm-0"),
+        # The shared GPU is one GPU, however many pods share it.
+        sample('sum by (label_cost_center) (gpu_platform:pod_gpus:allocated_by_cost{label_cost_center="search"})',
+               1, label_cost_center="search"),
+        sample('sum by (label_cost_center) (gpu_platform:pod_gpus:idle_by_cost{label_cost_center="search"})',
+               1, label_cost_center="search"),
+        # Idle shares: the idle MIG instance only; half of the two-GPU pod; nothing of the busy whole GPU.
+        sample('sum by (label_cost_center) (gpu_platform:pod_gpus:idle_by_cost{label_cost_center="research"})',
+               1 / 7, label_cost_center="research"),
+        sample('gpu_platform:pod_gpus:idle_by_cost{pod="llm-0"}', 1, namespace="team-a", pod="llm-0",
+               label_cost_center="batch", label_product="chat", label_environment="prod",
+               label_workload_type="inference"),
+        {"expr": 'gpu_platform:pod_gpus:idle_by_cost{label_cost_center="chat"}', "eval_time": "5m",
+         "exp_samples": []},
     ],
 }
 
