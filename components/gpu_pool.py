@@ -24,23 +24,28 @@ from components.node_template import EfaInterfaces, NodeTemplateArgs, node_launc
 NODE_SCRIPTS = Path(__file__).parent / "node_scripts"
 MIG_MODE_SCRIPT = "/usr/local/sbin/gpu-platform-mig-mode"
 MIG_MODE_UNIT = "/etc/systemd/system/gpu-platform-mig-mode.service"
+KUBELET_DROP_IN = "/etc/systemd/system/kubelet.service.d/10-gpu-platform-mig-mode.conf"
 
 
 def mig_mode_user_data() -> str:
     """The user-data script of MIG pools: install the MIG mode check as a unit that runs before kubelet on
-    every boot, then run it now. cloud-init runs user-data scripts once per instance, in cloud-final,
-    which nodeadm-run (and so kubelet) waits for (cloud-init cc_scripts_user: PER_INSTANCE)."""
-    script = (NODE_SCRIPTS / "mig-mode.sh").read_text()
-    unit = (NODE_SCRIPTS / "mig-mode.service").read_text()
+    every boot and that kubelet cannot start without, then start it now. cloud-init runs user-data scripts
+    once per instance, in cloud-final, which nodeadm-run (and so kubelet) waits for (cloud-init
+    cc_scripts_user: PER_INSTANCE); the unit is not ordered after cloud-final, so starting it here cannot
+    deadlock, and it runs with its own ordering after the driver."""
+    files = ((MIG_MODE_SCRIPT, "mig-mode.sh"), (MIG_MODE_UNIT, "mig-mode.service"),
+             (KUBELET_DROP_IN, "kubelet-requires-mig-mode.conf"))
+    written = "".join(f"cat > {path} <<'GPU_PLATFORM_EOF'\n{(NODE_SCRIPTS / source).read_text()}GPU_PLATFORM_EOF\n"
+                      for path, source in files)
     return (
         "#!/bin/bash\n"
         "# gpu-platform: install the MIG mode check that runs before kubelet on every boot; run it now.\n"
-        f"cat > {MIG_MODE_SCRIPT} <<'GPU_PLATFORM_EOF'\n{script}GPU_PLATFORM_EOF\n"
+        f"mkdir -p {KUBELET_DROP_IN.rsplit('/', 1)[0]}\n"
+        f"{written}"
         f"chmod 0755 {MIG_MODE_SCRIPT}\n"
-        f"cat > {MIG_MODE_UNIT} <<'GPU_PLATFORM_EOF'\n{unit}GPU_PLATFORM_EOF\n"
         "systemctl daemon-reload\n"
         "systemctl enable gpu-platform-mig-mode.service\n"
-        f"exec {MIG_MODE_SCRIPT}\n"
+        "systemctl start gpu-platform-mig-mode.service\n"
     )
 
 

@@ -621,7 +621,7 @@ def test_mig_user_data_keeps_a_node_out_rather_than_join_in_the_wrong_mode(prod_
     # Its behaviour is tested against stub GPU tools in tests/test_mig_mode_script.py.
     script = base64.b64decode(template_of(prod_plan, node_group(prod_plan, "h100-mig"))["userData"]).decode()
     assert "set -e" not in script  # a failed command must reach the decision below, not abort it
-    assert "nvidia-smi -mig 1" in script and "systemctl mask --runtime --now kubelet.service" in script
+    assert "nvidia-smi -mig 1" in script and "Requisite=gpu-platform-mig-mode.service" in script
     assert "shutdown -h now" in script
 
 

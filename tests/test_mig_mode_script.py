@@ -76,7 +76,7 @@ def node(tmp_path: Path):
     return make
 
 
-KUBELET_OFF = "systemctl mask --runtime --now kubelet.service"
+POWER_OFF = "shutdown -h now"
 
 
 def test_hopper_gpus_enter_mig_mode_without_a_reset(node):
@@ -84,7 +84,6 @@ def test_hopper_gpus_enter_mig_mode_without_a_reset(node):
     assert n.run().returncode == 0
     assert "nvidia-smi -mig 1" in n.calls
     assert not [c for c in n.calls if c.startswith(("reboot", "shutdown", "nvidia-smi -r"))]
-    assert KUBELET_OFF not in n.calls
 
 
 def test_gpus_already_in_mig_mode_are_left_alone(node):
@@ -101,19 +100,22 @@ def test_a100_gpus_enter_mig_mode_after_a_reset_with_persistenced_stopped(node):
     calls = n.calls
     assert calls.index("systemctl stop nvidia-persistenced.service") < calls.index("nvidia-smi -r") \
         < calls.index("systemctl start nvidia-persistenced.service")
-    assert not [c for c in calls if c.startswith(("reboot", "shutdown"))] and KUBELET_OFF not in calls
+    # the reset drops application clocks: the AMI's unit sets them again
+    assert calls.index("nvidia-smi -r") < calls.index("systemctl try-restart set-nvidia-clocks.service")
+    assert not [c for c in calls if c.startswith(("reboot", "shutdown"))]
 
 
 def test_gpus_enabled_after_one_reboot_join(node):
     n = node(enables_on="never")
     first = n.run()
     assert first.returncode != 0
-    assert "reboot" in n.calls
-    assert KUBELET_OFF in n.calls  # kubelet must not start while the reboot is on its way
+    assert "reboot" in n.calls  # the script fails, so kubelet (Requisite on its unit) cannot start meanwhile
     assert (n.root / "state" / "mig-reboot").exists()
     n.reboots()
     assert n.run().returncode == 0
     assert not [c for c in n.calls if c.startswith(("reboot", "shutdown"))]
+    # joined: a later boot that needs a reboot gets one again instead of powering off
+    assert not (n.root / "state" / "mig-reboot").exists()
 
 
 def test_gpus_that_stay_disabled_after_the_reboot_power_the_node_off(node):
@@ -122,8 +124,7 @@ def test_gpus_that_stay_disabled_after_the_reboot_power_the_node_off(node):
     (n.root / "calls").unlink()
     second = n.run()  # after the reboot, still Disabled
     assert second.returncode != 0
-    assert KUBELET_OFF in n.calls
-    assert any(c.startswith("shutdown -h now") for c in n.calls)
+    assert any(c.startswith(POWER_OFF) for c in n.calls)
     assert "reboot" not in n.calls
     assert "MIG mode could not be enabled" in second.stderr
 
@@ -133,7 +134,7 @@ def test_a_missing_driver_powers_the_node_off_after_waiting(node):
     result = n.run()
     assert result.returncode != 0
     assert n.calls.count("sleep 5") == 3  # waited 15 s (the test's limit) for the driver
-    assert KUBELET_OFF in n.calls and any(c.startswith("shutdown -h now") for c in n.calls)
+    assert any(c.startswith(POWER_OFF) for c in n.calls)
     assert "nvidia-smi -mig 1" not in n.calls
 
 
@@ -143,10 +144,10 @@ def test_an_nvidia_smi_that_fails_or_prints_nothing_counts_as_mig_off(node, brok
     if broken == "prints nothing":
         (n.root / "modes").write_text("")
     assert n.run().returncode != 0  # never "on" by mistake: the node does not join
-    assert KUBELET_OFF in n.calls and "reboot" in n.calls
+    assert "reboot" in n.calls
     (n.root / "calls").unlink()
     assert n.run().returncode != 0
-    assert any(c.startswith("shutdown -h now") for c in n.calls)
+    assert any(c.startswith(POWER_OFF) for c in n.calls)
 
 
 def test_one_gpu_left_disabled_keeps_the_node_out(node):
@@ -187,7 +188,14 @@ def test_the_user_data_installs_the_check_before_kubelet_and_runs_it(prod_plan: 
     assert shellcheck(script) == []
     assert SCRIPT.read_text() in script  # the tested script, byte for byte
     unit = (NODE_SCRIPTS / "mig-mode.service").read_text()
-    assert unit in script and "Before=nodeadm-run.service kubelet.service" in unit
-    assert "RequiredBy=nodeadm-run.service" in unit
-    assert script.index("systemctl enable gpu-platform-mig-mode.service") < script.index(
-        "exec /usr/local/sbin/gpu-platform-mig-mode")
+    drop_in = (NODE_SCRIPTS / "kubelet-requires-mig-mode.conf").read_text()
+    assert unit in script and drop_in in script
+    # Ordered before nodeadm-run (which alone starts kubelet on AL2023) and required by it, after the driver.
+    assert "Before=nodeadm-run.service kubelet.service set-nvidia-clocks.service" in unit
+    assert "After=nvidia-kmod-load.service" in unit and "RequiredBy=nodeadm-run.service" in unit
+    assert "After=cloud-final" not in unit  # started from cloud-final on the first boot: no deadlock
+    # kubelet's own unit cannot start unless the check succeeded (a runtime mask does nothing on AL2023).
+    assert "Requisite=gpu-platform-mig-mode.service" in drop_in and "After=gpu-platform-mig-mode.service" in drop_in
+    assert "/etc/systemd/system/kubelet.service.d/10-gpu-platform-mig-mode.conf" in script
+    assert script.index("systemctl daemon-reload") < script.index("systemctl enable gpu-platform-mig-mode.service") \
+        < script.index("systemctl start gpu-platform-mig-mode.service")

@@ -8,8 +8,9 @@
 #    (NVIDIA MIG user guide, "GPU Reset on Hopper+ GPUs"): this script turns it on at every boot.
 #  - A100: the mode persists, but takes effect only after a GPU reset, which nvidia-persistenced blocks
 #    (NVIDIA/gpu-operator#118) and, if a reset is refused, after one reboot.
-# A node that still is not in MIG mode masks kubelet for this boot and powers off: the Auto Scaling group
-# replaces a stopped instance, so it is neither joined in the wrong mode nor left running and billed.
+# A node that still is not in MIG mode powers off: the Auto Scaling group replaces a stopped instance, so it
+# is neither joined in the wrong mode nor left running and billed. kubelet cannot start meanwhile: its
+# drop-in makes this unit Requisite (a failed check fails kubelet's start).
 set -u
 
 STATE_DIR=${GPU_PLATFORM_STATE_DIR:-/var/lib/gpu-platform}
@@ -25,13 +26,15 @@ all_enabled() {
   ! grep -qvx 'Enabled' <<<"$modes"
 }
 
-keep_kubelet_off() { systemctl mask --runtime --now kubelet.service 2>/dev/null; }
-
 leave() {
   log "$1; powering off so the node group replaces this instance"
-  keep_kubelet_off
   shutdown -h now "gpu-platform: $1"
   exit 1
+}
+
+enabled() {
+  rm -f "$STATE_DIR/mig-reboot"  # a later boot may use its one reboot again
+  exit 0
 }
 
 driver_up() {
@@ -44,21 +47,23 @@ driver_up() {
 }
 
 driver_up || leave "the NVIDIA driver did not come up within ${DRIVER_WAIT_SECONDS}s"
-all_enabled && exit 0
+all_enabled && enabled
 
 nvidia-smi -mig 1 >/dev/null 2>&1
-all_enabled && exit 0
+all_enabled && enabled
 
-# Pending until the GPUs reset (A100): persistenced holds them open, so stop it for the reset.
+# Pending until the GPUs reset (A100): persistenced holds them open, so stop it for the reset; the reset
+# drops application clocks, so the AMI's set-nvidia-clocks runs again after it.
 systemctl stop nvidia-persistenced.service 2>/dev/null
 nvidia-smi -r >/dev/null 2>&1
 systemctl start nvidia-persistenced.service 2>/dev/null
-all_enabled && exit 0
+nvidia-smi -mig 1 >/dev/null 2>&1
+systemctl try-restart set-nvidia-clocks.service 2>/dev/null
+all_enabled && enabled
 
 if [ ! -e "$STATE_DIR/mig-reboot" ]; then
   mkdir -p "$STATE_DIR" && touch "$STATE_DIR/mig-reboot"
   log "MIG mode is pending a GPU reset that was refused; rebooting once"
-  keep_kubelet_off
   reboot
   exit 1
 fi
