@@ -14,6 +14,7 @@ from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, tim
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import VariableRefresh
 
+from components.gpu_metrics import device
 from components.node_labels import POOL_METRIC_LABEL
 
 POOL = POOL_METRIC_LABEL
@@ -54,30 +55,30 @@ def gpu_fleet() -> dashboard.Dashboard:
         board
         .with_row(dashboard.Row("Utilization"))
         .with_panel(_series("GPU utilization by pool", "percent", _query(
-            f"avg by ({POOL}) (DCGM_FI_DEV_GPU_UTIL {IN_POOL})", f"{{{{{POOL}}}}}")))
+            f"avg by ({POOL}) ({device('DCGM_FI_DEV_GPU_UTIL')} {IN_POOL})", f"{{{{{POOL}}}}}")))
         .with_panel(_series("GPU utilization by node and GPU", "percent", _query(
-            f"DCGM_FI_DEV_GPU_UTIL{{{SELECTED}}}", "{{node}} GPU {{gpu}}")))
+            device("DCGM_FI_DEV_GPU_UTIL", SELECTED), "{{node}} GPU {{gpu}}")))
         .with_panel(_series("Graphics engine activity by pod", "percentunit", _query(
             f'DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!="", {SELECTED}}}', "{{namespace}}/{{pod}} GPU {{gpu}}"),
             description="Below 5% for an hour raises GpuAllocatedButIdle."))
         .with_row(dashboard.Row("Memory"))
         .with_panel(_series("Framebuffer used", "percentunit", _query(
-            f"DCGM_FI_DEV_FB_USED{{{SELECTED}}}"
-            f" / (DCGM_FI_DEV_FB_USED{{{SELECTED}}} + DCGM_FI_DEV_FB_FREE{{{SELECTED}}})",
+            f"{device('DCGM_FI_DEV_FB_USED', SELECTED)}"
+            f" / ({device('DCGM_FI_DEV_FB_USED', SELECTED)} + {device('DCGM_FI_DEV_FB_FREE', SELECTED)})",
             "{{node}} GPU {{gpu}}")))
         .with_panel(_series(
             "Tensor core and memory activity by pool", "percentunit",
-            _query(f"avg by ({POOL}) (DCGM_FI_PROF_PIPE_TENSOR_ACTIVE {IN_POOL})", "tensor {{" + POOL + "}}"),
-            _query(f"avg by ({POOL}) (DCGM_FI_PROF_DRAM_ACTIVE {IN_POOL})", "DRAM {{" + POOL + "}}")))
+            _query(f"avg by ({POOL}) ({device('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE')} {IN_POOL})", "tensor {{" + POOL + "}}"),
+            _query(f"avg by ({POOL}) ({device('DCGM_FI_PROF_DRAM_ACTIVE')} {IN_POOL})", "DRAM {{" + POOL + "}}")))
         .with_row(dashboard.Row("Power and temperature"))
         .with_panel(_series("Power draw", "watt", _query(
-            f"DCGM_FI_DEV_POWER_USAGE{{{SELECTED}}}", "{{node}} GPU {{gpu}}")))
+            device("DCGM_FI_DEV_POWER_USAGE", SELECTED), "{{node}} GPU {{gpu}}")))
         .with_panel(_series("GPU temperature", "celsius", _query(
-            f"DCGM_FI_DEV_GPU_TEMP{{{SELECTED}}}", "{{node}} GPU {{gpu}}"),
+            device("DCGM_FI_DEV_GPU_TEMP", SELECTED), "{{node}} GPU {{gpu}}"),
             description="Above 85 C for 5 minutes raises GpuTemperatureHigh."))
         .with_row(dashboard.Row("Errors"))
         .with_panel(_series("Last XID error by GPU", "none", _query(
-            f"DCGM_FI_DEV_XID_ERRORS{{{SELECTED}}} > 0", "{{node}} GPU {{gpu}}"),
+            f"{device('DCGM_FI_DEV_XID_ERRORS', SELECTED)} > 0", "{{node}} GPU {{gpu}}"),
             description="The value is the XID code; any point here raises GpuXidError."))
         .with_panel(_series("Uncorrectable ECC errors (10m)", "none", _query(
             f"increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL{{{SELECTED}}}[10m])", "{{node}} GPU {{gpu}}")))
@@ -86,7 +87,7 @@ def gpu_fleet() -> dashboard.Dashboard:
             f'DCGM_FI_PROF_GR_ENGINE_ACTIVE{{GPU_I_PROFILE!="", {SELECTED}}}',
             "{{node}} GPU {{gpu}} {{GPU_I_PROFILE}} #{{GPU_I_ID}}")))
         .with_panel(_series("Framebuffer used by MIG instance", "decmbytes", _query(
-            f'DCGM_FI_DEV_FB_USED{{GPU_I_PROFILE!="", {SELECTED}}}',
+            device("DCGM_FI_DEV_FB_USED", f'GPU_I_PROFILE!="", {SELECTED}'),
             "{{node}} GPU {{gpu}} {{GPU_I_PROFILE}} #{{GPU_I_ID}}")))
     )
 

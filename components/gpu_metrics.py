@@ -65,6 +65,19 @@ class Alert:
     runbook: str    # what it means and the first response
 
 
+# Labels dcgm-exporter adds per pod. With KUBERNETES_VIRTUAL_GPUS every pod sharing a device gets a copy of
+# the device's series, and DCGM_FI_DEV_GPU_UTIL / DCGM_FI_DEV_FB_USED also get per-process series per pod,
+# labelled pod_uid, beside the device's own (NVIDIA/dcgm-exporter internal/pkg/transformation/kubernetes.go,
+# process_metrics.go). Device-level truth drops the per-process series and folds the copies.
+POD_ATTRIBUTION = "pod, namespace, container, vgpu, pod_uid"
+
+
+def device(metric: str, selector: str = "") -> str:
+    """One series per GPU (or MIG instance), however many pods share it."""
+    matchers = ", ".join(m for m in ('pod_uid=""', selector) if m)
+    return f"max without ({POD_ATTRIBUTION}) ({metric}{{{matchers}}})"
+
+
 # What one unit of a GPU resource is, in physical GPUs. A MIG instance of g compute slices is g/7 of its
 # GPU; an nvidia.com/gpu unit is the node's GPUs over what it advertises: 1 for a whole GPU, 1/replicas for
 # a time-sliced one, 1/instances under MIG strategy single. Physical GPUs are counted from DCGM (one UUID
@@ -73,14 +86,17 @@ MIG_SHARE = " or ".join(
     f'kube_pod_container_resource_requests{{resource=~"nvidia_com_mig_{g}g_.+"}} * {g} / 7' for g in (1, 2, 3, 4, 7))
 RECORDING_RULES: tuple[tuple[str, str], ...] = (
     # Physical GPUs behind one advertised nvidia.com/gpu, per node.
+    # Capacity, not allocatable: a GPU the device plugin marks unhealthy must not raise everyone's share.
     ("gpu_platform:node_gpus:per_advertised_gpu",
      "count by (node) (count by (node, UUID) (DCGM_FI_DEV_GPU_TEMP))"
-     ' / on (node) max by (node) (kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0)'),
+     ' / on (node) max by (node) (kube_node_status_capacity{resource="nvidia_com_gpu"} > 0)'),
     # GPUs held by running pods, per pod, as shares of physical GPUs.
     ("gpu_platform:pod_gpus:allocated",
      f"sum by (namespace, pod) ({MIG_SHARE}"
      ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"}'
-     " * on (node) group_left () gpu_platform:node_gpus:per_advertised_gpu)"
+     " * on (node) group_left () gpu_platform:node_gpus:per_advertised_gpu"
+     # a node whose exporter is not scraped counts each advertised GPU as one, rather than not at all
+     ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"})'
      ' * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase{phase="Running"}) == 1)'),
     # ... with who pays for them.
     ("gpu_platform:pod_gpus:allocated_by_cost",
@@ -96,26 +112,28 @@ RECORDING_RULES: tuple[tuple[str, str], ...] = (
 )
 
 ALERTS: tuple[Alert, ...] = (
-    Alert("GpuXidError", "DCGM_FI_DEV_XID_ERRORS > 0", "0m", "critical",
+    Alert("GpuXidError", f"{device('DCGM_FI_DEV_XID_ERRORS')} > 0", "0m", "critical",
           "GPU {{ $labels.gpu }} on {{ $labels.node }} reported XID {{ $value }}",
           "The driver reported an XID error (the value is its code: 13/31/43 are usually the application, "
           "48/63/64/74/79/92/94/95 the hardware or NVLink). Look up the code in NVIDIA's XID catalogue; for a "
           "hardware code, cordon and drain the node and replace the instance."),
-    Alert("GpuEccDoubleBitErrors", "increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m]) > 0", "0m", "critical",
+    Alert("GpuEccDoubleBitErrors",
+          f"max without ({POD_ATTRIBUTION}) (increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m])) > 0", "0m", "critical",
           "GPU {{ $labels.gpu }} on {{ $labels.node }} had uncorrectable ECC errors",
           "Double-bit (uncorrectable) memory errors corrupt results and usually crash the process. Cordon and "
           "drain the node; if row remapping failed too, stop the instance so AWS moves it to new hardware."),
-    Alert("GpuRowRemapFailed", "DCGM_FI_DEV_ROW_REMAP_FAILURE > 0", "0m", "critical",
+    Alert("GpuRowRemapFailed", f"{device('DCGM_FI_DEV_ROW_REMAP_FAILURE')} > 0", "0m", "critical",
           "GPU {{ $labels.gpu }} on {{ $labels.node }} could not remap faulty memory rows",
           "The GPU ran out of spare memory rows. Cordon and drain the node and stop/start the instance to get "
           "new hardware."),
-    Alert("GpuTemperatureHigh", f"DCGM_FI_DEV_GPU_TEMP > {HOT_CELSIUS}", "5m", "warning",
+    Alert("GpuTemperatureHigh", f"{device('DCGM_FI_DEV_GPU_TEMP')} > {HOT_CELSIUS}", "5m", "warning",
           "GPU {{ $labels.gpu }} on {{ $labels.node }} is at {{ $value }} C",
           "Above 85 C the GPU throttles its clocks and work slows down. Check power draw and clocks on the GPU "
           "fleet dashboard; if only one node is hot, drain it and replace the instance."),
     Alert("GpuFramebufferNearlyFull",
-          f"DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > {FRAMEBUFFER_FULL}", "15m", "warning",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} ({{ $labels.pod }}) has used over 95% of its memory",
+          f"{device('DCGM_FI_DEV_FB_USED')} / ({device('DCGM_FI_DEV_FB_USED')} + {device('DCGM_FI_DEV_FB_FREE')})"
+          f" > {FRAMEBUFFER_FULL}", "15m", "warning",
+          "GPU {{ $labels.gpu }} on {{ $labels.node }} has used over 95% of its memory",
           "The next allocation of the pod on this GPU will fail with out-of-memory. Check the model's batch size "
           "and KV-cache settings, or move it to a larger MIG profile or a whole GPU."),
     # One alert per pod: a pod holding several GPUs (or time-sliced replicas, one series each) alerts once.

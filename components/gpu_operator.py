@@ -96,6 +96,7 @@ class GpuOperator(pulumi.ComponentResource):
     namespace: str
     device_plugin_data: dict[str, str]
     mig_data: dict[str, str]
+    configmaps: list[k8s.core.v1.ConfigMap]  # what node labels name: nodes are relabelled after these change
 
     def __init__(self, name: str, pools: list[GpuPoolConfig], kubernetes: k8s.Provider, service_monitor: bool,
                  pod_labels: dict[str, str], after: Sequence[pulumi.Resource] = (),
@@ -109,7 +110,7 @@ class GpuOperator(pulumi.ComponentResource):
             "pod-security.kubernetes.io/enforce": "privileged"}}, opts=on_cluster)
         self.device_plugin_data = device_plugin_configs(pools)
         self.mig_data = mig_parted_configs(pools)
-        configmaps = [
+        self.configmaps = configmaps = [
             k8s.core.v1.ConfigMap(f"{name}-{cm}", metadata={"name": cm, "namespace": NAMESPACE, "labels": pod_labels},
                                   data=data, opts=pulumi.ResourceOptions(parent=self, provider=kubernetes,
                                                                          depends_on=[namespace]))

@@ -9,6 +9,7 @@ restart was seen to corrupt containerd's cgroup state and leave the node NotRead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
@@ -59,7 +60,8 @@ class GpuPool(pulumi.ComponentResource):
     size_owner: SizeOwner
 
     def __init__(self, name: str, pool: GpuPoolConfig, cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
-                 labels: CostLabels, autoscaled: bool, opts: pulumi.ResourceOptions | None = None) -> None:
+                 labels: CostLabels, autoscaled: bool, configs: Sequence[pulumi.Resource] = (),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:GpuPool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.config = pool
@@ -80,8 +82,7 @@ class GpuPool(pulumi.ComponentResource):
             efa = EfaInterfaces(pool.efa_interfaces, [cluster.security_group_id,
                                                       cluster.efa_security_group(name, tags).id], placement)
         template = node_launch_template(name, NodeTemplateArgs(
-            ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib,
-            tags={**tags, sharing.SHARING_TAG: sharing.sharing_tag(pool)},
+            ami_type=pool.ami_type.value, disk_size_gib=pool.disk_size_gib, tags=tags,
             shell_script=mig_mode_user_data() if pool.sharing.mode == SharingMode.MIG else None,
             capacity_reservation_id=pool.capacity_reservation_id,
             instance_type=pool.instance_types[0] if capacity_block else None, efa=efa), opts=child)
@@ -92,7 +93,10 @@ class GpuPool(pulumi.ComponentResource):
             capacity_type=pool.capacity_type.value, size=pool.size, size_owner=self.size_owner,
             labels=sharing.node_labels(pool), taints=[sharing.taint(pool)],
             tags={**tags, sharing.ADVERTISED_TAG: sharing.advertised_tag(pool)}), template,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.node_group_prerequisites))
+            # EKS applies changed labels to the running nodes (EKS user guide, managed node groups: "apply
+            # Kubernetes labels to nodes and update them at any time"), so a new entry name reaches them;
+            # it must exist in the ConfigMaps first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*cluster.node_group_prerequisites, *configs]))
         if pool.capacity_block_start is not None:
             # EC2 Auto Scaling user guide, "Capacity Blocks": scheduled scaling launches the reserved instances
             # when the reservation begins; EKS's own scheduled action scales back to 0 before it ends.

@@ -53,15 +53,6 @@ class Platform(pulumi.ComponentResource):
         self.network = Network(f"{name}-network", config.network, config.region, labels, opts=child)
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
                                self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
-        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(i, pool),
-                                  labels, autoscaled=config.cluster.autoscaler, opts=child)
-                          for i, pool in enumerate(config.gpu_pools)]
-        if any(pool.efa for pool in config.gpu_pools):
-            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes, pod_labels,
-                              pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
-        if config.cluster.autoscaler:
-            ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,
-                              config.cluster.kubernetes_version, labels, pod_labels, opts=child)
         self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
                                            config.region, labels, pod_labels, opts=child)
         # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.
@@ -69,6 +60,17 @@ class Platform(pulumi.ComponentResource):
             f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
             service_monitor=config.observability.enabled, pod_labels=pod_labels,
             after=[self.cluster.system_nodes, *self.observability.crds], opts=child) if config.gpu_pools else None
+        # A pool's nodes are (re)labelled with its config entries only once the ConfigMaps hold them.
+        sharing_configs = self.gpu_operator.configmaps if self.gpu_operator else []
+        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(i, pool),
+                                  labels, autoscaled=config.cluster.autoscaler, configs=sharing_configs, opts=child)
+                          for i, pool in enumerate(config.gpu_pools)]
+        if any(pool.efa for pool in config.gpu_pools):
+            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes, pod_labels,
+                              pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
+        if config.cluster.autoscaler:
+            ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,
+                              config.cluster.kubernetes_version, labels, pod_labels, opts=child)
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
 

@@ -27,8 +27,6 @@ WHOLE_GPUS = "whole-gpus"
 MIG_DISABLED = "all-disabled"
 # AWS tag on the node group that records what one node offers, for reviewers and policies.
 ADVERTISED_TAG = "gpu-platform/advertised-resources"
-# AWS tag on a pool's instances: the device-plugin and MIG entries they were launched for.
-SHARING_TAG = "gpu-platform/sharing-config"
 
 
 def advertised(pool: GpuPoolConfig) -> dict[str, int]:
@@ -122,13 +120,6 @@ def config_entries(pool: GpuPoolConfig) -> dict[str, str]:
     if layout is not None:
         entries[MIG_CONFIG_LABEL] = config_name(pool, layout)
     return entries
-
-
-def sharing_tag(pool: GpuPoolConfig) -> str:
-    """The config entries a pool's instances were launched for, as an instance tag: when they change, the
-    launch template changes, so EKS replaces the pool's nodes (whether EKS relabels running nodes is not
-    documented, and a MIG mode change must not happen under a running kubelet)."""
-    return " ".join(sorted(config_entries(pool).values())) or WHOLE_GPUS
 
 
 def node_labels(pool: GpuPoolConfig) -> dict[str, str]:

@@ -39,7 +39,7 @@ DCGM_EXPORTER_FIELDS = {
 }
 # `vgpu`: the replica index of a shared GPU, with KUBERNETES_VIRTUAL_GPUS (internal/pkg/transformation/kubernetes.go).
 DCGM_LABELS = {"gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname", "GPU_I_PROFILE", "GPU_I_ID",
-               "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container", "vgpu"}
+               "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container", "vgpu", "pod_uid"}
 SCRAPE_LABELS = {"job", "instance", "endpoint", "service"}
 KSM_METRICS = {
     "kube_pod_container_resource_requests": {"namespace", "pod", "uid", "container", "node", "resource", "unit"},
@@ -48,6 +48,7 @@ KSM_METRICS = {
     "kube_pod_labels": {"namespace", "pod", "uid"},
     "kube_node_labels": {"node"},
     "kube_node_status_allocatable": {"node", "resource", "unit"},
+    "kube_node_status_capacity": {"node", "resource", "unit"},
 }
 COST_LABELS = {"label_cost_center", "label_product", "label_environment", "label_workload_type"}
 

@@ -522,26 +522,28 @@ def test_mig_configmap_keeps_all_disabled_and_holds_each_mig_pools_layout(prod_p
     }}
 
 
-def test_a_layout_change_is_a_label_change_and_rolls_the_pools_nodes():
+def test_a_layout_change_is_a_label_change_made_after_the_configmaps_hold_the_new_entry():
     # The MIG manager applies a layout only when the node's nvidia.com/mig.config value changes (mig-parted
-    # main.go: oldLabel != newLabel), and never watches its ConfigMap.
-    def pool_plan(**sharing_) -> tuple[tuple, dict]:
+    # main.go: oldLabel != newLabel) and never watches its ConfigMap; EKS applies changed node-group labels to
+    # running nodes (EKS user guide, managed node groups).
+    def pool_plan(**sharing_) -> tuple[tuple, dict, Plan]:
         plan = Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], sharing=sharing_))
-        group = node_group(plan, "pool")
-        return entry_names(plan, "pool"), template_of(plan, group)
-    (plugin_a, layout_a), template_a = pool_plan(mode="mig", layout="all-1g")
-    (plugin_b, layout_b), template_b = pool_plan(mode="mig", layout="all-balanced")
-    (plugin_c, layout_c), _ = pool_plan(mode="mig", layout={"1g.10gb": 7})  # the same layout, written out
+        return entry_names(plan, "pool"), template_of(plan, node_group(plan, "pool")), plan
+    (plugin_a, layout_a), template_a, plan_a = pool_plan(mode="mig", layout="all-1g")
+    (plugin_b, layout_b), template_b, _ = pool_plan(mode="mig", layout="all-balanced")
+    (plugin_c, layout_c), _, _ = pool_plan(mode="mig", layout={"1g.10gb": 7})  # the same layout, written out
     assert layout_a != layout_b and layout_a == layout_c and plugin_a == plugin_b
     assert layout_a.startswith("pool-") and len(layout_a) == len("pool-") + 8
-    # The instances say which entries they were launched for: a change makes a new launch template version,
-    # so EKS replaces the pool's nodes instead of relying on running nodes being relabelled.
-    tag = "gpu-platform/sharing-config"
-    assert template_a["tagSpecifications"][0]["tags"][tag] == " ".join(sorted((plugin_a, layout_a)))
-    assert template_a["tagSpecifications"][0]["tags"][tag] != template_b["tagSpecifications"][0]["tags"][tag]
-    (plugin_4, _), shared_4 = pool_plan(mode="time-slicing", replicas=4)
-    (plugin_8, _), shared_8 = pool_plan(mode="time-slicing", replicas=8)
-    assert plugin_4 != plugin_8 and shared_4["tags"][tag] != shared_8["tags"][tag]
+    # Relabelled in place, not rolled: the launch template (and so the nodes) stay as they are.
+    assert template_a == template_b
+    # The node group is relabelled only after the ConfigMaps hold the entry its new label names.
+    group = plan_a.named(NODE_GROUP, "gpu-platform-test-pool")
+    configmaps = {c["urn"] for c in plan_a.of_type(CONFIGMAP)
+                  if c["inputs"]["metadata"]["name"] in ("device-plugin-config", "mig-parted-config")}
+    assert len(configmaps) == 2 and configmaps <= set(group["dependencies"])
+    (plugin_4, _), _, _ = pool_plan(mode="time-slicing", replicas=4)
+    (plugin_8, _), _, _ = pool_plan(mode="time-slicing", replicas=8)
+    assert plugin_4 != plugin_8
 
 
 def test_entry_names_stay_valid_label_values_for_the_longest_pool_names():

@@ -75,15 +75,6 @@ ALERT_CASES = {
         case("GpuTemperatureHigh", [series("DCGM_FI_DEV_GPU_TEMP", DCGM, "80x10")], [("10m", [])]),
         case("GpuTemperatureHigh", [series("DCGM_FI_DEV_GPU_TEMP", DCGM, "90 90 90 70 90 90 90")], [("6m", [])]),
     ],
-    "GpuFramebufferNearlyFull": [
-        case("GpuFramebufferNearlyFull", [series("DCGM_FI_DEV_FB_USED", WORKLOAD, "79000x20"),
-                                          series("DCGM_FI_DEV_FB_FREE", WORKLOAD, "1000x20")], [
-            ("10m", []),
-            ("16m", [firing("GpuFramebufferNearlyFull", WORKLOAD,
-                            "GPU 0 on gpu-a (llm-0) has used over 95% of its memory", "warning")])]),
-        case("GpuFramebufferNearlyFull", [series("DCGM_FI_DEV_FB_USED", WORKLOAD, "60000x20"),
-                                          series("DCGM_FI_DEV_FB_FREE", WORKLOAD, "20000x20")], [("20m", [])]),
-    ],
     "GpuAllocatedButIdle": [
         case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", WORKLOAD, "0.01x80")], [
             ("30m", []),
@@ -101,6 +92,26 @@ ALERT_CASES = {
         # the exporter sets none, and the scrape drops the exporter pod's own.
         case("GpuAllocatedButIdle", [series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", no_pod(WORKLOAD), "0x80")],
              [("70m", [])]),
+    ],
+    "GpuFramebufferNearlyFull": [
+        case("GpuFramebufferNearlyFull", [
+            series("DCGM_FI_DEV_FB_USED", DCGM, "79000x20"), series("DCGM_FI_DEV_FB_FREE", DCGM, "500x20")], [
+            ("10m", []),
+            ("16m", [firing("GpuFramebufferNearlyFull", DCGM, "GPU 0 on gpu-a has used over 95% of its memory",
+                            "warning")])]),
+        # As dcgm-exporter writes them with KUBERNETES_VIRTUAL_GPUS and two pods sharing the GPU: the device's
+        # own FB_USED, per-process FB_USED per pod (pod_uid; 0 without the host's PIDs), FB_FREE copied per pod.
+        case("GpuFramebufferNearlyFull", [
+            series("DCGM_FI_DEV_FB_USED", DCGM, "79000x20"),
+            *[series("DCGM_FI_DEV_FB_USED", {**DCGM, "namespace": "team-a", "pod": f"p{i}", "pod_uid": f"u{i}"},
+                     "0x20") for i in range(2)],
+            *[series("DCGM_FI_DEV_FB_FREE", {**DCGM, "namespace": "team-a", "pod": f"p{i}", "vgpu": str(i)},
+                     "500x20") for i in range(2)]], [
+            ("16m", [firing("GpuFramebufferNearlyFull", DCGM, "GPU 0 on gpu-a has used over 95% of its memory",
+                            "warning")])]),
+        case("GpuFramebufferNearlyFull", [
+            series("DCGM_FI_DEV_FB_USED", DCGM, "40000x20"), series("DCGM_FI_DEV_FB_FREE", DCGM, "40000x20")],
+             [("16m", [])]),
     ],
     "GpuPodsPending": [
         case("GpuPodsPending", [
@@ -154,23 +165,30 @@ def dcgm_series(node: str, uuid: str, pod: str, activity: str, **extra: str) -> 
             series("DCGM_FI_DEV_GPU_TEMP", labels, "50x10")]
 
 
-def allocatable(node: str, gpus: int) -> dict:
-    return series("kube_node_status_allocatable", {**KSM, "node": node, "resource": "nvidia_com_gpu",
-                                                   "unit": "integer"}, f"{gpus}x10")
+def allocatable(node: str, gpus: int, usable: int | None = None) -> list[dict]:
+    """What a node advertises: capacity, and allocatable (less where a GPU is unhealthy)."""
+    labels = {**KSM, "node": node, "resource": "nvidia_com_gpu", "unit": "integer"}
+    return [series("kube_node_status_capacity", labels, f"{gpus}x10"),
+            series("kube_node_status_allocatable", labels, f"{gpus if usable is None else usable}x10")]
 
 
 # One L4 time-sliced 4 ways and shared by 4 idle pods (dcgm-exporter with KUBERNETES_VIRTUAL_GPUS gives each
 # pod a copy of the device's series, told apart by vgpu); one H100 cut into seven 1g instances, one pod each,
 # one of them idle; one whole H100 held by a busy pod; two whole GPUs held by one pod, one of them idle.
 SHARED = [s for i in range(4) for s in pod_series(f"ts-{i}", "l4-a", "nvidia_com_gpu", 1, "search")
-          + dcgm_series("l4-a", "GPU-shared", f"ts-{i}", "0.01", vgpu=str(i))] + [allocatable("l4-a", 4)]
+          + dcgm_series("l4-a", "GPU-shared", f"ts-{i}", "0.01", vgpu=str(i))] + allocatable("l4-a", 4)
 MIG = [s for i in range(7) for s in pod_series(f"mig-{i}", "h100-a", "nvidia_com_mig_1g_10gb", 1, "research")
        + dcgm_series("h100-a", "GPU-mig", f"mig-{i}", "0.0" if i == 0 else "0.5", GPU_I_PROFILE="1g.10gb",
                      GPU_I_ID=str(i))]
 WHOLE = pod_series("whole-0", "h100-b", "nvidia_com_gpu", 1, "chat") + dcgm_series(
-    "h100-b", "GPU-whole", "whole-0", "0.7") + [allocatable("h100-b", 1)]
+    "h100-b", "GPU-whole", "whole-0", "0.7") + allocatable("h100-b", 1)
 TWO = pod_series("llm-0", "h100-c", "nvidia_com_gpu", 2, "batch") + dcgm_series(
-    "h100-c", "GPU-c0", "llm-0", "0.01") + dcgm_series("h100-c", "GPU-c1", "llm-0", "0.7") + [allocatable("h100-c", 2)]
+    "h100-c", "GPU-c0", "llm-0", "0.01") + dcgm_series("h100-c", "GPU-c1", "llm-0", "0.7") + allocatable("h100-c", 2)
+# A node of 8 GPUs with one marked unhealthy by the device plugin, and a node whose exporter is not scraped.
+DEGRADED = (pod_series("deg-0", "h100-d", "nvidia_com_gpu", 1, "degraded") + [
+    s for i in range(8) for s in dcgm_series("h100-d", f"GPU-d{i}", "deg-0" if i == 0 else "", "0.7")]
+    + allocatable("h100-d", 8, usable=7))
+UNSCRAPED = pod_series("blind-0", "h100-e", "nvidia_com_gpu", 2, "blind") + allocatable("h100-e", 2)
 
 
 def sample(expr: str, value: float, **labels: str) -> dict:
@@ -182,7 +200,7 @@ def sample(expr: str, value: float, **labels: str) -> dict:
 
 RECORDING_CASE = {
     "interval": "1m",
-    "input_series": SHARED + MIG + WHOLE + TWO,
+    "input_series": SHARED + MIG + WHOLE + TWO + DEGRADED + UNSCRAPED,
     "promql_expr_test": [
         # Allocations in physical GPUs: a time-sliced replica is a quarter of its GPU, a 1g instance a seventh.
         sample('gpu_platform:pod_gpus:allocated{pod="ts-0"}', 0.25, namespace="team-a", pod="ts-0"),
@@ -202,6 +220,9 @@ RECORDING_CASE = {
                label_workload_type="inference"),
         {"expr": 'gpu_platform:pod_gpus:idle_by_cost{label_cost_center="chat"}', "eval_time": "5m",
          "exp_samples": []},
+        # An unhealthy GPU does not raise the others' share; an unscraped node still bills what pods ask for.
+        sample('gpu_platform:pod_gpus:allocated{pod="deg-0"}', 1, namespace="team-a", pod="deg-0"),
+        sample('gpu_platform:pod_gpus:allocated{pod="blind-0"}', 2, namespace="team-a", pod="blind-0"),
     ],
 }
 
