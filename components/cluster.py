@@ -30,6 +30,9 @@ NODE_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    # A shell on a node through SSM Session Manager, for GPU debugging: no SSH key, no open port. The AL2023
+    # AMIs run the SSM agent; private stacks reach SSM through the ssm, ssmmessages and ec2messages endpoints.
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 # EKS managed add-ons that need running nodes (CoreDNS is a Deployment: without nodes its add-on times out

@@ -19,6 +19,10 @@ from components.labels import CostLabels
 HTTPS = 443
 
 
+def flow_log_group_name(network_name: str) -> str:
+    return f"/aws/vpc-flow-logs/{network_name}"
+
+
 class Network(pulumi.ComponentResource):
     """A VPC with a public and a private subnet per AZ, NAT, endpoints and flow logs."""
 
@@ -28,7 +32,7 @@ class Network(pulumi.ComponentResource):
     availability_zones: pulumi.Output[list[str]]
 
     def __init__(self, name: str, config: NetworkConfig, region: str, labels: CostLabels,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 log_key_arn: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Network", name, None, opts)
         self._name, self._labels = name, labels
         child = pulumi.ResourceOptions(parent=self)
@@ -58,7 +62,7 @@ class Network(pulumi.ComponentResource):
 
         self._endpoints(config, region, vpc, vpc_cidr, private, private_routes)
         if config.flow_logs.enabled:
-            self._flow_logs(config, region, vpc)
+            self._flow_logs(config, region, vpc, log_key_arn)
 
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
@@ -160,12 +164,13 @@ class Network(pulumi.ComponentResource):
                 subnet_ids=[s.id for s in private], security_group_ids=[security_group.id],
                 tags=self._tags(endpoint_name), opts=child)
 
-    def _flow_logs(self, config: NetworkConfig, region: str, vpc: aws.ec2.Vpc) -> None:
+    def _flow_logs(self, config: NetworkConfig, region: str, vpc: aws.ec2.Vpc,
+                   key_arn: pulumi.Input[str] | None) -> None:
         """Flow logs to CloudWatch Logs through a role that may write to that one log group."""
         child = pulumi.ResourceOptions(parent=self)
         name = f"{self._name}-flow-logs"
         log_group = aws.cloudwatch.LogGroup(
-            name, name=f"/aws/vpc-flow-logs/{self._name}",
+            name, name=flow_log_group_name(self._name), kms_key_id=key_arn,
             retention_in_days=config.flow_logs.retention_days, tags=self._tags(name), opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition

@@ -93,6 +93,10 @@ def prometheus_stack_values(config: ObservabilityConfig, pod_labels: dict[str, s
     }
 
 
+def container_log_group_name(cluster_name: str) -> str:
+    return f"/aws/eks/{cluster_name}/containers"
+
+
 class Observability(pulumi.ComponentResource):
     """Prometheus, Alertmanager, Grafana and GPU alerts; Fluent Bit to CloudWatch Logs."""
 
@@ -100,7 +104,7 @@ class Observability(pulumi.ComponentResource):
     crds: list[pulumi.Resource]   # what installs the monitoring CRDs (ServiceMonitor, PrometheusRule)
 
     def __init__(self, name: str, config: ObservabilityConfig, cluster: Cluster, region: str,
-                 labels: CostLabels, pod_labels: dict[str, str],
+                 labels: CostLabels, pod_labels: dict[str, str], log_key_arn: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Observability", name, None, opts)
         self._name, self._cluster, self._pod_labels = name, cluster, pod_labels
@@ -109,7 +113,7 @@ class Observability(pulumi.ComponentResource):
         if config.enabled:
             self._metrics(config)
         if config.logs:
-            self._logs(config, region, labels)
+            self._logs(config, region, labels, log_key_arn)
         self.register_outputs({"logGroupName": self.log_group_name})
 
     def _on_cluster(self, **kwargs) -> pulumi.ResourceOptions:
@@ -150,11 +154,13 @@ class Observability(pulumi.ComponentResource):
                               "labels": {**self._pod_labels, DASHBOARD_LABEL: "1"}},
                     data={file_name: body}, opts=in_namespace)
 
-    def _logs(self, config: ObservabilityConfig, region: str, labels: CostLabels) -> None:
+    def _logs(self, config: ObservabilityConfig, region: str, labels: CostLabels,
+              key_arn: pulumi.Input[str] | None) -> None:
         """Container logs to a log group of this cluster, kept as long as config says."""
-        group_name = f"/aws/eks/{self._cluster.name}/containers"
+        group_name = container_log_group_name(self._cluster.name)
         log_group = aws.cloudwatch.LogGroup(
             f"{self._name}-containers", name=group_name, retention_in_days=config.log_retention_days,
+            kms_key_id=key_arn,
             tags=labels.aws_tags(f"{self._name}-containers"), opts=pulumi.ResourceOptions(parent=self))
         namespace = self._namespace(LOGGING_NAMESPACE)
         shipper = log_group.arn.apply(lambda arn: (iam.allow(

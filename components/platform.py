@@ -18,11 +18,16 @@ from components.gpu_operator import GpuOperator
 from components.gpu_pool import GpuPool
 from components.irsa import IrsaRole, ServiceAccountBinding
 from components.labels import CostLabels
-from components.network import Network
-from components.observability import Observability
+from components.log_encryption import log_group_key
+from components.network import Network, flow_log_group_name
+from components.observability import Observability, container_log_group_name
 from components.storage import Storage
 
 INFERENCE_NAMESPACE = "inference"
+# Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The
+# namespace enforces the restricted Pod Security Standard (non-root, no privilege escalation, capabilities
+# dropped, a seccomp profile); audit and warn say the same to whoever applies a pod.
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 MODEL_SERVER_ACCOUNT = "model-server"
 MODELS_PREFIX = "models/"
 
@@ -50,11 +55,16 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider})
 
-        self.network = Network(f"{name}-network", config.network, config.region, labels, opts=child)
+        log_groups = [*([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
+                      *([container_log_group_name(f"{name}-cluster")] if config.observability.logs else [])]
+        log_key = log_group_key(f"{name}-logs", config.region, log_groups, labels, protect=config.storage.protect,
+                                opts=child) if log_groups else None
+        log_key_arn = log_key.arn if log_key else None
+        self.network = Network(f"{name}-network", config.network, config.region, labels, log_key_arn, opts=child)
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
                                self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
         self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
-                                           config.region, labels, pod_labels, opts=child)
+                                           config.region, labels, pod_labels, log_key_arn, opts=child)
         # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.
         self.gpu_operator = GpuOperator(
             f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
@@ -76,7 +86,8 @@ class Platform(pulumi.ComponentResource):
 
         # Workload identities: each service account gets exactly the access it needs.
         inference = k8s.core.v1.Namespace(
-            f"{name}-{INFERENCE_NAMESPACE}", metadata={"name": INFERENCE_NAMESPACE, "labels": pod_labels},
+            f"{name}-{INFERENCE_NAMESPACE}", metadata={"name": INFERENCE_NAMESPACE,
+                                                       "labels": {**pod_labels, **RESTRICTED}},
             opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes))
         self.model_server_role = IrsaRole(
             f"{name}-{MODEL_SERVER_ACCOUNT}", self.cluster.oidc,

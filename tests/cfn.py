@@ -74,7 +74,8 @@ def _flow_log(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _log_group(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::Logs::LogGroup", {"LogGroupName": r["name"], "RetentionInDays": r["retentionInDays"],
+    key = {"KmsKeyId": r["kmsKeyId"]} if "kmsKeyId" in r else {}
+    return "AWS::Logs::LogGroup", {"LogGroupName": r["name"], "RetentionInDays": r["retentionInDays"], **key,
                                    "Tags": _tags(r["tags"])}
 
 

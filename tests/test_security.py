@@ -1,0 +1,76 @@
+"""Secrets that stay secret and data encrypted with the stack's own keys: log groups, Grafana's admin, nodes
+reached without SSH, namespaces held to a Pod Security Standard."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
+from tests.planning import Plan
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KEY = "aws:kms/key:Key"
+ACCOUNT = "123456789012"
+
+
+def logs_key(plan: Plan) -> dict:
+    return next(k for k in plan.of_type(KEY) if k["urn"].endswith("-logs"))
+
+
+@pytest.mark.parametrize("stack, region", [("dev", "us-west-2"), ("prod", "us-east-1")])
+def test_every_log_group_is_encrypted_with_the_stacks_rotating_key(stack, region, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    key = logs_key(plan)
+    assert key["inputs"]["enableKeyRotation"] is True
+    groups = plan.of_type(LOG_GROUP)
+    assert groups
+    for group in groups:
+        assert group["inputs"]["kmsKeyId"] == key["outputs"]["arn"], group["urn"]
+        assert key["urn"] in group["dependencies"]  # the key exists before the group asks for it
+    assert key.get("protect", False) is (stack == "prod")
+
+
+@pytest.mark.parametrize("stack, region", [("dev", "us-west-2"), ("prod", "us-east-1")])
+def test_the_logs_key_admits_cloudwatch_logs_for_these_groups_and_nothing_else(stack, region, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    policy = logs_key(plan)["inputs"]["policy"]
+    logs = {"Service": f"logs.{region}.amazonaws.com"}
+
+    def use(principal: dict, group: str | None, action: str = "kms:GenerateDataKey") -> str:
+        context = {} if group is None else {
+            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}"}
+        return decide(policy, Request(action, "*", principal=principal, context=context))
+
+    names = [g["inputs"]["name"] for g in plan.of_type(LOG_GROUP)]
+    for name in names:
+        assert use(logs, name) == ALLOW
+        assert use(logs, name, "kms:Decrypt") == ALLOW
+        assert use(logs, name, "kms:ScheduleKeyDeletion") == IMPLICIT_DENY
+    assert use(logs, "/aws/lambda/someone-else") == IMPLICIT_DENY
+    assert use(logs, None) == IMPLICIT_DENY  # no log group named: no use
+    assert use({"Service": "logs.eu-west-1.amazonaws.com"}, names[0]) == IMPLICIT_DENY
+    assert use({"Service": "s3.amazonaws.com"}, names[0]) == IMPLICIT_DENY
+    # The account administers the key through IAM, as every key of the platform.
+    assert use({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, None, "kms:PutKeyPolicy") == ALLOW
+
+
+def test_nodes_can_be_reached_through_ssm_session_manager_and_not_ssh(prod_plan: Plan):
+    role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-cluster-nodes")
+    policies = {a["inputs"]["policyArn"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                if a["inputs"]["role"] == role["outputs"]["name"]}
+    assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in policies
+    for group in prod_plan.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert "remoteAccess" not in group["inputs"], group["urn"]  # no SSH key, no port 22
+
+
+def test_the_namespace_of_model_servers_enforces_the_restricted_pod_security_standard(prod_plan: Plan):
+    namespaces = {n["inputs"]["metadata"]["name"]: n["inputs"]["metadata"]["labels"]
+                  for n in prod_plan.of_type("kubernetes:core/v1:Namespace")}
+    inference = namespaces["inference"]
+    for mode in ("enforce", "audit", "warn"):
+        assert inference[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    # Only operator namespaces whose agents need the host (device plugin, DCGM, node exporter, Fluent Bit).
+    privileged = {name for name, labels in namespaces.items()
+                  if labels.get("pod-security.kubernetes.io/enforce") == "privileged"}
+    assert privileged == {"gpu-operator", "monitoring", "logging"}
+    assert all("pod-security.kubernetes.io/enforce" in labels for labels in namespaces.values())
