@@ -582,6 +582,8 @@ class ObservabilityConfig(_Model):
     metrics_retention_days: Annotated[int, _between(1, 365)] = 15
     metrics_volume_gib: Annotated[int, _between(10, 16384)] = 100
     log_retention_days: LogRetentionDays = 30
+    # Grafana's admin password; without it one is generated at deploy time (a secret stack output).
+    grafana_admin_password: SecretStr | None = None
     alerting: AlertingConfig = _section()
 
     @field_validator("grafana")

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 import yaml
 
 from components import dashboards, gpu_metrics, iam
@@ -30,6 +31,7 @@ PROMETHEUS_STACK = ("kube-prometheus-stack", "88.5.3", "https://prometheus-commu
 FLUENT_BIT = ("aws-for-fluent-bit", "0.2.0", "https://aws.github.io/eks-charts")
 ALERTMANAGER_SECRET = "alertmanager-gpu-platform"
 DASHBOARD_LABEL = "grafana_dashboard"
+GRAFANA_ADMIN_SECRET, GRAFANA_USER_KEY, GRAFANA_PASSWORD_KEY = "grafana-admin", "admin-user", "admin-password"
 ON_SYSTEM_POOL = {SYSTEM_LABEL: "true"}
 RUNS_EVERYWHERE = [{"operator": "Exists"}]  # node agents must run on tainted GPU nodes too
 
@@ -85,6 +87,9 @@ def prometheus_stack_values(config: ObservabilityConfig, pod_labels: dict[str, s
         "prometheusOperator": {"nodeSelector": ON_SYSTEM_POOL},
         "grafana": {
             "enabled": config.grafana, "nodeSelector": ON_SYSTEM_POOL, "podLabels": pod_labels,
+            # grafana chart values.yaml: admin.existingSecret replaces adminPassword (default prom-operator).
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": GRAFANA_USER_KEY,
+                      "passwordKey": GRAFANA_PASSWORD_KEY},
             "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1",
                                        "searchNamespace": "ALL"}}},
         "kube-state-metrics": {"metricLabelsAllowlist": kube_state_metrics_allowlist(),
@@ -101,6 +106,7 @@ class Observability(pulumi.ComponentResource):
     """Prometheus, Alertmanager, Grafana and GPU alerts; Fluent Bit to CloudWatch Logs."""
 
     log_group_name: pulumi.Output[str] | None
+    grafana_admin_password: pulumi.Output[str] | None   # a secret
     crds: list[pulumi.Resource]   # what installs the monitoring CRDs (ServiceMonitor, PrometheusRule)
 
     def __init__(self, name: str, config: ObservabilityConfig, cluster: Cluster, region: str,
@@ -109,6 +115,7 @@ class Observability(pulumi.ComponentResource):
         super().__init__("gpu-platform:index:Observability", name, None, opts)
         self._name, self._cluster, self._pod_labels = name, cluster, pod_labels
         self.log_group_name = None
+        self.grafana_admin_password = None
         self.crds = []
         if config.enabled:
             self._metrics(config)
@@ -146,6 +153,7 @@ class Observability(pulumi.ComponentResource):
             metadata={"name": "gpu-platform", "namespace": NAMESPACE, "labels": self._pod_labels},
             spec={"groups": gpu_metrics.rule_groups()}, opts=self._on_cluster(depends_on=[stack]))
         if config.grafana:
+            self._grafana_admin(config, in_namespace)
             for file_name, body in dashboards.rendered().items():
                 board = file_name.removesuffix(".json")
                 k8s.core.v1.ConfigMap(
@@ -153,6 +161,20 @@ class Observability(pulumi.ComponentResource):
                     metadata={"name": f"dashboard-{board}", "namespace": NAMESPACE,
                               "labels": {**self._pod_labels, DASHBOARD_LABEL: "1"}},
                     data={file_name: body}, opts=in_namespace)
+
+    def _grafana_admin(self, config: ObservabilityConfig, opts: pulumi.ResourceOptions) -> None:
+        """Grafana's admin credentials in a Secret the stack owns: the chart's default password (prom-operator)
+        is public. From config (set with --secret), or generated at deploy time."""
+        if config.grafana_admin_password is not None:
+            password: pulumi.Output[str] = pulumi.Output.secret(config.grafana_admin_password.get_secret_value())
+        else:
+            password = random.RandomPassword(f"{self._name}-grafana-admin", length=32, special=False,
+                                             opts=pulumi.ResourceOptions(parent=self)).result
+        self.grafana_admin_password = pulumi.Output.secret(password)
+        k8s.core.v1.Secret(
+            f"{self._name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE, "labels": self._pod_labels},
+            string_data={GRAFANA_USER_KEY: "admin", GRAFANA_PASSWORD_KEY: self.grafana_admin_password}, opts=opts)
 
     def _logs(self, config: ObservabilityConfig, region: str, labels: CostLabels,
               key_arn: pulumi.Input[str] | None) -> None:

@@ -106,7 +106,9 @@ class Platform(pulumi.ComponentResource):
 
     def outputs(self) -> dict[str, pulumi.Output]:
         """The stack outputs other services read (camelCase, as `pulumi stack output` shows them)."""
+        grafana = self.observability.grafana_admin_password
         return {
+            **({"grafanaAdminPassword": grafana} if grafana is not None else {}),
             "vpcId": self.network.vpc_id,
             "privateSubnetIds": self.network.private_subnet_ids,
             "publicSubnetIds": self.network.public_subnet_ids,

@@ -223,6 +223,13 @@ def _eks_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _random_password(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """A stand-in for a generated password: derived from the URN, so plans stay reproducible. Never a real one."""
+    length = int(ctx.inputs.get("length", 16))
+    value = (digest(ctx.urn, "password", length=64) * 2)[:length]
+    return "none", {"result": value, "bcryptHash": f"$2a$10$offline{digest(ctx.urn, 'bcrypt', length=46)}"}
+
+
 def _placement_group(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or autoname(ctx)
     return name, {"name": name, "placementGroupId": f"pg-{digest(ctx.urn)}",
@@ -274,6 +281,7 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "eks:index:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
+    "random:index/randomPassword:RandomPassword": _random_password,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     **{f"kubernetes:{kind}": _kubernetes_object for kind in (
         "core/v1:Namespace", "core/v1:ConfigMap", "core/v1:ServiceAccount", "core/v1:Secret", "core/v1:Service",

@@ -30,7 +30,7 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from offline import cloud
-from offline.wire import from_struct, resource_references, reveal, to_struct
+from offline.wire import from_struct, resource_references, reveal, secret, to_struct
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
@@ -167,6 +167,8 @@ class RecordingMonitor:
                                 inputs=reveal(inputs), region=region, stack=self.stack)
         if request.custom or request.remote:
             resource.id, extra = cloud.new_resource(context)
+            # The engine returns the provider's secret outputs (additionalSecretOutputs) as secrets.
+            extra = {k: secret(v) if k in request.additionalSecretOutputs else v for k, v in extra.items()}
             resource.outputs = {**inputs, **extra}
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)

@@ -63,3 +63,8 @@ def reveal(value: Any) -> Any:
 def reference(urn: str, id_: str) -> dict[str, Any]:
     """A resource reference, as an output that names another resource."""
     return {SPECIAL_SIG: RESOURCE_SIG, "urn": urn, "id": id_, "packageVersion": ""}
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A value in the wire's secret envelope."""
+    return {SPECIAL_SIG: SECRET_SIG, "value": value}

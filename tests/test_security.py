@@ -3,6 +3,8 @@ reached without SSH, namespaces held to a Pod Security Standard."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
@@ -74,3 +76,33 @@ def test_the_namespace_of_model_servers_enforces_the_restricted_pod_security_sta
                   if labels.get("pod-security.kubernetes.io/enforce") == "privileged"}
     assert privileged == {"gpu-operator", "monitoring", "logging"}
     assert all("pod-security.kubernetes.io/enforce" in labels for labels in namespaces.values())
+
+
+def grafana_secret(plan: Plan) -> dict:
+    return next(s["inputs"] for s in plan.of_type("kubernetes:core/v1:Secret")
+                if s["inputs"]["metadata"]["name"] == "grafana-admin")
+
+
+def test_grafanas_admin_password_is_generated_and_never_the_charts_default(prod_plan: Plan):
+    from tests.planning import is_secret
+    release = next(r["inputs"] for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                   if r["inputs"]["chart"] == "kube-prometheus-stack")
+    grafana = release["values"]["grafana"]
+    assert grafana["admin"] == {"existingSecret": "grafana-admin", "userKey": "admin-user",
+                                "passwordKey": "admin-password"}
+    assert "adminPassword" not in grafana
+    secret = grafana_secret(prod_plan)
+    assert is_secret(secret["stringData"])  # never in plain text in state
+    assert json.loads(secret["stringData"]["plaintext"])["admin-user"] == "admin"
+    [generated] = prod_plan.of_type("random:index/randomPassword:RandomPassword")
+    assert generated["inputs"]["length"] >= 32 and is_secret(generated["outputs"]["result"])
+    assert is_secret(prod_plan.outputs["grafanaAdminPassword"])
+    assert "prom-operator" not in str(secret)
+
+
+def test_grafanas_admin_password_can_come_from_a_secret_config_value():
+    from tests.planning import MINIMAL, is_secret, with_changes
+    plan = Plan.of_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "from-config-0123"}))
+    assert plan.of_type("random:index/randomPassword:RandomPassword") == []
+    data = grafana_secret(plan)["stringData"]
+    assert is_secret(data) and json.loads(data["plaintext"])["admin-password"] == "from-config-0123"
