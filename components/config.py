@@ -571,6 +571,8 @@ class AlertingConfig(_Model):
     slack_channel: Annotated[str, _matching(r"#[a-z0-9][a-z0-9._-]{0,79}", "a Slack channel such as #gpu-alerts")] = (
         "#gpu-platform-alerts")
     pagerduty_routing_key: SecretStr | None = None
+    # A dead man's switch (e.g. a healthchecks.io or Opsgenie heartbeat URL) that Watchdog pings every minute.
+    dead_mans_switch_url: SecretStr | None = None
 
 
 class ObservabilityConfig(_Model):

@@ -42,14 +42,27 @@ def kube_state_metrics_allowlist() -> list[str]:
     return [f"pods=[{cost}]", f"namespaces=[{cost}]", f"nodes=[{POOL_LABEL}]"]
 
 
+# Alerts that say "monitoring works" and must never page: Watchdog always fires (a dead man's switch),
+# InfoInhibitor fires to silence info alerts (kube-prometheus-stack's general.rules).
+ALWAYS_FIRING = ("Watchdog", "InfoInhibitor")
+
+
 def alertmanager_config(alerting: AlertingConfig) -> dict[str, Any]:
     """Critical alerts page (PagerDuty) and every alert goes to Slack, where configured; else nowhere.
 
     A child route that matches replaces the root's receiver, so Slack is a catch-all child after
-    the paging route (which continues), not the root receiver.
+    the paging route (which continues), not the root receiver. Watchdog goes to the dead man's switch
+    when one is configured, InfoInhibitor nowhere; a critical alert silences the warning and info alerts of
+    the same name and namespace.
     """
     receivers: list[dict[str, Any]] = [{"name": "null"}]
     routes: list[dict[str, Any]] = []
+    if alerting.dead_mans_switch_url is not None:
+        receivers.append({"name": "deadmansswitch", "webhook_configs": [{
+            "url": alerting.dead_mans_switch_url.get_secret_value(), "send_resolved": False}]})
+        routes.append({"matchers": ['alertname="Watchdog"'], "receiver": "deadmansswitch",
+                       "group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"})
+    routes.append({"matchers": [f'alertname=~"{"|".join(ALWAYS_FIRING)}"'], "receiver": "null"})
     if alerting.pagerduty_routing_key is not None:
         receivers.append({"name": "pagerduty", "pagerduty_configs": [{
             "routing_key": alerting.pagerduty_routing_key.get_secret_value(), "send_resolved": True}]})
@@ -62,13 +75,32 @@ def alertmanager_config(alerting: AlertingConfig) -> dict[str, Any]:
         routes.append({"receiver": "slack"})
     route = {"receiver": "null", "group_by": ["alertname", "node", "namespace"], "group_wait": "30s",
              "group_interval": "5m", "repeat_interval": "4h", "routes": routes}
-    return {"route": route, "receivers": receivers}
+    inhibit = [
+        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
+         "equal": ["namespace", "alertname"]},
+        {"source_matchers": ['severity="warning"'], "target_matchers": ['severity="info"'],
+         "equal": ["namespace", "alertname"]},
+        {"source_matchers": ['alertname="InfoInhibitor"'], "target_matchers": ['severity="info"'],
+         "equal": ["namespace"]},
+    ]
+    return {"route": route, "receivers": receivers, "inhibit_rules": inhibit}
+
+
+# Control-plane components EKS runs and does not expose to scrapes (controller manager, scheduler, etcd),
+# and kube-proxy, whose EKS add-on serves metrics on 127.0.0.1:10249 only: their scrapes and the rules
+# about them are off, or KubeControllerManagerDown and KubeSchedulerDown (critical) fire for ever
+# (prometheus-community/helm-charts#4106; the chart gates each rule group on both switches, hack/sync_prometheus_rules).
+UNSCRAPABLE_ON_EKS = {"kubeControllerManager": "kubeControllerManager", "kubeScheduler": "kubeSchedulerAlerting",
+                      "kubeEtcd": "etcd", "kubeProxy": "kubeProxy"}
 
 
 def prometheus_stack_values(config: ObservabilityConfig, pod_labels: dict[str, str]) -> dict[str, Any]:
     volume_gib = config.metrics_volume_gib
     return {
         "crds": {"enabled": True},
+        **{component: {"enabled": False} for component in UNSCRAPABLE_ON_EKS},
+        "defaultRules": {"rules": {**{rules: False for rules in UNSCRAPABLE_ON_EKS.values()},
+                                   "kubeSchedulerRecording": False}},
         "prometheus": {"prometheusSpec": {
             "retention": f"{config.metrics_retention_days}d",
             "retentionSize": f"{int(volume_gib * 0.9)}GB",  # leave headroom before the volume fills

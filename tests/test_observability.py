@@ -405,7 +405,8 @@ def plan_with_receivers() -> tuple[Plan, str]:
 
 
 def alertmanager_yaml(plan: Plan) -> str:
-    [secret] = [r["inputs"] for r in plan.of_type("kubernetes:core/v1:Secret")]
+    [secret] = [r["inputs"] for r in plan.of_type("kubernetes:core/v1:Secret")
+                if r["inputs"]["metadata"]["name"] == "alertmanager-gpu-platform"]
     assert is_secret(secret["stringData"])
     return json.loads(secret["stringData"]["plaintext"])["alertmanager.yaml"]
 
@@ -431,6 +432,50 @@ def test_critical_alerts_page_and_reach_slack_and_the_rest_reach_slack(labels, r
     assert result.stdout.strip() == receivers, result.stdout + result.stderr
 
 
+def routes(config_yaml: str, tmp_path: Path, *labels: str) -> str:
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(config_yaml)
+    result = subprocess.run([str(AMTOOL), "config", "routes", "test", f"--config.file={path}", *labels],
+                            capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("alert", ["Watchdog", "InfoInhibitor"])
+def test_alerts_that_always_fire_never_page(alert, plan_with_receivers, tmp_path):
+    config = alertmanager_yaml(plan_with_receivers[0])
+    # Watchdog is critical-looking (severity=none) in kube-prometheus-stack; whatever its labels, it stays quiet.
+    assert routes(config, tmp_path, f"alertname={alert}", "severity=critical") == "null"
+    assert routes(config, tmp_path, f"alertname={alert}", "severity=none") == "null"
+
+
+def test_watchdog_reaches_a_dead_mans_switch_when_one_is_configured(tmp_path):
+    platform = with_changes(MINIMAL, {"observability.alerting": {
+        "deadMansSwitchUrl": "https://hc-ping.com/0000", "pagerdutyRoutingKey": "pd-key-123"}})
+    plan = Plan.of_config(platform)
+    config = alertmanager_yaml(plan)
+    assert routes(config, tmp_path, "alertname=Watchdog", "severity=none") == "deadmansswitch"
+    assert routes(config, tmp_path, "alertname=InfoInhibitor") == "null"
+    assert routes(config, tmp_path, "alertname=GpuXidError", "severity=critical") == "pagerduty"
+
+
+def test_a_critical_alert_silences_the_warning_of_the_same_alert_and_namespace(prod_plan: Plan):
+    inhibit = yaml.safe_load(alertmanager_yaml(prod_plan))["inhibit_rules"]
+    assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
+            "equal": ["namespace", "alertname"]} in inhibit
+
+
+def test_eks_control_plane_components_are_not_scraped_and_their_alerts_are_off(prod_plan: Plan):
+    values = next(r["inputs"]["values"] for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                  if r["inputs"]["chart"] == "kube-prometheus-stack")
+    # EKS hides the controller manager, scheduler and etcd; its kube-proxy serves metrics on 127.0.0.1 only.
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}
+    rules = values["defaultRules"]["rules"]
+    for group in ("kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "etcd", "kubeProxy"):
+        assert rules[group] is False
+    assert values.get("coreDns", {}).get("enabled", True)  # CoreDNS's metrics are served on the kube-dns Service
+
+
 def test_alert_receivers_come_from_config_and_stay_secret(plan_with_receivers):
     plan, text = plan_with_receivers
     rendered = yaml.safe_load(alertmanager_yaml(plan))
@@ -438,6 +483,7 @@ def test_alert_receivers_come_from_config_and_stay_secret(plan_with_receivers):
     assert receivers["slack"]["slack_configs"][0]["api_url"] == "https://hooks.slack.com/services/T0/B0/abc"
     assert receivers["pagerduty"]["pagerduty_configs"][0]["routing_key"] == "pd-key-123"
     assert rendered["route"]["routes"] == [
+        {"matchers": ['alertname=~"Watchdog|InfoInhibitor"'], "receiver": "null"},
         {"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": True}, {"receiver": "slack"}]
     # The webhook appears only inside secret values.
     assert text.count("hooks.slack.com") == sum(
