@@ -34,9 +34,9 @@ def key_policy(partition: str, region: str, account_id: str, log_groups: list[st
 
 
 def log_group_key(name: str, region: str, log_groups: list[str], labels: CostLabels, protect: bool,
-                  opts: pulumi.ResourceOptions) -> aws.kms.Key:
+                  provider: aws.Provider, opts: pulumi.ResourceOptions) -> aws.kms.Key:
     """A rotating key the named log groups are encrypted with; protected where the stack keeps its data."""
-    invoke = pulumi.InvokeOutputOptions(parent=opts.parent)
+    invoke = pulumi.InvokeOutputOptions(parent=opts.parent, provider=provider)
     account = aws.get_caller_identity_output(opts=invoke).account_id
     partition = aws.get_partition_output(opts=invoke).partition
     return aws.kms.Key(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.autoscaler import ClusterAutoscaler
 from components.cluster import Cluster
@@ -53,12 +54,14 @@ class Platform(pulumi.ComponentResource):
             f"{name}-aws", region=config.region,
             default_tags=aws.ProviderDefaultTagsArgs(tags=labels.base()),
             opts=pulumi.ResourceOptions(parent=self))
-        child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider})
+        # Generated secrets (Grafana's admin password) come from an explicit provider too: no default providers.
+        random_provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider, "random": random_provider})
 
         log_groups = [*([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
                       *([container_log_group_name(f"{name}-cluster")] if config.observability.logs else [])]
         log_key = log_group_key(f"{name}-logs", config.region, log_groups, labels, protect=config.storage.protect,
-                                opts=child) if log_groups else None
+                                provider=aws_provider, opts=child) if log_groups else None
         log_key_arn = log_key.arn if log_key else None
         self.network = Network(f"{name}-network", config.network, config.region, labels, log_key_arn, opts=child)
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,

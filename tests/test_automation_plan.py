@@ -39,6 +39,7 @@ def test_plan_of_prod_with_unprotected_storage_returns_the_prod_protect_stateful
         ("prod-protect-stateful", name, f"{name}: {problem}", PROTECT) for name, problem in [
             ("gpu-platform-prod-cluster-secrets", "not protected from deletion (protect is off) in stack prod"),
             ("gpu-platform-prod-storage-key", "not protected from deletion (protect is off) in stack prod"),
+            ("gpu-platform-prod-logs", "not protected from deletion (protect is off) in stack prod"),
             ("gpu-platform-prod-storage-data", "not protected from deletion (protect is off) in stack prod"),
             ("gpu-platform-prod-storage-data", "forceDestroy is on, so deleting it would delete its objects"),
             ("gpu-platform-prod-storage-logs", "not protected from deletion (protect is off) in stack prod"),

@@ -131,7 +131,7 @@ def test_access_logs_of_the_data_bucket_land_in_the_log_bucket(prod_plan: Plan):
 def test_prod_protects_buckets_and_keys_and_dev_tears_down_cleanly(prod_plan: Plan, dev_plan: Plan):
     for plan, protected in ((prod_plan, True), (dev_plan, False)):
         stateful = plan.of_type(BUCKET) + plan.of_type("aws:kms/key:Key")
-        assert len(stateful) == 4
+        assert len(stateful) == 5  # two buckets; the keys of the data, the cluster's secrets, the log groups
         for resource in stateful:
             assert resource.get("protect", False) is protected, resource["urn"]
             assert resource.get("retainOnDelete", False) is protected, resource["urn"]
