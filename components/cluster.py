@@ -30,10 +30,15 @@ NODE_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    # A shell on a node through SSM Session Manager, for GPU debugging: no SSH key, no open port. The AL2023
-    # AMIs run the SSM agent; private stacks reach SSM through the ssm, ssmmessages and ec2messages endpoints.
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
+# A shell on a node through SSM Session Manager, for GPU debugging: no SSH key, no open port. Only what the
+# SSM agent needs for sessions (Systems Manager user guide, "Create a custom IAM role for Session Manager"),
+# not AmazonSSMManagedInstanceCore, whose ssm:GetParameter* on * would let every host-network pod read the
+# account's Parameter Store. These actions take no resource ARN.
+SESSION_MANAGER_ACTIONS = [
+    "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+]
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 # EKS managed add-ons that need running nodes (CoreDNS is a Deployment: without nodes its add-on times out
 # DEGRADED, pulumi/pulumi-eks#1819). The node monitoring agent sets the GPU and kubelet conditions node
@@ -46,6 +51,10 @@ NODE_ADDONS: dict[str, dict | None] = {
 }
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 DEFAULT_STORAGE_CLASS = "gp3-encrypted"
+
+
+def control_plane_log_group_name(cluster_name: str) -> str:
+    return f"/aws/eks/{cluster_name}/cluster"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -68,6 +77,7 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, config: ClusterConfig, vpc_id: pulumi.Input[str],
                  private_subnet_ids: pulumi.Input[list[str]], labels: CostLabels, protect: bool,
+                 log_key_arn: pulumi.Input[str] | None = None, log_retention_days: int = 90,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Cluster", name, None, opts)
         self.name, self._labels = name, labels
@@ -80,6 +90,11 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect))
         self._vpc_id = vpc_id
         self.node_role, node_policies = self._node_role(child)
+        # EKS writes control-plane logs (the audit log among them) to this group, and would create it itself
+        # with an AWS-owned key and no expiry if it did not exist first (EKS user guide, control plane logs).
+        control_plane_logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane", name=control_plane_log_group_name(name), kms_key_id=log_key_arn,
+            retention_in_days=log_retention_days, tags=labels.aws_tags(f"{name}-control-plane"), opts=child)
 
         self.eks_cluster = eks.Cluster(
             name, name=name, version=config.kubernetes_version, vpc_id=vpc_id,
@@ -103,7 +118,7 @@ class Cluster(pulumi.ComponentResource):
             # managed add-ons but skips CoreDNS (cluster.ts), which _addons() manages once nodes exist.
             skip_default_node_group=True,
             tags=labels.aws_tags(name), cluster_tags=labels.aws_tags(name),
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane_logs]))
 
         control_plane = self.eks_cluster.eks_cluster
         self.cluster_name = control_plane.name
@@ -123,7 +138,7 @@ class Cluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": name, "kubeconfig": self.kubeconfig,
                                "oidcProviderArn": self.oidc.arn, "oidcIssuerUrl": self.oidc.issuer_url})
 
-    def _node_role(self, child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    def _node_role(self, child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         """The role every managed node group's EC2 instances run with (joining, pulling images, pod IPs).
 
         Node groups wait for its policy attachments, so `pulumi destroy` deletes the groups before it
@@ -132,9 +147,12 @@ class Cluster(pulumi.ComponentResource):
         role = aws.iam.Role(f"{self.name}-nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"),
                             description=f"Nodes of EKS cluster {self.name}",
                             tags=self._labels.aws_tags(f"{self.name}-nodes"), opts=child)
-        attachments = [aws.iam.RolePolicyAttachment(f"{self.name}-nodes-{i}", role=role.name, policy_arn=policy_arn,
-                                                    opts=child)
-                       for i, policy_arn in enumerate(NODE_MANAGED_POLICIES)]
+        attachments: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(f"{self.name}-nodes-{i}", role=role.name, policy_arn=policy_arn, opts=child)
+            for i, policy_arn in enumerate(NODE_MANAGED_POLICIES)]
+        attachments.append(aws.iam.RolePolicy(
+            f"{self.name}-nodes-session-manager", role=role.id,
+            policy=iam.document(iam.allow(SESSION_MANAGER_ACTIONS, ["*"], sid="SessionManagerShell")), opts=child))
         return role, attachments
 
     def efa_security_group(self, name: str, tags: dict[str, str]) -> aws.ec2.SecurityGroup:

@@ -571,7 +571,8 @@ class AlertingConfig(_Model):
     slack_channel: Annotated[str, _matching(r"#[a-z0-9][a-z0-9._-]{0,79}", "a Slack channel such as #gpu-alerts")] = (
         "#gpu-platform-alerts")
     pagerduty_routing_key: SecretStr | None = None
-    # A dead man's switch (e.g. a healthchecks.io or Opsgenie heartbeat URL) that Watchdog pings every minute.
+    # A dead man's switch: a heartbeat URL that takes a plain POST (e.g. healthchecks.io) and that Watchdog
+    # pings every one to two minutes; give it a grace period of 3 minutes or more.
     dead_mans_switch_url: SecretStr | None = None
 
 
@@ -585,7 +586,7 @@ class ObservabilityConfig(_Model):
     metrics_volume_gib: Annotated[int, _between(10, 16384)] = 100
     log_retention_days: LogRetentionDays = 30
     # Grafana's admin password; without it one is generated at deploy time (a secret stack output).
-    grafana_admin_password: SecretStr | None = None
+    grafana_admin_password: SecretStr | None = Field(default=None, min_length=16)
     alerting: AlertingConfig = _section()
 
     @field_validator("grafana")
@@ -706,7 +707,9 @@ def _describe_one(error: dict) -> str:
         return f"{_path(loc, user_typed_last=True)}: is not a known key; {did_you_mean}allowed: {', '.join(allowed)}"
     if kind == "enum":
         return f"{_path(loc)}: must be one of {error['ctx']['expected'].replace(chr(39), '')} (got {value!r})"
-    if kind in ("too_short", "too_long") and "min_length" in error.get("ctx", {}):
+    if kind in ("too_short", "too_long", "string_too_short") and "min_length" in error.get("ctx", {}):
+        if isinstance(value, str):  # never echo the value: it may be a secret
+            return f"{_path(loc)}: must be at least {error['ctx']['min_length']} characters"
         return f"{_path(loc)}: must list at least {error['ctx']['min_length']} item(s)"
     if kind in _MESSAGES:
         got = "" if kind == "missing" else f" (got {value!r})"

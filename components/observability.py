@@ -119,7 +119,7 @@ def prometheus_stack_values(config: ObservabilityConfig, pod_labels: dict[str, s
         "prometheusOperator": {"nodeSelector": ON_SYSTEM_POOL},
         "grafana": {
             "enabled": config.grafana, "nodeSelector": ON_SYSTEM_POOL, "podLabels": pod_labels,
-            # grafana chart values.yaml: admin.existingSecret replaces adminPassword (default prom-operator).
+            # grafana chart values.yaml: admin.existingSecret replaces the chart's generated password.
             "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": GRAFANA_USER_KEY,
                       "passwordKey": GRAFANA_PASSWORD_KEY},
             "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1",
@@ -172,12 +172,13 @@ class Observability(pulumi.ComponentResource):
             string_data={"alertmanager.yaml": pulumi.Output.secret(
                 yaml.safe_dump(alertmanager_config(config.alerting), sort_keys=False))},
             opts=in_namespace)
+        grafana_admin = [self._grafana_admin(config, in_namespace)] if config.grafana else []
         chart, version, repo = PROMETHEUS_STACK
         stack = k8s.helm.v3.Release(
             f"{self._name}-prometheus", name=chart, chart=chart, version=version, namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
             values=prometheus_stack_values(config, self._pod_labels), atomic=True, cleanup_on_fail=True,
-            opts=self._on_cluster(depends_on=[namespace, alertmanager, self._cluster.storage_class,
+            opts=self._on_cluster(depends_on=[namespace, alertmanager, *grafana_admin, self._cluster.storage_class,
                                               self._cluster.system_nodes]))
         self.crds = [stack]
         k8s.apiextensions.CustomResource(
@@ -185,7 +186,6 @@ class Observability(pulumi.ComponentResource):
             metadata={"name": "gpu-platform", "namespace": NAMESPACE, "labels": self._pod_labels},
             spec={"groups": gpu_metrics.rule_groups()}, opts=self._on_cluster(depends_on=[stack]))
         if config.grafana:
-            self._grafana_admin(config, in_namespace)
             for file_name, body in dashboards.rendered().items():
                 board = file_name.removesuffix(".json")
                 k8s.core.v1.ConfigMap(
@@ -194,16 +194,18 @@ class Observability(pulumi.ComponentResource):
                               "labels": {**self._pod_labels, DASHBOARD_LABEL: "1"}},
                     data={file_name: body}, opts=in_namespace)
 
-    def _grafana_admin(self, config: ObservabilityConfig, opts: pulumi.ResourceOptions) -> None:
-        """Grafana's admin credentials in a Secret the stack owns: the chart's default password (prom-operator)
-        is public. From config (set with --secret), or generated at deploy time."""
+    def _grafana_admin(self, config: ObservabilityConfig, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+        """Grafana's admin credentials in a Secret the stack owns, so the stack can hand them out (a secret
+        output), set them from config and rotate them; the chart's own would be a random password only the
+        cluster knows (kube-prometheus-stack dropped its public default `prom-operator` in 79.0.0).
+        From config (set with --secret), or generated at deploy time."""
         if config.grafana_admin_password is not None:
             password: pulumi.Output[str] = pulumi.Output.secret(config.grafana_admin_password.get_secret_value())
         else:
             password = random.RandomPassword(f"{self._name}-grafana-admin", length=32, special=False,
                                              opts=pulumi.ResourceOptions(parent=self)).result
         self.grafana_admin_password = pulumi.Output.secret(password)
-        k8s.core.v1.Secret(
+        return k8s.core.v1.Secret(
             f"{self._name}-grafana-admin",
             metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE, "labels": self._pod_labels},
             string_data={GRAFANA_USER_KEY: "admin", GRAFANA_PASSWORD_KEY: self.grafana_admin_password}, opts=opts)

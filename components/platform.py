@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.autoscaler import ClusterAutoscaler
-from components.cluster import Cluster
+from components.cluster import Cluster, control_plane_log_group_name
 from components.config import GpuPoolConfig, PlatformConfig, WorkloadType
 from components.efa import efa_device_plugin
 from components.gpu_operator import GpuOperator
@@ -58,14 +58,16 @@ class Platform(pulumi.ComponentResource):
         random_provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider, "random": random_provider})
 
-        log_groups = [*([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
+        log_groups = [control_plane_log_group_name(f"{name}-cluster"),
+                      *([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
                       *([container_log_group_name(f"{name}-cluster")] if config.observability.logs else [])]
-        log_key = log_group_key(f"{name}-logs", config.region, log_groups, labels, protect=config.storage.protect,
-                                provider=aws_provider, opts=child) if log_groups else None
-        log_key_arn = log_key.arn if log_key else None
+        log_key_arn = log_group_key(f"{name}-logs", config.region, log_groups, labels,
+                                    protect=config.storage.protect, provider=aws_provider, opts=child).arn
         self.network = Network(f"{name}-network", config.network, config.region, labels, log_key_arn, opts=child)
         self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
-                               self.network.private_subnet_ids, labels, protect=config.storage.protect, opts=child)
+                               self.network.private_subnet_ids, labels, protect=config.storage.protect,
+                               log_key_arn=log_key_arn, log_retention_days=config.observability.log_retention_days,
+                               opts=child)
         self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
                                            config.region, labels, pod_labels, log_key_arn, opts=child)
         # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.

@@ -140,8 +140,8 @@ def test_every_node_group_is_repaired_and_gpu_faults_are_detected(prod_plan: Pla
 
 
 def test_node_groups_go_before_the_node_roles_policies_on_destroy(prod_plan: Plan):
-    attachments = {a["urn"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                   if "-cluster-nodes-" in a["urn"]}
-    assert len(attachments) == 4
+    attachments = {a["urn"] for t in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
+                   for a in prod_plan.of_type(t) if "-cluster-nodes-" in a["urn"]}
+    assert len(attachments) == 4  # three managed policies and the Session Manager policy
     for group in prod_plan.of_type(NODE_GROUP):
         assert attachments <= set(group["dependencies"]), group["urn"]

@@ -60,9 +60,27 @@ def test_nodes_can_be_reached_through_ssm_session_manager_and_not_ssh(prod_plan:
     role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-cluster-nodes")
     policies = {a["inputs"]["policyArn"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a["inputs"]["role"] == role["outputs"]["name"]}
-    assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in policies
+    # Not AmazonSSMManagedInstanceCore: its ssm:GetParameter* on * would hand every host-network pod the
+    # account's Parameter Store.
+    assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" not in policies
+    [inline] = [p["inputs"]["policy"] for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p["inputs"]["role"] == role["id"]]
+    for action in ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
+                   "ssmmessages:OpenDataChannel"):
+        assert decide(inline, Request(action, "*")) == ALLOW
+    for action in ("ssm:GetParameter", "ssm:GetParameters", "ssm:SendCommand", "kms:Decrypt"):
+        assert decide(inline, Request(action, "*")) == IMPLICIT_DENY
     for group in prod_plan.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert "remoteAccess" not in group["inputs"], group["urn"]  # no SSH key, no port 22
+
+
+def test_the_control_plane_log_group_exists_encrypted_before_the_cluster(prod_plan: Plan):
+    group = prod_plan.named(LOG_GROUP, "gpu-platform-prod-cluster-control-plane")
+    assert group["inputs"]["name"] == "/aws/eks/gpu-platform-prod-cluster/cluster"  # where EKS writes the audit log
+    assert group["inputs"]["kmsKeyId"] == logs_key(prod_plan)["outputs"]["arn"]
+    assert group["inputs"]["retentionInDays"] == 30
+    cluster = prod_plan.of_type("eks:index:Cluster")[0]
+    assert group["urn"] in cluster["dependencies"]
 
 
 def test_the_namespace_of_model_servers_enforces_the_restricted_pod_security_standard(prod_plan: Plan):
@@ -100,9 +118,35 @@ def test_grafanas_admin_password_is_generated_and_never_the_charts_default(prod_
     assert "prom-operator" not in str(secret)
 
 
+def test_grafanas_secret_exists_before_the_chart_that_reads_it(prod_plan: Plan):
+    secret = next(s for s in prod_plan.of_type("kubernetes:core/v1:Secret")
+                  if s["inputs"]["metadata"]["name"] == "grafana-admin")
+    release = next(r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                   if r["inputs"]["chart"] == "kube-prometheus-stack")
+    assert secret["urn"] in release["dependencies"]
+
+
+def test_a_short_grafana_password_is_refused_without_echoing_it():
+    from components.config import ConfigError, load_platform_config
+    from tests.planning import MINIMAL, PROJECT, with_changes
+    with pytest.raises(ConfigError) as raised:
+        load_platform_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "hunter2"}), PROJECT, "dev")
+    assert raised.value.problems == ["platform.observability.grafanaAdminPassword: must be at least 16 characters"]
+
+
+def test_prods_always_on_gpu_says_why_in_the_stack_file():
+    from tests.planning import ROOT
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "minSize: 1" in line and "instanceTypes: [p5" in "\n".join(lines[max(0, i - 6):i]):
+            comment = " ".join(lines[j] for j in range(max(0, i - 5), i) if lines[j].strip().startswith("#"))
+            assert "warm" in comment and "$" in comment and "minSize: 0" in comment
+
+
 def test_grafanas_admin_password_can_come_from_a_secret_config_value():
     from tests.planning import MINIMAL, is_secret, with_changes
-    plan = Plan.of_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "from-config-0123"}))
+    plan = Plan.of_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "from-config-0123456"}))
     assert plan.of_type("random:index/randomPassword:RandomPassword") == []
     data = grafana_secret(plan)["stringData"]
-    assert is_secret(data) and json.loads(data["plaintext"])["admin-password"] == "from-config-0123"
+    assert is_secret(data) and json.loads(data["plaintext"])["admin-password"] == "from-config-0123456"
