@@ -127,7 +127,7 @@ def test_endpoint_security_group_admits_only_https_from_the_vpc(dev_plan):
 
 def test_flow_logs_go_to_a_log_group_through_a_role_only_the_flow_log_service_assumes(dev_plan):
     flow_log = dev_plan.of_type("aws:ec2/flowLog:FlowLog")[0]["inputs"]
-    log_group = dev_plan.of_type("aws:cloudwatch/logGroup:LogGroup")[0]
+    log_group = dev_plan.named("aws:cloudwatch/logGroup:LogGroup", "gpu-platform-dev-network-flow-logs")
     assert flow_log["trafficType"] == "ALL" and flow_log["logDestination"] == log_group["outputs"]["arn"]
     assert log_group["inputs"]["retentionInDays"] == 30
     role = dev_plan.by_id(flow_log["iamRoleArn"].rsplit("/", 1)[1])
