@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-plan: $(VENV)/.installed
+plan: $(VENV)/.installed policies/venv/.installed
 	$(PY) -m offline plan --stack $(STACK)
 	$(PY) -m offline review build/plan-$(STACK).json
 
@@ -29,8 +29,9 @@ $(TOOLS)/%/.unpacked:
 	rm -rf $(TOOLS)/deb-$*
 	touch $@
 
+# The pack's own virtualenv too: `pulumi preview --policy-pack` runs the pack with it, and so does the review.
 test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked \
-		$(TOOLS)/shellcheck/.unpacked
+		$(TOOLS)/shellcheck/.unpacked policies/venv/.installed
 	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) $(PY) -m pytest
 
 bench: $(VENV)/.installed

@@ -20,6 +20,7 @@ from automation.errors import (
     PlanError,
     PlatformAutomationError,
     PolicyViolationError,
+    PolicyPackNotReadyError,
     PulumiCliNotFoundError,
     PulumiCliVersionError,
     StackNotFoundError,
@@ -36,6 +37,6 @@ from automation.stack import PlatformStack
 __all__ = [
     "PLATFORM_KEY", "PROJECT", "Backend", "BackendError", "ChangeSummary", "ConcurrentUpdateError", "Finding",
     "InvalidConfigError", "OperationFailedError", "PlanError", "PlanResult", "PlatformAutomationError",
-    "PlatformStack", "PolicyViolationError", "PreviewResult", "PulumiCliNotFoundError", "PulumiCliVersionError",
-    "StackNotFoundError", "UpdateResult", "add_gpu_pool", "load_config", "to_raw",
+    "PlatformStack", "PolicyPackNotReadyError", "PolicyViolationError", "PreviewResult", "PulumiCliNotFoundError",
+    "PulumiCliVersionError", "StackNotFoundError", "UpdateResult", "add_gpu_pool", "load_config", "to_raw",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from offline.review import Finding
 
-INSTALL_HINT = ("install the Pulumi CLI (3.x): `curl -fsSL https://get.pulumi.com | sh` "
+INSTALL_HINT = ("install the Pulumi CLI (3.202 or newer): `curl -fsSL https://get.pulumi.com | sh` "
                 "(see https://www.pulumi.com/docs/iac/download-install/), or pass pulumi_root= "
                 "to the directory that holds bin/pulumi")
 
@@ -61,7 +61,11 @@ class PulumiCliNotFoundError(PlatformAutomationError):
 
 
 class PulumiCliVersionError(PlatformAutomationError):
-    """The installed CLI is too old or unreadable for the Automation API of this SDK."""
+    """The installed CLI is too old or unreadable for the commands this facade runs."""
+
+
+class PolicyPackNotReadyError(PlatformAutomationError):
+    """The policy pack cannot run under the CLI: its virtualenv, which the CLI uses but never creates, is missing."""
 
 
 class BackendError(PlatformAutomationError):

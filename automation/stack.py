@@ -21,6 +21,7 @@ import grpc
 import pulumi
 import yaml
 from pulumi import automation as auto
+from semver import VersionInfo
 
 from automation.backend import Backend
 from automation.config import (
@@ -38,6 +39,7 @@ from automation.errors import (
     ConcurrentUpdateError,
     OperationFailedError,
     PlanError,
+    PolicyPackNotReadyError,
     PolicyViolationError,
     PulumiCliNotFoundError,
     PulumiCliVersionError,
@@ -57,6 +59,12 @@ from components.platform import stack_program
 from offline import plan as offline_plan
 from offline import review
 from offline.engine import EngineError, StackConfig, read_stack_config, run_program
+
+# `pulumi config set-all --json`, which writes the whole config in one call, exists from CLI v3.202.0
+# (pulumi/pulumi CHANGELOG 3.202.0, "config set-all --json"); older CLIs answer "unknown flag: --json".
+CLI_MIN_VERSION = VersionInfo(3, 202, 0)
+CLI_NEEDED = (f"this facade needs v{CLI_MIN_VERSION} or newer (for `pulumi config set-all --json`): "
+              "upgrade it with `curl -fsSL https://get.pulumi.com | sh`")
 
 # The Pulumi Python runtime keeps its settings per process: an offline plan and an inline
 # program must not run at the same time in one process.
@@ -209,7 +217,7 @@ class PlatformStack:
         if self._pulumi_command is None:
             where = f"{self._pulumi_root}/bin/pulumi" if self._pulumi_root else "`pulumi` on PATH"
             try:
-                self._pulumi_command = auto.PulumiCommand(root=self._pulumi_root)
+                self._pulumi_command = auto.PulumiCommand(root=self._pulumi_root, version=CLI_MIN_VERSION)
             except FileNotFoundError as err:
                 raise PulumiCliNotFoundError(where) from err
             except PermissionError as err:
@@ -217,8 +225,20 @@ class PlatformStack:
             except subprocess.CalledProcessError as err:
                 raise PulumiCliVersionError(f"`{where} version` failed with exit code {err.returncode}") from err
             except auto.InvalidVersionError as err:
-                raise PulumiCliVersionError(str(err)) from err
+                raise PulumiCliVersionError(f"{err}; {CLI_NEEDED}") from err
+        found = self._pulumi_command.version
+        if found is not None and found.compare(CLI_MIN_VERSION) < 0:
+            raise PulumiCliVersionError(f"the Pulumi CLI is v{found}; {CLI_NEEDED}")
         return self._pulumi_command
+
+    def _check_policy_pack(self) -> None:
+        """The CLI runs the pack with its own virtualenv (PulumiPolicy.yaml: virtualenv: venv), never creates it."""
+        if not (self.policy_pack / "venv" / "bin" / "python").exists():
+            raise PolicyPackNotReadyError(
+                f"the policy pack's virtualenv {self.policy_pack / 'venv'} is missing, and `pulumi preview "
+                "--policy-pack` runs the pack with it without creating it; build it with `make policy-venv` "
+                f"(or `python3 -m venv {self.policy_pack / 'venv'} && {self.policy_pack / 'venv'}/bin/pip "
+                f"install -r {self.policy_pack / 'requirements.txt'}`)")
 
     def _project_settings(self) -> auto.ProjectSettings:
         """Pulumi.yaml of this project, for the inline program's workspace: same name and runtime."""
@@ -294,6 +314,8 @@ class PlatformStack:
     @contextmanager
     def _operation(self, operation: str, on_event: OnEvent | None,
                    on_output: OnOutput | None) -> Iterator[tuple[auto.Stack, EventCollector, _Streams]]:
+        if operation in ("preview", "up"):
+            self._check_policy_pack()
         stack = self.stack()
         collector, streams = EventCollector(on_event), _Streams(on_output)
         lock = _PROGRAM_LOCK if self.inline else nullcontext()

@@ -213,8 +213,13 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
 class Analyzer:
     """The pack running as a plugin: started from its folder, spoken to over gRPC."""
 
-    def __init__(self, policy_dir: Path = POLICY_DIR, python: str = sys.executable) -> None:
+    def __init__(self, policy_dir: Path = POLICY_DIR, python: str | None = None) -> None:
+        """`python`: by default the pack's own virtualenv, as the CLI runs it (PulumiPolicy.yaml:
+        virtualenv: venv), or this interpreter where that virtualenv does not exist."""
         self.policy_dir = policy_dir
+        if python is None:
+            venv_python = policy_dir / "venv" / "bin" / "python"
+            python = str(venv_python) if venv_python.exists() else sys.executable
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen([python, "-u", str(policy_dir / "__main__.py")], cwd=policy_dir, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)

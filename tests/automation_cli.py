@@ -140,6 +140,8 @@ class FakePulumi(PulumiCommand):
         if stack not in self.stacks:
             return self._no_stack(stack)
         config = self.stacks[stack].config
+        if "--json" in rest and self.version is not None and self.version.compare("3.202.0") < 0:
+            return "", "error: unknown flag: --json", 255  # cobra's answer: the flag came in v3.202.0
         if "--json" in rest:
             if any(flag in rest for flag in ("--plaintext", "--secret", "--path")):
                 return "", "error: the --json option cannot be used with the --plaintext, --secret or --path options", 255

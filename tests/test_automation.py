@@ -17,8 +17,10 @@ from automation import (
     InvalidConfigError,
     PlatformAutomationError,
     PlatformStack,
+    PolicyPackNotReadyError,
     PolicyViolationError,
     PulumiCliNotFoundError,
+    PulumiCliVersionError,
     StackNotFoundError,
     add_gpu_pool,
     load_config,
@@ -243,7 +245,7 @@ def test_outputs_reads_the_stack_outputs(backend, tmp_path):
 
 
 def test_events_also_come_from_an_event_log_file_with_older_clis(backend, tmp_path):
-    cli = FakePulumi(("dev",), resources=RESOURCES, version="v3.200.0", policy_events=[policy_event(
+    cli = FakePulumi(("dev",), resources=RESOURCES, version="v3.203.0", policy_events=[policy_event(
         "gpu-placement", "advisory", STACK_URN.format(stack="dev"), PLACEMENT, "a finding")])
     result = dev_stack(cli, backend, tmp_path).preview()
     log = cli.commands()[-1][cli.commands()[-1].index("--event-log") + 1]
@@ -319,5 +321,36 @@ def test_a_file_backend_without_a_passphrase_is_refused(tmp_path, monkeypatch):
 
 def test_every_error_is_a_platform_automation_error():
     errors = [getattr(automation, name) for name in automation.__all__ if name.endswith("Error")]
-    assert len(errors) == 10
+    assert len(errors) == 11
     assert all(issubclass(e, PlatformAutomationError) for e in errors)
+
+
+# --- what the real CLI needs -----------------------------------------------------------------------
+
+
+def test_a_cli_older_than_3_202_is_refused_naming_the_version_it_needs(backend, tmp_path):
+    # `pulumi config set-all --json` came in v3.202.0; an older CLI would answer "unknown flag: --json".
+    cli = FakePulumi(("dev",), version="v3.201.0")
+    with pytest.raises(PulumiCliVersionError) as raised:
+        dev_stack(cli, backend, tmp_path).stack()
+    assert str(raised.value).startswith("the Pulumi CLI is v3.201.0; this facade needs v3.202.0 or newer")
+    assert [c.argv for c in cli.calls] == [["version"]]  # refused before any command
+
+
+def test_the_cli_stand_in_refuses_flags_its_version_lacks():
+    from pulumi.automation.errors import CommandError
+    old = FakePulumi(("dev",), version="v3.201.0")
+    with pytest.raises(CommandError) as raised:
+        old.run(["config", "set-all", "--stack", "dev", "--json", "{}"], ".", {})
+    assert "unknown flag: --json" in str(raised.value)
+
+
+def test_preview_without_the_packs_virtualenv_says_how_to_build_it(backend, tmp_path, monkeypatch):
+    pack = tmp_path / "policies"
+    pack.mkdir()
+    monkeypatch.setattr(PlatformStack, "policy_pack", property(lambda self: pack))
+    cli = FakePulumi(("dev",))
+    with pytest.raises(PolicyPackNotReadyError) as raised:
+        dev_stack(cli, backend, tmp_path).preview()
+    assert "make policy-venv" in str(raised.value) and str(pack / "venv") in str(raised.value)
+    assert not any(c.argv[:1] in (["preview"], ["--non-interactive"]) and "preview" in c.argv for c in cli.calls)
