@@ -15,6 +15,9 @@ from automation.errors import BackendError
 
 DEFAULT_STATE_DIR = Path.home() / ".gpu-platform" / "state"
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+# Self-managed ("DIY") backends: without --secrets-provider the CLI encrypts secrets with a passphrase
+# (pulumi/pulumi pkg/backend/diy; Pulumi docs, "Secrets": the default for self-managed backends).
+SELF_MANAGED_SCHEMES = ("file://", "s3://", "gs://", "azblob://")
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,15 @@ class Backend:
         """Any backend the CLI logs in to: `s3://bucket/prefix`, `https://api.pulumi.com`, `azblob://...`."""
         return cls(url=url, secrets_provider=secrets_provider, passphrase=passphrase)
 
+    @property
+    def uses_passphrase(self) -> bool:
+        return self.secrets_provider == "passphrase" or (
+            self.secrets_provider is None and self.url.startswith(SELF_MANAGED_SCHEMES))
+
     def env(self) -> dict[str, str]:
-        """The environment every CLI command of the workspace gets."""
-        if self.secrets_provider == "passphrase" and self.passphrase is None and not any(
-                os.environ.get(v) for v in PASSPHRASE_VARS):
+        """The environment every CLI command of the workspace gets. An empty passphrase is a passphrase
+        (the CLI accepts PULUMI_CONFIG_PASSPHRASE="")."""
+        if self.uses_passphrase and self.passphrase is None and not any(v in os.environ for v in PASSPHRASE_VARS):
             raise BackendError(
                 f"{self.url} encrypts secrets with a passphrase: pass passphrase= to Backend.local, or set "
                 "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) in the environment")

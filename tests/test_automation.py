@@ -319,6 +319,23 @@ def test_a_file_backend_without_a_passphrase_is_refused(tmp_path, monkeypatch):
     assert cli.commands() == [["version"]]
 
 
+@pytest.mark.parametrize("url", ["s3://platform-state/gpu", "gs://platform-state", "azblob://state"])
+def test_a_self_managed_backend_without_secrets_provider_needs_a_passphrase_too(url, tmp_path, monkeypatch):
+    # The CLI encrypts secrets of self-managed backends with a passphrase unless told otherwise.
+    for var in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(BackendError, match="PULUMI_CONFIG_PASSPHRASE"):
+        Backend.of_url(url).env()
+    assert Backend.of_url(url, secrets_provider="awskms://alias/pulumi").env()["PULUMI_BACKEND_URL"] == url
+    assert Backend.of_url("https://api.pulumi.com").env()  # Pulumi Cloud encrypts for you
+
+
+def test_an_empty_passphrase_is_a_passphrase(tmp_path, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    assert Backend.local(tmp_path / "state").env()["PULUMI_BACKEND_URL"].startswith("file://")
+
+
 def test_every_error_is_a_platform_automation_error():
     errors = [getattr(automation, name) for name in automation.__all__ if name.endswith("Error")]
     assert len(errors) == 11
