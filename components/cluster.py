@@ -103,12 +103,14 @@ class Cluster(pulumi.ComponentResource):
             public_access_cidrs=list(config.public_access_cidrs) or None,
             authentication_mode=eks.AuthenticationMode.API,
             access_entries={
-                f"admin-{i}": eks.AccessEntryArgs(principal_arn=arn, access_policies={
+                f"admin-{i}": eks.AccessEntryArgs(principal_arn=arn, tags=labels.aws_tags(f"{name}-admin-{i}"),
+                                                  access_policies={
                     "cluster-admin": eks.AccessPolicyAssociationArgs(
                         policy_arn=CLUSTER_ADMIN_POLICY,
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
                 for i, arn in enumerate(config.admin_role_arns)},
-            create_oidc_provider=True,
+            # The OIDC provider is the platform's own (below), so it carries the cost tags.
+            create_oidc_provider=False,
             encryption_config_key_arn=secrets_key.arn,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             # STANDARD: EKS upgrades the control plane when standard support ends rather than billing
@@ -117,6 +119,9 @@ class Cluster(pulumi.ComponentResource):
             # No default node group: the system pool below. pulumi-eks then makes vpc-cni and kube-proxy
             # managed add-ons but skips CoreDNS (cluster.ts), which _addons() manages once nodes exist.
             skip_default_node_group=True,
+            # Managed node groups use the security group EKS makes for the cluster; pulumi-eks's own cluster
+            # and node groups (and their seven rules) would serve no node here.
+            skip_default_security_groups=True,
             tags=labels.aws_tags(name), cluster_tags=labels.aws_tags(name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[control_plane_logs]))
 
@@ -128,8 +133,11 @@ class Cluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.kubernetes = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig,
                                        enable_server_side_apply=True, opts=child)
-        self.oidc = OidcProvider(arn=self.eks_cluster.oidc_provider_arn,
-                                 issuer_url=self.eks_cluster.oidc_provider_url)
+        issuer = control_plane.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
+        oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"],
+            tags=labels.aws_tags(f"{name}-oidc"), opts=child)
+        self.oidc = OidcProvider(arn=oidc_provider.arn, issuer_url=issuer)
         self.system_size_owner = SizeOwner.AUTOSCALER if config.autoscaler else SizeOwner.CONFIG
         self.system_nodes = self._system_node_group(config, private_subnet_ids)
         for addon, configuration in NODE_ADDONS.items():

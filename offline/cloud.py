@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from offline import pulumi_eks
 from offline.wire import reference
 
 ACCOUNT_ID = "123456789012"
@@ -36,13 +37,21 @@ class UnknownCall(LookupError):
 
 @dataclass(frozen=True)
 class Child:
-    """A resource a remote component creates inside its provider: never in the plan, but referable."""
+    """A resource a remote component's provider registers: in the plan, as the engine records it, and referable."""
 
     urn: str
     type: str
     id: str
     outputs: dict[str, Any]
     owner: str  # the URN of the remote component that made it
+    parent: str = ""  # the component, or another child
+    inputs: dict[str, Any] = field(default_factory=dict)
+    custom: bool = True
+    dependencies: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.urn.rsplit("::", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -55,11 +64,16 @@ class Context:
     stack: str
     children: list[Child] = field(default_factory=list)
 
-    def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any]) -> dict[str, Any]:
-        """Record a child of this remote component and return a resource reference to it."""
-        stack_project, qualified = self.urn.rsplit("::", 2)[0], self.urn.split("::")[2]
+    def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any], inputs: dict[str, Any] | None = None,
+              parent: str = "", custom: bool = True, depends: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Record a child of this remote component (or of one of its children) and return a reference to it."""
+        parent = parent or self.urn
+        stack_project, qualified = parent.rsplit("::", 2)[0], parent.split("::")[2]
         urn = f"{stack_project}::{qualified}${type_}::{name}"
-        self.children.append(Child(urn, type_, id_, {**outputs, "id": id_}, owner=self.urn))
+        inputs = dict(inputs or {})
+        outputs = {**inputs, **outputs, **({"id": id_} if custom else {})}
+        self.children.append(Child(urn, type_, id_, outputs, owner=self.urn, parent=parent, inputs=inputs,
+                                   custom=custom, dependencies=tuple(depends)))
         return reference(urn, id_)
 
 
@@ -175,37 +189,70 @@ def _role_policy_attachment(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 
 def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
-    """pulumi-eks's Cluster: the outputs it returns, with references to the children it makes."""
+    """pulumi-eks's Cluster: the children its provider registers (offline/pulumi_eks.py) and the outputs it returns."""
+    pulumi_eks.check_options(ctx.inputs)
     name = ctx.inputs.get("name") or autoname(ctx)
+    options = {**ctx.inputs, "name": name, "component": ctx.name}
+    tags = dict(ctx.inputs.get("tags") or {})
     oidc_id = digest(ctx.urn, "oidc", length=32).upper()
     issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"
     endpoint = f"https://{digest(ctx.urn, 'endpoint', length=32).upper()}.gr7.{ctx.region}.eks.amazonaws.com"
     ca = base64.b64encode(f"offline certificate authority of {name}".encode()).decode()
-    oidc_arn = arn("iam", "", f"oidc-provider/{issuer}")
-    cluster_sg, node_sg = f"sg-{digest(ctx.urn, 'cluster-sg')}", f"sg-{digest(ctx.urn, 'node-sg')}"
+    cluster_sg = f"sg-{digest(ctx.urn, 'cluster-sg')}"
+
+    service_role = ctx.child("eks:index:ServiceRole", f"{ctx.name}-eksRole", "", {}, custom=False)
+    role_name = f"{ctx.name}-eksRole-role-{digest(ctx.urn, 'role', length=7)}"
+    role_arn = arn("iam", "", f"role/{role_name}")
+    role = ctx.child("aws:iam/role:Role", f"{ctx.name}-eksRole-role", role_name, {"arn": role_arn, "name": role_name},
+                     inputs={"assumeRolePolicy": pulumi_eks.service_role_trust(),
+                             "description": "Allows EKS to manage clusters on your behalf.", "tags": tags},
+                     parent=service_role["urn"])
+    attachment = ctx.child("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                           pulumi_eks.role_attachment_name(ctx.name), f"{role_name}-{digest(ctx.urn, 'attach')}", {},
+                           inputs={"policyArn": pulumi_eks.CLUSTER_POLICY, "role": role_name},
+                           parent=service_role["urn"], depends=(role["urn"],))
+    version = ctx.inputs.get("version", "")
     eks_cluster = ctx.child("aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", name, {
-        "name": name, "arn": arn("eks", ctx.region, f"cluster/{name}"), "endpoint": endpoint,
-        "version": ctx.inputs.get("version", ""), "certificateAuthority": {"data": ca},
-        "identities": [{"oidcs": [{"issuer": f"https://{issuer}"}]}],
-        "vpcConfig": {"clusterSecurityGroupId": cluster_sg, "vpcId": ctx.inputs.get("vpcId", "")},
-        "accessConfig": {"authenticationMode": ctx.inputs.get("authenticationMode", "")},
-    })
-    oidc_provider = ctx.child("aws:iam/openIdConnectProvider:OpenIdConnectProvider", f"{ctx.name}-oidcProvider",
-                              oidc_arn, {"arn": oidc_arn, "url": issuer, "clientIdLists": ["sts.amazonaws.com"]})
+        "arn": arn("eks", ctx.region, f"cluster/{name}"), "endpoint": endpoint, "status": "ACTIVE",
+        "certificateAuthority": {"data": ca}, "identities": [{"oidcs": [{"issuer": f"https://{issuer}"}]}],
+        "vpcConfig": {**pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
+                      "clusterSecurityGroupId": cluster_sg, "vpcId": ctx.inputs.get("vpcId", "")},
+    }, inputs=pulumi_eks.cluster_inputs(options, role_arn), depends=(role["urn"], attachment["urn"]))
+    addon_version = f"v{version}.0-eksbuild.1"  # as the getAddonVersion stand-in answers
+    ctx.child("aws:eks/addon:Addon", f"{ctx.name}-kube-proxy", f"{name}:kube-proxy",
+              {"arn": arn("eks", ctx.region, f"addon/{name}/kube-proxy/x")},
+              inputs=pulumi_eks.addon_inputs(name, "kube-proxy", addon_version, tags), depends=(eks_cluster["urn"],))
     kubeconfig = {
         "apiVersion": "v1", "kind": "Config", "current-context": "aws",
         "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
         "users": [{"name": "aws", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", name, "--region", ctx.region, "--output", "json"]}}}],
+            "args": ["--region", ctx.region, "eks", "get-token", "--cluster-name", name, "--output", "json"]}}}],
     }
+    k8s_provider = ctx.child("pulumi:providers:kubernetes", f"{ctx.name}-eks-k8s", uuid_for(f"{ctx.urn}-k8s"), {},
+                             inputs={"kubeconfig": json.dumps(kubeconfig)}, depends=(eks_cluster["urn"],))
+    entries = []
+    for key, inputs, associations in pulumi_eks.access_entries(name, ctx.inputs.get("accessEntries") or {}):
+        principal = inputs["principalArn"]
+        entry = ctx.child("aws:eks/accessEntry:AccessEntry", f"{ctx.name}-{key}", f"{name}:{principal}",
+                          {"accessEntryArn": arn("eks", ctx.region, f"access-entry/{name}/role/{key}")},
+                          inputs=inputs, depends=(eks_cluster["urn"],))
+        entries.append(entry["urn"])
+        for association_key, association in associations:
+            ctx.child("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                      f"{ctx.name}-{key}-{association_key}", f"{name}#{principal}#{association['policyArn']}", {},
+                      inputs=association, parent=entry["urn"], depends=(entry["urn"],))
+    cni = ctx.child("eks:index:VpcCniAddon", f"{ctx.name}-vpc-cni", "", {}, custom=False, depends=tuple(entries))
+    ctx.child("aws:eks/addon:Addon", f"{ctx.name}-vpc-cni", f"{name}:vpc-cni",
+              {"arn": arn("eks", ctx.region, f"addon/{name}/vpc-cni/x")},
+              inputs=pulumi_eks.addon_inputs(name, "vpc-cni", addon_version, tags, pulumi_eks.VPC_CNI_CONFIGURATION),
+              parent=cni["urn"], depends=(eks_cluster["urn"],))
     return "", {
         "eksCluster": eks_cluster, "kubeconfig": kubeconfig, "kubeconfigJson": json.dumps(kubeconfig),
-        "oidcProviderArn": oidc_arn, "oidcProviderUrl": f"https://{issuer}", "oidcIssuer": issuer,
-        "clusterSecurityGroupId": cluster_sg, "nodeSecurityGroupId": node_sg,
-        "core": {"cluster": eks_cluster, "endpoint": endpoint, "oidcProvider": oidc_provider,
-                 "vpcId": ctx.inputs.get("vpcId", ""), "subnetIds": ctx.inputs.get("privateSubnetIds", []),
+        "clusterSecurityGroupId": cluster_sg, "provider": k8s_provider,
+        "core": {"cluster": eks_cluster, "endpoint": endpoint, "vpcId": ctx.inputs.get("vpcId", ""),
+                 "subnetIds": ctx.inputs.get("privateSubnetIds", []),
                  "privateSubnetIds": ctx.inputs.get("privateSubnetIds", [])},
     }
 
@@ -228,6 +275,13 @@ def _random_password(ctx: Context) -> tuple[str, dict[str, Any]]:
     length = int(ctx.inputs.get("length", 16))
     value = (digest(ctx.urn, "password", length=64) * 2)[:length]
     return "none", {"result": value, "bcryptHash": f"$2a$10$offline{digest(ctx.urn, 'bcrypt', length=46)}"}
+
+
+def _oidc_provider(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """IAM keeps an OIDC provider's URL without its scheme; its ARN ends with that URL."""
+    url = str(ctx.inputs.get("url", "")).removeprefix("https://")
+    provider_arn = arn("iam", "", f"oidc-provider/{url}")
+    return provider_arn, {"arn": provider_arn, "url": url}
 
 
 def _placement_group(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -282,6 +336,7 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     **{f"kubernetes:{kind}": _kubernetes_object for kind in (
         "core/v1:Namespace", "core/v1:ConfigMap", "core/v1:ServiceAccount", "core/v1:Secret", "core/v1:Service",

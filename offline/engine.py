@@ -116,9 +116,8 @@ class RecordingMonitor:
             return self._resources[urn]
 
     def _visible(self, urns) -> list[str]:
-        """Dependencies as the plan shows them: on a remote component's child, on the component."""
-        with self._lock:
-            return sorted({self._children[u].owner if u in self._children else u for u in urns})
+        """Dependencies as the plan shows them (children of remote components are in the plan too)."""
+        return sorted(set(urns))
 
     def _provider_of(self, type_: str, provider_ref: str, version: str) -> Resource:
         """The explicit provider a reference names, or the engine's default provider."""
@@ -159,9 +158,15 @@ class RecordingMonitor:
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
         region = cloud.DEFAULT_REGION
+        aws_provider = ""
         if request.custom and not request.type.startswith("pulumi:providers:"):
             provider = self._provider_of(request.type, request.provider, request.version)
             resource.provider = f"{provider.urn}::{provider.id}"
+            region = reveal(provider.inputs).get("region", region)
+        elif request.remote and request.providers.get("aws"):
+            # A remote component's children use the providers it was given, region included.
+            provider = self._find(request.providers["aws"].rsplit("::", 1)[0])
+            aws_provider = f"{provider.urn}::{provider.id}"
             region = reveal(provider.inputs).get("region", region)
         context = cloud.Context(urn=urn, type=request.type, name=request.name,
                                 inputs=reveal(inputs), region=region, stack=self.stack)
@@ -172,6 +177,18 @@ class RecordingMonitor:
             resource.outputs = {**inputs, **extra}
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)
+        if request.remote:
+            # What the engine records of a remote component: no inputs (pulumi-eks's provider sends none, see
+            # offline/pulumi_eks.py), the outputs Construct returned; then each child its provider registered.
+            resource.inputs, resource.outputs = {}, extra
+            self._record(resource)
+            for child in context.children:
+                self._record(Resource(
+                    urn=child.urn, type=child.type, name=child.name, custom=child.custom, id=child.id,
+                    parent=child.parent, inputs=child.inputs, outputs=child.outputs,
+                    dependencies=sorted(child.dependencies),
+                    provider=aws_provider if child.custom and child.type.startswith("aws:") else ""))
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=resource.id, object=to_struct(resource.outputs))
         self._record(resource)
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=resource.id, object=to_struct(resource.outputs))

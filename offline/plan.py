@@ -110,7 +110,7 @@ def export_value(value: Any) -> Any:
 
 # --- the readable summary ----------------------------------------------------
 
-EKS_CLUSTER_TYPE = "eks:index:Cluster"
+EKS_CLUSTER_TYPE = "aws:eks/cluster:Cluster"  # pulumi-eks's child: its component shows the engine no inputs
 UPGRADE_WARNING_DAYS = 60
 
 
@@ -141,12 +141,11 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
     for r in resources:
         children[r.get("parent", "")].append(r)
     stack = next(r for r in resources if r["type"] == STACK_TYPE)
-    project = stack["urn"].split("::")[1]
     lines: list[str] = []
 
     def counted(r: dict) -> bool:
-        """Resources, and components of other packages (pulumi-eks's, whose children run remotely)."""
-        return r["custom"] or r["type"].split(":")[0] not in (project, "pulumi")
+        """Resources; components (the project's and pulumi-eks's, with their children) are walked instead."""
+        return r["custom"]
 
     def walk(component: dict, indent: str) -> None:
         name = component["urn"].rsplit("::", 1)[1]

@@ -44,12 +44,8 @@ protect_stateful = ResourceValidationPolicy(
 
 
 def _cluster_problems(type_token: str, props) -> list[str]:
-    if type_token == "eks:index:Cluster":
-        # pulumi-eks turns the public endpoint on unless told otherwise.
-        public = props.get("endpointPublicAccess")
-        key = props.get("encryptionConfigKeyArn")
-        encrypted = isinstance(key, str) and bool(key)
-    elif type_token == "aws:eks/cluster:Cluster":
+    # The EKS cluster itself, as pulumi-eks registers it; its component reaches the analyzer without inputs.
+    if type_token == "aws:eks/cluster:Cluster":
         public = dig(props, "vpcConfig", "endpointPublicAccess")
         encrypted = any("secrets" in as_list(mapping(c).get("resources")) and dig(c, "provider", "keyArn")
                         for c in items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig")))

@@ -35,11 +35,15 @@ WORKLOAD_TYPES = tuple(WORKLOAD_TEMPLATE_PATHS)
 
 # AWS and pulumi-eks ---------------------------------------------------------------
 
-NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+NODE_GROUP_TYPES = ("aws:eks/nodeGroup:NodeGroup",)  # as the engine shows it, pulumi-eks's child or the platform's own
 LAUNCH_TEMPLATE_TYPE = "aws:ec2/launchTemplate:LaunchTemplate"
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 # pulumi-eks components take `tags` but are not pulumi_aws classes.
-EKS_TAGGABLE = ("eks:index:Cluster", "eks:index:ManagedNodeGroup", "eks:index:NodeGroupV2")
+# pulumi-eks's components reach the analyzer with empty inputs: its provider registers them from inside
+# Construct with @pulumi/pulumi 3.173, and component inputs are sent only since pulumi/pulumi#20357 (v3.202).
+# Their children (aws:eks/cluster:Cluster, roles, security groups, access entries, add-ons) are analyzed
+# one by one, so rules judge those, and a component only by its type.
+REMOTE_COMPONENTS = ("eks:index:Cluster", "eks:index:ManagedNodeGroup", "eks:index:NodeGroupV2")
 
 
 def is_mapping(value: Any) -> bool:
@@ -95,8 +99,6 @@ def takes_tags(type_token: str) -> bool:
     The analyzer serves requests on several threads; one import at a time, or a
     thread may see a module another thread is still initialising.
     """
-    if type_token in EKS_TAGGABLE:
-        return True
     package, _, rest = type_token.partition(":")
     if package != "aws" or "/" not in rest:
         return False

@@ -160,24 +160,38 @@ def _node_group(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _cluster(r: dict, plan: Plan) -> tuple[str, dict]:
-    vpc: dict[str, Any] = {"SubnetIds": r["privateSubnetIds"], "EndpointPrivateAccess": r["endpointPrivateAccess"],
-                           "EndpointPublicAccess": r["endpointPublicAccess"]}
-    if "publicAccessCidrs" in r:
-        vpc["PublicAccessCidrs"] = r["publicAccessCidrs"]
+    """The EKS cluster pulumi-eks registers (its inputs as the engine records them)."""
+    vpc_in = r["vpcConfig"]
+    vpc: dict[str, Any] = {"SubnetIds": vpc_in["subnetIds"], "EndpointPrivateAccess": vpc_in["endpointPrivateAccess"],
+                           "EndpointPublicAccess": vpc_in["endpointPublicAccess"]}
+    if "publicAccessCidrs" in vpc_in:
+        vpc["PublicAccessCidrs"] = vpc_in["publicAccessCidrs"]
+    access = r["accessConfig"]
     return "AWS::EKS::Cluster", {
-        "Name": r["name"], "Version": r["version"], "RoleArn": "arn:aws:iam::123456789012:role/eks-cluster",
-        "ResourcesVpcConfig": vpc, "AccessConfig": {"AuthenticationMode": r["authenticationMode"]},
-        "EncryptionConfig": [{"Provider": {"KeyArn": r["encryptionConfigKeyArn"]}, "Resources": ["secrets"]}],
+        "Name": r["name"], "Version": r["version"], "RoleArn": r["roleArn"], "ResourcesVpcConfig": vpc,
+        "AccessConfig": {"AuthenticationMode": access["authenticationMode"],
+                         "BootstrapClusterCreatorAdminPermissions": access["bootstrapClusterCreatorAdminPermissions"]},
+        "BootstrapSelfManagedAddons": r["bootstrapSelfManagedAddons"],
+        "EncryptionConfig": [{"Provider": {"KeyArn": r["encryptionConfig"]["provider"]["keyArn"]},
+                              "Resources": r["encryptionConfig"]["resources"]}],
         "Logging": {"ClusterLogging": {"EnabledTypes": [{"Type": t} for t in r["enabledClusterLogTypes"]]}},
         "UpgradePolicy": {"SupportType": r["upgradePolicy"]["supportType"]},
         "Tags": _tags(r.get("tags", {})),
     }
 
 
+def _access_entry(r: dict, plan: Plan) -> tuple[str, dict]:
+    return "AWS::EKS::AccessEntry", {"ClusterName": r["clusterName"], "PrincipalArn": r["principalArn"],
+                                     "Tags": _tags(r.get("tags", {}))}
+
+
 def _addon(r: dict, plan: Plan) -> tuple[str, dict]:
     role = {"ServiceAccountRoleArn": r["serviceAccountRoleArn"]} if "serviceAccountRoleArn" in r else {}
+    extra = {"PreserveOnDelete": r["preserve"]} if "preserve" in r else {}
+    if "configurationValues" in r:
+        extra["ConfigurationValues"] = r["configurationValues"]
     return "AWS::EKS::Addon", {"ClusterName": r["clusterName"], "AddonName": r["addonName"],
-                               "AddonVersion": r["addonVersion"], **role,
+                               "AddonVersion": r["addonVersion"], **role, **extra,
                                "ResolveConflicts": r["resolveConflictsOnCreate"], "Tags": _tags(r["tags"])}
 
 
@@ -199,7 +213,8 @@ CONVERTERS: dict[str, Converter] = {
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
     "aws:autoscaling/schedule:Schedule": _schedule,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
-    "eks:index:Cluster": _cluster,
+    "aws:eks/cluster:Cluster": _cluster,
+    "aws:eks/accessEntry:AccessEntry": _access_entry,
     "aws:eks/addon:Addon": _addon,
 }
 

@@ -102,8 +102,8 @@ def older_plan() -> Plan:
 
 def test_every_node_group_runs_the_control_planes_version(older_plan: Plan, prod_plan: Plan):
     for plan, version in ((older_plan, "1.34"), (prod_plan, "1.35")):
+        assert plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["version"] == version
         cluster = plan.of_type("eks:index:Cluster")[0]
-        assert cluster["inputs"]["version"] == version
         groups = plan.of_type(NODE_GROUP)
         assert len(groups) >= 2
         for group in groups:
@@ -113,17 +113,17 @@ def test_every_node_group_runs_the_control_planes_version(older_plan: Plan, prod
 
 def test_add_ons_follow_the_version_and_wait_for_nodes(older_plan: Plan):
     system = next(g["urn"] for g in older_plan.of_type(NODE_GROUP) if g["urn"].endswith("-system"))
-    addons = {a["inputs"]["addonName"]: a for a in older_plan.of_type(ADDON)}
+    addons = {a["inputs"]["addonName"]: a for a in older_plan.of_type(ADDON) if "eks:index:Cluster" not in a["urn"]}
     assert set(addons) == {"coredns", "eks-node-monitoring-agent", "aws-ebs-csi-driver"}
     for addon in addons.values():
         assert system in addon["dependencies"], addon["urn"]  # CoreDNS without nodes times out DEGRADED
         # the newest version for the cluster's Kubernetes version (the offline cloud answers per version)
         assert addon["inputs"]["addonVersion"] == "v1.34.0-eksbuild.1"
         assert addon["inputs"]["resolveConflictsOnUpdate"] == "OVERWRITE"
-    cluster = older_plan.of_type("eks:index:Cluster")[0]["inputs"]
-    # pulumi-eks makes vpc-cni and kube-proxy managed add-ons unless told otherwise (cluster.ts).
-    assert not cluster.get("useDefaultVpcCni") and cluster.get("kubeProxyAddonOptions", {}).get("enabled", True)
-    assert cluster["skipDefaultNodeGroup"] is True
+    # pulumi-eks makes vpc-cni and kube-proxy managed add-ons (cluster.ts), at the newest version for the minor.
+    theirs = {a["inputs"]["addonName"]: a["inputs"] for a in older_plan.of_type(ADDON) if "eks:index:Cluster" in a["urn"]}
+    assert set(theirs) == {"kube-proxy", "vpc-cni"}
+    assert {a["addonVersion"] for a in theirs.values()} == {"v1.34.0-eksbuild.1"}
 
 
 # --- node repair ------------------------------------------------------------------------

@@ -177,25 +177,30 @@ def test_bad_sharing_config_is_rejected_naming_the_pool_and_what_is_allowed(pool
 # --- the plan: cluster ------------------------------------------------------
 
 def test_prod_cluster_is_private_encrypted_logged_and_uses_access_entries(prod_plan: Plan):
-    cluster = prod_plan.of_type("eks:index:Cluster")[0]["inputs"]
+    # The EKS cluster as pulumi-eks registers it (offline/pulumi_eks.py); its component shows no inputs.
+    cluster = prod_plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]
     secrets_key = prod_plan.named("aws:kms/key:Key", "gpu-platform-prod-cluster-secrets")
-    assert cluster["endpointPrivateAccess"] is True and cluster["endpointPublicAccess"] is False
-    assert "publicAccessCidrs" not in cluster
-    assert cluster["encryptionConfigKeyArn"] == secrets_key["outputs"]["arn"]
+    assert cluster["vpcConfig"]["endpointPrivateAccess"] is True and cluster["vpcConfig"]["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in cluster["vpcConfig"]
+    assert cluster["encryptionConfig"] == {"provider": {"keyArn": secrets_key["outputs"]["arn"]},
+                                           "resources": ["secrets"]}
     assert secrets_key["inputs"]["enableKeyRotation"] is True and secrets_key.get("protect") is True
     assert cluster["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    assert cluster["authenticationMode"] == "API"
-    assert cluster["accessEntries"] == {"admin-0": {
-        "principalArn": "arn:aws:iam::123456789012:role/platform-admins",
-        "accessPolicies": {"cluster-admin": {
-            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-            "accessScope": {"type": "cluster"}}}}}
-    assert cluster["createOidcProvider"] is True and cluster["skipDefaultNodeGroup"] is True
-    assert cluster["privateSubnetIds"] == prod_plan.outputs["privateSubnetIds"]
-    assert "publicSubnetIds" not in cluster and "subnetIds" not in cluster
+    assert cluster["accessConfig"]["authenticationMode"] == "API"
+    [entry] = prod_plan.of_type("aws:eks/accessEntry:AccessEntry")
+    assert entry["inputs"]["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
+    assert entry["inputs"]["tags"]["cost-center"] == "ml-platform"  # children carry the cost tags themselves
+    [association] = prod_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association["inputs"]["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert association["inputs"]["accessScope"] == {"type": "cluster"} and association["parent"] == entry["urn"]
+    assert cluster["vpcConfig"]["subnetIds"] == prod_plan.outputs["privateSubnetIds"]
     assert cluster["version"] == "1.35"
     # Without the extendedSupport opt-in, EKS upgrades the control plane instead of billing extended support.
     assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert prod_plan.of_type("eks:index:Cluster")[0]["inputs"] == {}  # what the engine shows of the component
+    # The OIDC provider is the platform's own, tagged.
+    [oidc] = prod_plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert oidc["inputs"]["clientIdLists"] == ["sts.amazonaws.com"] and oidc["inputs"]["tags"]["product"] == "inference"
 
 
 def test_kubeconfig_is_a_secret_stack_output(prod_plan: Plan):
@@ -207,8 +212,8 @@ def test_kubeconfig_is_a_secret_stack_output(prod_plan: Plan):
 def test_a_public_endpoint_only_where_config_allows_it():
     plan = Plan.of_config(with_changes(MINIMAL, {"cluster.endpointPublicAccess": True,
                                                  "cluster.publicAccessCidrs": ["203.0.113.0/24"]}))
-    cluster = plan.of_type("eks:index:Cluster")[0]["inputs"]
-    assert cluster["endpointPublicAccess"] is True and cluster["publicAccessCidrs"] == ["203.0.113.0/24"]
+    vpc = plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
 
 
 # --- the plan: pools --------------------------------------------------------
@@ -604,7 +609,8 @@ def test_no_gpu_pools_no_operator():
 
 def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan):
     system = next(g["urn"] for g in prod_plan.of_type(NODE_GROUP) if g["urn"].endswith("-cluster-system"))
-    waiting = prod_plan.of_type(RELEASE) + prod_plan.of_type("aws:eks/addon:Addon")
+    ours = [a for a in prod_plan.of_type("aws:eks/addon:Addon") if "eks:index:Cluster" not in a["urn"]]
+    waiting = prod_plan.of_type(RELEASE) + ours  # pulumi-eks's vpc-cni and kube-proxy need no nodes
     assert len(waiting) == 7
     for resource in waiting:
         assert system in resource["dependencies"], resource["urn"]

@@ -26,7 +26,7 @@ def kubernetes_objects(plan: Plan) -> list[dict]:
 
 
 def kubernetes_version(plan: Plan) -> str:
-    return plan.of_type("eks:index:Cluster")[0]["inputs"]["version"] + ".0"
+    return plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["version"] + ".0"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

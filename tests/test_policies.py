@@ -181,12 +181,14 @@ CASES = [
     # prod-cluster-private-encrypted
     ("private, encrypted cluster", prod.private_encrypted_cluster, [res.cluster()], None, []),
     ("public endpoint, secrets in plain", prod.private_encrypted_cluster,
-     [res.cluster(endpointPublicAccess=True, encryptionConfigKeyArn=None)], None,
+     [res.cluster().but(**{"vpcConfig.endpointPublicAccess": True, "encryptionConfig": None})], None,
      ["cluster: the public API endpoint is on (set endpointPublicAccess: false)",
       "cluster: Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"]),
-    ("endpoint left to pulumi-eks's default (public)", prod.private_encrypted_cluster,
-     [res.cluster().but(endpointPublicAccess=None)], None,
+    ("endpoint left to the API's default (public)", prod.private_encrypted_cluster,
+     [res.cluster().but(**{"vpcConfig.endpointPublicAccess": None})], None,
      ["cluster: the public API endpoint is on (set endpointPublicAccess: false)"]),
+    ("the component is judged by type only: its inputs reach the analyzer blank", prod.private_encrypted_cluster,
+     [R("eks:index:Cluster", "cluster", {})], None, []),
 ]
 
 

@@ -150,6 +150,24 @@ def test_a_pool_without_a_taint_is_caught_by_gpu_pool_taint(analyzer, changed):
                                         "NoSchedule taint"]}
 
 
+def test_the_review_judges_pulumi_eks_children_and_the_component_by_type_only(analyzer, changed):
+    # The engine shows pulumi-eks's Cluster with blank inputs and analyzes each child it registers.
+    component = entry(changed, "eks:index:Cluster")
+    assert component["inputs"] == {}
+    set_both(component, lambda p: p.clear())
+    assert violated(run_review(analyzer, changed)) == {}
+    cluster = entry(changed, "aws:eks/cluster:Cluster")
+    set_both(cluster, lambda p: p["vpcConfig"].update(endpointPublicAccess=True))
+    access = entry(changed, "aws:eks/accessEntry:AccessEntry")
+    set_both(access, lambda p: p.pop("tags"))
+    found = violated(run_review(analyzer, changed))
+    assert found == {
+        "prod-cluster-private-encrypted": [f"{cluster['urn'].rsplit('::', 1)[1]}: the public API endpoint is on "
+                                           "(set endpointPublicAccess: false)"],
+        "cost-tags": [f"{access['urn'].rsplit('::', 1)[1]}: tags missing or empty: cost-center, product, environment"],
+    }
+
+
 def test_a_label_eks_refuses_is_caught_by_node_group_labels(analyzer, changed):
     pool = gpu_pool(changed)
     set_both(pool, lambda p: p["labels"].update({"node.kubernetes.io/gpu-pool": "h100-mig"}))

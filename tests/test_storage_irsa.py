@@ -143,9 +143,10 @@ def test_prod_protects_buckets_and_keys_and_dev_tears_down_cleanly(prod_plan: Pl
 
 def trust_request(plan: Plan, namespace: str, account: str, audience: str = "sts.amazonaws.com",
                   provider_arn: str | None = None, issuer: str | None = None) -> Request:
-    cluster = plan.of_type("eks:index:Cluster")[0]["outputs"]
-    issuer = issuer or cluster["oidcIssuer"]
-    return Request("sts:AssumeRoleWithWebIdentity", principal={"Federated": provider_arn or cluster["oidcProviderArn"]},
+    # The platform's own OIDC provider: IAM keeps its URL without the scheme, as the token's issuer host/path.
+    oidc = plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")[0]["outputs"]
+    issuer = issuer or oidc["url"]
+    return Request("sts:AssumeRoleWithWebIdentity", principal={"Federated": provider_arn or oidc["arn"]},
                    context={f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
                             f"{issuer}:aud": audience})
 
