@@ -69,6 +69,7 @@ class Report:
     resources: int
     policies: dict[str, dict[str, str]]   # name -> {"description", "enforcementLevel"}
     findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # e.g. policy config naming no policy of the pack
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -174,8 +175,13 @@ def read_policy_config(path: Path | None) -> dict[str, dict[str, Any]]:
     return result
 
 
-def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
-    """Schema defaults, then the file (its "all" level first), validated against each rule's schema."""
+def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]], source: str,
+              warnings: list[str] | None = None) -> dict[str, Any]:
+    """Schema defaults, then the file (its "all" level first), validated against each rule's schema.
+
+    A name that is no policy of the pack is skipped with a warning, as the CLI does (pulumi/pulumi
+    pkg/resource/plugin/policy.go reconcilePolicyPackConfig); `warnings` collects them.
+    """
     from google.protobuf.json_format import MessageToDict
 
     result: dict[str, dict[str, Any]] = {}
@@ -193,7 +199,10 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
         if name == "all":
             continue
         if name not in known:
-            raise ReviewError(f"{source}: {name} is not a policy of this pack; policies: {', '.join(sorted(known))}")
+            if warnings is not None:
+                warnings.append(f"{source}: {name} is not a policy of this pack, ignored; policies: "
+                                f"{', '.join(sorted(known))}")
+            continue
         if entry["enforcementLevel"]:
             result[name]["enforcementLevel"] = entry["enforcementLevel"]
         result[name]["properties"].update(entry["properties"])
@@ -310,15 +319,19 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     stack = stack_of(document)
     config_path = config_for(stack, config_path)
     info = analyzer.info()
-    config = reconcile(info, read_policy_config(config_path), str(config_path or "pack defaults"))
-    analyzer.configure(config)
+    warnings: list[str] = []
+    config = reconcile(info, read_policy_config(config_path), str(config_path or "pack defaults"), warnings)
+    # The engine's order: the stack first (when it loads the analyzer), then the policy config.
     analyzer.configure_stack(stack, project_of(document))
+    analyzer.configure(config)
     report = Report(
         source=str(source), stack=stack, pack=info.name, pack_version=pack_version(analyzer.policy_dir),
         config=os.path.relpath(config_path) if config_path else "", resources=len(document["deployment"]["resources"]),
         policies={p.name: {"description": p.description, "enforcementLevel": config[p.name]["enforcementLevel"]}
-                  for p in info.policies})
+                  for p in info.policies}, warnings=warnings)
+    root = next((r["urn"] for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"), "")
     for d in analyzer.review(document):
+        d.urn = d.urn or root   # the engine files stack-level findings under the root stack
         message = d.message.removeprefix(d.description).lstrip("\n") if d.description else d.message
         report.findings.append(Finding(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn,
                                        message, d.description))
@@ -343,6 +356,7 @@ def _verdict(report: Report) -> str:
 def to_text(report: Report) -> str:
     lines = [f"Policy review of stack {report.stack} ({report.source}): {report.resources} resources, "
              f"pack {report.pack} {report.pack_version}, config {report.config or 'pack defaults'}"]
+    lines += [f"warning: {w}" for w in report.warnings]
     for f in report.findings:
         lines += [f"{f.enforcement_level:<9} {f.policy}  {f.resource}", f"    {f.message}",
                   f"    fix: {f.description}"]

@@ -279,3 +279,43 @@ def test_review_of_5000_resources_judges_every_one(analyzer, prod_document):
         resources.append(copy_)
     report = run_review(analyzer, document)
     assert report.resources == 5000 and report.findings == []
+
+
+def test_a_policy_config_naming_no_policy_is_ignored_with_a_warning(analyzer, prod_document, tmp_path):
+    # As the CLI reconciles a --policy-pack-config: unknown names are skipped, not fatal.
+    config = tmp_path / "typo.json"
+    config.write_text(json.dumps({"cost-tagz": "advisory", "cost-tags": "mandatory"}))
+    report = run_review(analyzer, prod_document, config=config)
+    assert report.passed and report.warnings == [
+        f"{config}: cost-tagz is not a policy of this pack, ignored; policies: " + ", ".join(sorted(report.policies))]
+    assert "warning: " in review.render(report, "text")
+
+
+def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_configured_first(prod_document):
+    # The engine loads the analyzer with the stack (ConfigureStack), then configures the policies, and files a
+    # stack policy's finding that names no resource under the root stack.
+    from pulumi.runtime.proto import analyzer_pb2
+    calls: list[str] = []
+
+    class Recorded:
+        policy_dir = ROOT / "policies"
+
+        def info(self):
+            return analyzer_pb2.AnalyzerInfo(name="gpu-platform", policies=[analyzer_pb2.PolicyInfo(
+                name="bucket-hardening", enforcementLevel=analyzer_pb2.MANDATORY)])
+
+        def configure_stack(self, stack, project):
+            calls.append("ConfigureStack")
+
+        def configure(self, config):
+            calls.append("Configure")
+
+        def review(self, document):
+            calls.append("Analyze")
+            return [analyzer_pb2.AnalyzeDiagnostic(policyName="bucket-hardening", message="m",
+                                                   enforcementLevel=analyzer_pb2.MANDATORY, urn="")]
+
+    report = review.review(Path("plan.json"), prod_document, Recorded())
+    assert calls == ["ConfigureStack", "Configure", "Analyze"]
+    root = next(r["urn"] for r in prod_document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
+    assert [f.urn for f in report.findings] == [root]
