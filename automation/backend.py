@@ -15,9 +15,10 @@ from automation.errors import BackendError
 
 DEFAULT_STATE_DIR = Path.home() / ".gpu-platform" / "state"
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
-# Self-managed ("DIY") backends: without --secrets-provider the CLI encrypts secrets with a passphrase
-# (pulumi/pulumi pkg/backend/diy; Pulumi docs, "Secrets": the default for self-managed backends).
-SELF_MANAGED_SCHEMES = ("file://", "s3://", "gs://", "azblob://")
+# Self-managed ("DIY") backends are every URL but http(s) (pulumi/pulumi IsDIYBackendURL: file, s3, gs,
+# azblob, postgres, ...); without a secrets provider, or with "default", the CLI encrypts their secrets with a
+# passphrase (pkg/cmd/pulumi/stack/secrets.go isDefaultSecretsProvider).
+CLOUD_SCHEMES = ("https://", "http://")
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,14 @@ class Backend:
     @property
     def uses_passphrase(self) -> bool:
         return self.secrets_provider == "passphrase" or (
-            self.secrets_provider is None and self.url.startswith(SELF_MANAGED_SCHEMES))
+            self.secrets_provider in (None, "default") and not self.url.startswith(CLOUD_SCHEMES))
 
     def env(self) -> dict[str, str]:
         """The environment every CLI command of the workspace gets. An empty passphrase is a passphrase
-        (the CLI accepts PULUMI_CONFIG_PASSPHRASE="")."""
-        if self.uses_passphrase and self.passphrase is None and not any(v in os.environ for v in PASSPHRASE_VARS):
+        (the CLI reads PULUMI_CONFIG_PASSPHRASE with os.LookupEnv); an empty passphrase file is not one
+        (pkg/secrets/passphrase/manager.go readPassphrase)."""
+        given = "PULUMI_CONFIG_PASSPHRASE" in os.environ or bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"))
+        if self.uses_passphrase and self.passphrase is None and not given:
             raise BackendError(
                 f"{self.url} encrypts secrets with a passphrase: pass passphrase= to Backend.local, or set "
                 "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) in the environment")

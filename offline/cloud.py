@@ -63,6 +63,8 @@ class Context:
     region: str
     stack: str
     children: list[Child] = field(default_factory=list)
+    # input name -> the URNs its value came from (a remote provider's Construct keeps them on each input)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any], inputs: dict[str, Any] | None = None,
               parent: str = "", custom: bool = True, depends: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -217,7 +219,9 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
         "certificateAuthority": {"data": ca}, "identities": [{"oidcs": [{"issuer": f"https://{issuer}"}]}],
         "vpcConfig": {**pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
                       "clusterSecurityGroupId": cluster_sg, "vpcId": ctx.inputs.get("vpcId", "")},
-    }, inputs=pulumi_eks.cluster_inputs(options, role_arn), depends=(role["urn"], attachment["urn"]))
+    }, inputs=pulumi_eks.cluster_inputs(options, role_arn), depends=(
+        role["urn"], attachment["urn"], *ctx.property_dependencies.get("privateSubnetIds", []),
+        *ctx.property_dependencies.get("encryptionConfigKeyArn", [])))
     addon_version = f"v{version}.0-eksbuild.1"  # as the getAddonVersion stand-in answers
     ctx.child("aws:eks/addon:Addon", f"{ctx.name}-kube-proxy", f"{name}:kube-proxy",
               {"arn": arn("eks", ctx.region, f"addon/{name}/kube-proxy/x")},
@@ -228,7 +232,9 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
         "users": [{"name": "aws", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-            "args": ["--region", ctx.region, "eks", "get-token", "--cluster-name", name, "--output", "json"]}}}],
+            "args": ["--region", ctx.region, "eks", "get-token", "--cluster-name", name, "--output", "json"],
+            "env": [{"name": "KUBERNETES_EXEC_INFO",
+                     "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}]}}}],
     }
     k8s_provider = ctx.child("pulumi:providers:kubernetes", f"{ctx.name}-eks-k8s", uuid_for(f"{ctx.urn}-k8s"), {},
                              inputs={"kubeconfig": json.dumps(kubeconfig)}, depends=(eks_cluster["urn"],))
@@ -242,7 +248,7 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
         for association_key, association in associations:
             ctx.child("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
                       f"{ctx.name}-{key}-{association_key}", f"{name}#{principal}#{association['policyArn']}", {},
-                      inputs=association, parent=entry["urn"], depends=(entry["urn"],))
+                      inputs=association, parent=entry["urn"], depends=(entry["urn"], eks_cluster["urn"]))
     cni = ctx.child("eks:index:VpcCniAddon", f"{ctx.name}-vpc-cni", "", {}, custom=False, depends=tuple(entries))
     ctx.child("aws:eks/addon:Addon", f"{ctx.name}-vpc-cni", f"{name}:vpc-cni",
               {"arn": arn("eks", ctx.region, f"addon/{name}/vpc-cni/x")},
@@ -250,7 +256,8 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
               parent=cni["urn"], depends=(eks_cluster["urn"],))
     return "", {
         "eksCluster": eks_cluster, "kubeconfig": kubeconfig, "kubeconfigJson": json.dumps(kubeconfig),
-        "clusterSecurityGroupId": cluster_sg, "provider": k8s_provider,
+        "clusterSecurityGroupId": cluster_sg, "nodeSecurityGroupId": cluster_sg, "oidcProviderArn": "",
+        "provider": k8s_provider,
         "core": {"cluster": eks_cluster, "endpoint": endpoint, "vpcId": ctx.inputs.get("vpcId", ""),
                  "subnetIds": ctx.inputs.get("privateSubnetIds", []),
                  "privateSubnetIds": ctx.inputs.get("privateSubnetIds", [])},

@@ -29,7 +29,7 @@ from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from offline import cloud
+from offline import cloud, pulumi_eks
 from offline.wire import from_struct, resource_references, reveal, secret, to_struct
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -169,7 +169,8 @@ class RecordingMonitor:
             aws_provider = f"{provider.urn}::{provider.id}"
             region = reveal(provider.inputs).get("region", region)
         context = cloud.Context(urn=urn, type=request.type, name=request.name,
-                                inputs=reveal(inputs), region=region, stack=self.stack)
+                                inputs=reveal(inputs), region=region, stack=self.stack,
+                                property_dependencies=dict(resource.property_dependencies))
         if request.custom or request.remote:
             resource.id, extra = cloud.new_resource(context)
             # The engine returns the provider's secret outputs (additionalSecretOutputs) as secrets.
@@ -178,9 +179,12 @@ class RecordingMonitor:
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)
         if request.remote:
-            # What the engine records of a remote component: no inputs (pulumi-eks's provider sends none, see
-            # offline/pulumi_eks.py), the outputs Construct returned; then each child its provider registered.
-            resource.inputs, resource.outputs = {}, extra
+            # What the engine records of a remote component: the outputs Construct returned, no inputs where
+            # the provider is built on an SDK older than v3.202 (pulumi-eks, see offline/pulumi_eks.py); then
+            # each child its provider registered.
+            if request.type.split(":")[0] in pulumi_eks.PACKAGES_WITHOUT_COMPONENT_INPUTS:
+                resource.inputs = {}
+            resource.outputs = extra
             self._record(resource)
             for child in context.children:
                 self._record(Resource(

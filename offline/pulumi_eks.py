@@ -14,6 +14,9 @@ import hashlib
 import json
 from typing import Any
 
+# Packages whose providers register components without their inputs (@pulumi/pulumi older than 3.202:
+# pulumi-eks's nodejs/eks/yarn.lock pins 3.173.0 at v4.3.0).
+PACKAGES_WITHOUT_COMPONENT_INPUTS = ("eks",)
 # Cluster inputs this model knows; the values the program passes are read below.
 KNOWN_OPTIONS = {
     "name", "version", "vpcId", "privateSubnetIds", "endpointPrivateAccess", "endpointPublicAccess",
@@ -55,9 +58,9 @@ def role_attachment_name(component: str) -> str:
 
 
 def service_role_trust() -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
+    return json.dumps({"Version": "2012-10-17", "Statement": [{  # JSON.stringify: compact
         "Action": ["sts:AssumeRole", "sts:TagSession"], "Effect": "Allow",
-        "Principal": {"Service": ["eks.amazonaws.com"]}}]})
+        "Principal": {"Service": ["eks.amazonaws.com"]}}]}, separators=(",", ":"))
 
 
 def cluster_inputs(options: dict[str, Any], role_arn: str) -> dict[str, Any]:

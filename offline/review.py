@@ -179,8 +179,8 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
               warnings: list[str] | None = None) -> dict[str, Any]:
     """Schema defaults, then the file (its "all" level first), validated against each rule's schema.
 
-    A name that is no policy of the pack is skipped with a warning, as the CLI does (pulumi/pulumi
-    pkg/resource/plugin/policy.go reconcilePolicyPackConfig); `warnings` collects them.
+    A name that is no policy of the pack is skipped, as the CLI's ReconcilePolicyPackConfig does
+    (pulumi/pulumi pkg/resource/analyzer/config.go, silently); here `warnings` also names it.
     """
     from google.protobuf.json_format import MessageToDict
 

@@ -39,11 +39,10 @@ NODE_GROUP_TYPES = ("aws:eks/nodeGroup:NodeGroup",)  # as the engine shows it, p
 LAUNCH_TEMPLATE_TYPE = "aws:ec2/launchTemplate:LaunchTemplate"
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 # pulumi-eks components take `tags` but are not pulumi_aws classes.
-# pulumi-eks's components reach the analyzer with empty inputs: its provider registers them from inside
-# Construct with @pulumi/pulumi 3.173, and component inputs are sent only since pulumi/pulumi#20357 (v3.202).
-# Their children (aws:eks/cluster:Cluster, roles, security groups, access entries, add-ons) are analyzed
-# one by one, so rules judge those, and a component only by its type.
-REMOTE_COMPONENTS = ("eks:index:Cluster", "eks:index:ManagedNodeGroup", "eks:index:NodeGroupV2")
+# pulumi-eks's components (eks:index:*) reach the analyzer with empty inputs: its provider registers them from
+# inside Construct with @pulumi/pulumi 3.173, and component inputs are sent only since pulumi/pulumi#20357
+# (v3.202). Their children (aws:eks/cluster:Cluster, roles, access entries, add-ons) are analyzed one by one,
+# so rules judge those and no rule reads a component's inputs.
 
 
 def is_mapping(value: Any) -> bool:

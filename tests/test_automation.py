@@ -330,6 +330,17 @@ def test_a_self_managed_backend_without_secrets_provider_needs_a_passphrase_too(
     assert Backend.of_url("https://api.pulumi.com").env()  # Pulumi Cloud encrypts for you
 
 
+def test_postgres_and_default_secrets_are_self_managed_too_and_an_empty_passphrase_file_is_none(monkeypatch):
+    for var in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    for backend in (Backend.of_url("postgres://state/pulumi"), Backend.of_url("s3://b", secrets_provider="default")):
+        with pytest.raises(BackendError):
+            backend.env()
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
+    with pytest.raises(BackendError):
+        Backend.of_url("s3://b").env()
+
+
 def test_an_empty_passphrase_is_a_passphrase(tmp_path, monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)

@@ -744,3 +744,15 @@ def test_without_the_autoscaler_pools_keep_their_configured_size():
     assert plan.of_type("aws:autoscaling/tag:Tag") == []
     for group in plan.of_type(NODE_GROUP):
         assert plan.ignored_changes(group) == [], group["urn"]
+
+
+def test_pulumi_eks_children_depend_on_what_their_inputs_came_from(prod_plan: Plan):
+    # A remote provider's Construct keeps each input's dependencies (pulumi sdk/nodejs/provider/server.ts).
+    cluster = prod_plan.of_type("aws:eks/cluster:Cluster")[0]
+    subnets = {s["urn"] for s in prod_plan.of_type("aws:ec2/subnet:Subnet") if "private" in s["urn"]}
+    key = prod_plan.named("aws:kms/key:Key", "gpu-platform-prod-cluster-secrets")["urn"]
+    role = prod_plan.of_type("aws:iam/role:Role")
+    service_role = next(r["urn"] for r in role if r["urn"].endswith("-eksRole-role"))
+    assert subnets | {key, service_role} <= set(cluster["dependencies"])
+    [association] = prod_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert cluster["urn"] in association["dependencies"]
