@@ -71,6 +71,11 @@ class Grant:
         ]
 
 
+def bucket_arn(bucket: aws.s3.Bucket) -> pulumi.Output[str]:
+    """arn:aws:s3:::<name>: S3 bucket ARNs name no region or account (partition aws, as the platform's)."""
+    return bucket.bucket.apply(lambda name: f"arn:aws:s3:::{name}")
+
+
 class Storage(pulumi.ComponentResource):
     """A primary bucket encrypted with its own key, and a bucket for its access logs."""
 
@@ -105,17 +110,20 @@ class Storage(pulumi.ComponentResource):
         log_prefix = f"s3-access/{name}-data/"
 
         tls_floor = config.minimum_tls_version
-        log_delivery = aws.s3.BucketPolicy(f"{name}-logs", bucket=logs.id, opts=self._child(), policy=pulumi.Output.all(
-            logs.arn, data.arn, account).apply(lambda a: iam.document(
+        # ARNs built from the names the program chose, not read back from S3: a first preview knows them, so
+        # the policy pack judges these documents before anything exists.
+        logs_arn, data_arn = bucket_arn(logs), bucket_arn(data)
+        log_delivery = aws.s3.BucketPolicy(f"{name}-logs", bucket=logs.bucket, opts=self._child(), policy=pulumi.Output.all(
+            logs_arn, data_arn, account).apply(lambda a: iam.document(
                 *https_only_statements(a[0], tls_floor), access_log_delivery_statement(a[0], log_prefix, a[1], a[2]))))
         # Logging starts once the log bucket accepts deliveries (its policy and ownership are in place).
-        aws.s3.BucketLogging(f"{name}-data", bucket=data.id, target_bucket=logs.id, target_prefix=log_prefix,
+        aws.s3.BucketLogging(f"{name}-data", bucket=data.bucket, target_bucket=logs.bucket, target_prefix=log_prefix,
                              opts=self._child(depends_on=[log_delivery, *logs_settings]))
-        aws.s3.BucketPolicy(f"{name}-data", bucket=data.id, opts=self._child(), policy=data.arn.apply(
+        aws.s3.BucketPolicy(f"{name}-data", bucket=data.bucket, opts=self._child(), policy=data_arn.apply(
             lambda arn: iam.document(*https_only_statements(arn, tls_floor))))
 
-        self._data_arn, self._key_arn = data.arn, key.arn
-        self.bucket_name, self.bucket_arn = data.bucket, data.arn
+        self._data_arn, self._key_arn = data_arn, key.arn
+        self.bucket_name, self.bucket_arn = data.bucket, data_arn
         self.log_bucket_name, self.key_arn = logs.bucket, key.arn
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn,
                                "logBucketName": self.log_bucket_name, "keyArn": self.key_arn})
@@ -157,18 +165,18 @@ class Storage(pulumi.ComponentResource):
                         key_arn: pulumi.Output[str] | None) -> list[pulumi.Resource]:
         """Public access blocked, ownership enforced, versions kept, encrypted by default; returns the settings."""
         settings: list[pulumi.Resource] = [
-            aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            aws.s3.BucketPublicAccessBlock(name, bucket=bucket.bucket, block_public_acls=True, block_public_policy=True,
                                            ignore_public_acls=True, restrict_public_buckets=True, opts=self._child()),
-            aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
+            aws.s3.BucketOwnershipControls(name, bucket=bucket.bucket, rule={"object_ownership": "BucketOwnerEnforced"},
                                            opts=self._child()),
-            aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"},
+            aws.s3.BucketVersioning(name, bucket=bucket.bucket, versioning_configuration={"status": "Enabled"},
                                     opts=self._child()),
         ]
         default = {"sse_algorithm": sse_algorithm}
         if key_arn is not None:
             default["kms_master_key_id"] = key_arn
         settings.append(aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id,
+            name, bucket=bucket.bucket,
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": key_arn is not None}],
             opts=self._child()))
         return settings
@@ -183,7 +191,7 @@ class Storage(pulumi.ComponentResource):
         }
         if expire_days is not None:
             rule["expiration"] = {"days": expire_days}
-        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[rule], opts=self._child(depends_on=after))
+        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.bucket, rules=[rule], opts=self._child(depends_on=after))
 
     def _key_policy(self, account_id: str) -> str:
         """The account may manage and use the key through IAM; grants then scope each role."""

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     plan_cmd = commands.add_parser("plan", help="write the plan of a stack as a `pulumi stack export` document")
     plan_cmd.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     plan_cmd.add_argument("--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json)")
+    plan_cmd.add_argument("--preview", action="store_true",
+                          help="as a first `pulumi preview`: what providers compute is unknown (default: as `up`)")
     plan_cmd.add_argument("--project", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     review_cmd = commands.add_parser("review", help="judge a deployment (plan or stack export) with the policy pack")
     review_cmd.add_argument("file", type=Path, help="a deployment: build/plan-<stack>.json or `pulumi stack export`")
@@ -33,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "review":
         return review.run(args.file, args.format, args.policy_config)
-    return write_plan(args.project, args.stack, args.out or args.project / "build" / f"plan-{args.stack}.json")
+    suffix = "-preview" if args.preview else ""
+    return write_plan(args.project, args.stack, args.out or args.project / "build" / f"plan-{args.stack}{suffix}.json",
+                      preview=args.preview)
 
 
-def write_plan(project: Path, stack: str, out: Path) -> int:
+def write_plan(project: Path, stack: str, out: Path, preview: bool = False) -> int:
     try:
-        recording = run_program(project, stack)
+        recording = run_program(project, stack, preview=preview)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from offline import cloud, pulumi_eks
-from offline.wire import from_struct, resource_references, reveal, secret, to_struct
+from offline.wire import UNKNOWN, from_struct, resource_references, reveal, secret, to_struct
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
@@ -81,8 +81,11 @@ class Recording:
 class RecordingMonitor:
     """A resource monitor that records registrations and answers with `cloud` fakes."""
 
-    def __init__(self, project: str, stack: str, config: dict[str, Any]) -> None:
+    def __init__(self, project: str, stack: str, config: dict[str, Any], preview: bool = False) -> None:
         self.project, self.stack, self.config = project, stack, config
+        # A first `pulumi preview`: nothing exists yet, so what providers compute (ids, ARNs, endpoints) is
+        # unknown, and so is every input built from it.
+        self.preview = preview
         self._lock = threading.Lock()
         self._resources: dict[str, Resource] = {}
         self._order: list[str] = []
@@ -173,9 +176,15 @@ class RecordingMonitor:
                                 property_dependencies=dict(resource.property_dependencies))
         if request.custom or request.remote:
             resource.id, extra = cloud.new_resource(context)
+            if self.preview and not request.type.startswith("pulumi:providers:"):
+                resource.id = ""
+                extra = {k: UNKNOWN for k in extra}
+                for child in context.children:
+                    child.outputs.update({k: UNKNOWN for k in child.outputs if k not in child.inputs})
             # The engine returns the provider's secret outputs (additionalSecretOutputs) as secrets.
             extra = {k: secret(v) if k in request.additionalSecretOutputs else v for k, v in extra.items()}
-            resource.outputs = {**inputs, **extra}
+            # In a preview the provider echoes the inputs and leaves the rest unknown: inputs win.
+            resource.outputs = {**extra, **inputs} if self.preview else {**inputs, **extra}
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)
         if request.remote:
@@ -309,7 +318,7 @@ def _placeholder_secrets(value: Any) -> tuple[Any, bool]:
 
 
 def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,
-                program: Any = None, monitor: RecordingMonitor | None = None) -> Recording:
+                program: Any = None, monitor: RecordingMonitor | None = None, preview: bool = False) -> Recording:
     """Run `__main__.py` of `project_dir` (or `program`, a callable) for `stack`; return what it registered.
 
     Each run gets a fresh context, so runs in one process never share state.
@@ -318,13 +327,13 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
     project_dir = project_dir.resolve()
     project = read_project_name(project_dir)
     config = config or read_stack_config(project_dir, stack)
-    monitor = monitor or RecordingMonitor(project, stack, config.values)
+    monitor = monitor or RecordingMonitor(project, stack, config.values, preview=preview)
 
     def run() -> None:
         # A whole Settings, so every per-run bag (RPCs, outputs, package refs) starts empty.
         pulumi_settings.configure(pulumi_settings.Settings(
             monitor=monitor, engine=MockEngine(logging.getLogger("offline")),
-            project=project, stack=stack, root_directory=str(project_dir), dry_run=False,
+            project=project, stack=stack, root_directory=str(project_dir), dry_run=monitor.preview,
             organization="organization", parallel=8,
         ))
         pulumi_settings.ROOT.set(None)

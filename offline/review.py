@@ -34,6 +34,7 @@ SPECIAL_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+PREVIEW_SKIP = "can't run policy"  # pulumi_policy's note for a rule that read a value unknown in a preview
 STACK_TYPE = "pulumi:pulumi:Stack"
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
@@ -70,6 +71,9 @@ class Report:
     policies: dict[str, dict[str, str]]   # name -> {"description", "enforcementLevel"}
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # e.g. policy config naming no policy of the pack
+    # Checks a rule could not make in a preview: the values it reads are known only after creation
+    # (pulumi_policy reports them as "can't run policy ... during preview"). They run again at `up`.
+    not_run: list[Finding] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -333,8 +337,8 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     for d in analyzer.review(document):
         d.urn = d.urn or root   # the engine files stack-level findings under the root stack
         message = d.message.removeprefix(d.description).lstrip("\n") if d.description else d.message
-        report.findings.append(Finding(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn,
-                                       message, d.description))
+        finding = Finding(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn, message, d.description)
+        (report.not_run if message.startswith(PREVIEW_SKIP) else report.findings).append(finding)
     report.findings.sort(key=lambda f: (f.enforcement_level != "mandatory", f.policy, f.urn, f.message))
     return report
 
@@ -357,6 +361,10 @@ def to_text(report: Report) -> str:
     lines = [f"Policy review of stack {report.stack} ({report.source}): {report.resources} resources, "
              f"pack {report.pack} {report.pack_version}, config {report.config or 'pack defaults'}"]
     lines += [f"warning: {w}" for w in report.warnings]
+    if report.not_run:
+        lines.append(f"{len(report.not_run)} check(s) could not run in this preview (they run at `up`, before the "
+                     "resource is created):")
+        lines += [f"    {f.policy} on {f.resource}: {f.message.split(': ', 1)[-1]}" for f in report.not_run]
     for f in report.findings:
         lines += [f"{f.enforcement_level:<9} {f.policy}  {f.resource}", f"    {f.message}",
                   f"    fix: {f.description}"]
@@ -415,7 +423,10 @@ def to_json(report: Report) -> dict[str, Any]:
             "mandatory": len(report.mandatory), "advisory": len(report.findings) - len(report.mandatory),
             "findings": [{**{k: v for k, v in asdict(f).items() if k != "enforcement_level"},
                           "enforcementLevel": f.enforcement_level, "resource": f.resource}
-                         for f in report.findings]}
+                         for f in report.findings],
+            "notRun": [{"policy": f.policy, "resource": f.resource, "urn": f.urn, "reason": f.message}
+                       for f in report.not_run],
+            "warnings": report.warnings}
 
 
 # --- the command ---------------------------------------------------------------------

@@ -12,6 +12,8 @@ from google.protobuf import json_format, struct_pb2
 
 SPECIAL_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# What the engine sends for a value not known yet (a first preview).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 
 

@@ -47,8 +47,11 @@ def _cluster_problems(type_token: str, props) -> list[str]:
     # The EKS cluster itself, as pulumi-eks registers it; its component reaches the analyzer without inputs.
     if type_token == "aws:eks/cluster:Cluster":
         public = dig(props, "vpcConfig", "endpointPublicAccess")
-        encrypted = any("secrets" in as_list(mapping(c).get("resources")) and dig(c, "provider", "keyArn")
-                        for c in items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig")))
+        # Whether a key is named, not which: the key's ARN is unknown until the key exists (a first preview),
+        # and reading it (even `in` on pulumi_policy's proxy reads) would make the rule skip there.
+        configs = items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig"))
+        encrypted = any("secrets" in as_list(mapping(c).get("resources"))
+                        and "keyArn" in list(mapping(mapping(c).get("provider"))) for c in configs)
     else:
         return []
     result = []

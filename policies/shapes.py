@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Iterator
 
+from pulumi_policy.proxy import UnknownValueError
+
 # Kubernetes -------------------------------------------------------------------
 
 GPU_POOL_LABEL = "gpu-platform.io/pool"
@@ -64,6 +66,15 @@ def dig(value: Any, *path: str) -> Any:
 
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if is_mapping(value) else {}
+
+
+def known(props: Mapping[str, Any], key: str) -> Any:
+    """A property only a created resource has (an id, an autoname), or None where a preview cannot know it yet;
+    for a rule that has another way to the same answer (a dependency), so it need not skip the whole check."""
+    try:
+        return props.get(key)
+    except UnknownValueError:
+        return None
 
 
 def items(value: Any) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy,
                            StackValidationPolicy)
 
-from .shapes import (LAUNCH_TEMPLATE_TYPE, NODE_GROUP_TYPES, dig, gpu_pool_name, items, mapping, missing_keys,
+from .shapes import (LAUNCH_TEMPLATE_TYPE, known, NODE_GROUP_TYPES, dig, gpu_pool_name, items, mapping, missing_keys,
                      pod_template, setting, takes_tags)
 
 COST_KEYS = ["cost-center", "product", "environment"]
@@ -100,14 +100,14 @@ def _launch_template_of(pool, templates: dict) -> object | None:
         if dep.resource_type == LAUNCH_TEMPLATE_TYPE:
             return dep
     ref = mapping(pool.props.get("launchTemplate"))
-    return templates.get(ref.get("id")) or templates.get(ref.get("name"))
+    return templates.get(known(ref, "id")) or templates.get(known(ref, "name"))
 
 
 def _gpu_launch_template_tags(args, report_violation) -> None:
     templates = {}
     for r in args.resources:
         if r.resource_type == LAUNCH_TEMPLATE_TYPE:
-            for key in (r.props.get("id"), r.props.get("name")):
+            for key in (known(r.props, "id"), known(r.props, "name")):
                 if isinstance(key, str) and key:
                     templates[key] = r
     for pool in args.resources:

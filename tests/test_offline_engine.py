@@ -94,3 +94,16 @@ def test_a_resource_type_the_offline_cloud_does_not_know_fails_loudly():
 
     with pytest.raises(UnknownCall, match="does not know resource type aws:sqs/queue:Queue"):
         run_program(ROOT, "test", stack_config(MINIMAL), program=program)
+
+
+def test_a_preview_plan_knows_inputs_but_not_what_providers_compute():
+    from offline.engine import run_program
+    from offline.wire import UNKNOWN
+    document = plan.deployment(run_program(ROOT, "dev", preview=True))
+    resources = document["deployment"]["resources"]
+    bucket = next(r for r in resources if r["type"] == "aws:s3/bucket:Bucket" and r["urn"].endswith("-data"))
+    assert bucket["id"] == "" and bucket["outputs"]["arn"] == UNKNOWN
+    assert bucket["inputs"]["bucket"] == bucket["outputs"]["bucket"] != UNKNOWN  # a name the program chose
+    vpc = next(r for r in resources if r["type"] == "aws:ec2/vpc:Vpc")
+    subnet = next(r for r in resources if r["type"] == "aws:ec2/subnet:Subnet")
+    assert subnet["inputs"]["vpcId"] == UNKNOWN and vpc["inputs"]["cidrBlock"] == "10.20.0.0/16"
