@@ -246,7 +246,9 @@ class PlatformStack:
         settings = auto.ProjectSettings.from_dict(yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text()))
         runtime = settings.runtime
         if isinstance(runtime, auto.ProjectRuntimeInfo) and runtime.options and "virtualenv" in runtime.options:
-            # The workspace lives elsewhere: the virtualenv stays the project's.
+            # An inline program runs in this process: the CLI connects to it (`--client`) and starts no
+            # interpreter for it. Its Python language host still reads the virtualenv to find the providers'
+            # plugins the program needs, so it stays the project's, though the workspace lives elsewhere.
             venv = Path(runtime.options["virtualenv"])
             runtime.options = {**runtime.options, "virtualenv": str(venv if venv.is_absolute()
                                                                     else self.project_dir / venv)}

@@ -296,6 +296,11 @@ class Analyzer:
                 type=entry["type"], urn=entry["urn"], name=entry["urn"].rsplit("::", 1)[-1],
                 properties=_struct(to_wire(entry.get("inputs", {}))), options=options(entry),
                 provider=provider_of(entry))
+            # As the engine: remediations first, each rewriting the properties the next step sees, then Analyze
+            # (pulumi/pulumi pkg/resource/deploy/step_generator.go). This pack remediates nothing yet.
+            for remediation in self.stub.Remediate(request).remediations:
+                if remediation.HasField("properties"):
+                    request.properties.CopyFrom(remediation.properties)
             diagnostics = list(self.stub.Analyze(request).diagnostics)
             for d in diagnostics:   # the engine files a resource's findings under that resource
                 d.urn = d.urn or entry["urn"]

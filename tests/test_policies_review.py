@@ -349,3 +349,18 @@ def test_mandatory_rules_judge_a_first_preview(analyzer, preview_document):
     set_both(cluster, lambda p: p.pop("encryptionConfig"))
     found = violated(run_review(analyzer, changed))
     assert set(found) == {"bucket-hardening", "prod-cluster-private-encrypted"}
+
+
+def test_each_resource_is_remediated_before_it_is_analyzed(analyzer, prod_document, monkeypatch):
+    calls: list[tuple[str, str]] = []
+    stub = analyzer.stub
+    for method in ("Remediate", "Analyze"):
+        real = getattr(stub, method)
+        monkeypatch.setattr(stub, method, lambda request, _real=real, _m=method: (
+            calls.append((_m, request.urn)), _real(request))[1])
+    document = copy.deepcopy(prod_document)
+    document["deployment"]["resources"] = document["deployment"]["resources"][:3]
+    run_review(analyzer, document)
+    for urn in {u for _, u in calls}:
+        mine = [m for m, u in calls if u == urn]
+        assert mine == ["Remediate", "Analyze"], urn
