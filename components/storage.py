@@ -71,9 +71,10 @@ class Grant:
         ]
 
 
-def bucket_arn(bucket: aws.s3.Bucket) -> pulumi.Output[str]:
-    """arn:aws:s3:::<name>: S3 bucket ARNs name no region or account (partition aws, as the platform's)."""
-    return bucket.bucket.apply(lambda name: f"arn:aws:s3:::{name}")
+def bucket_arn(bucket: aws.s3.Bucket, partition: pulumi.Input[str]) -> pulumi.Output[str]:
+    """arn:<partition>:s3:::<name>: S3 bucket ARNs name no region or account. Both parts are known in a
+    first preview (the name is the program's, the partition an invoke's)."""
+    return pulumi.Output.all(partition, bucket.bucket).apply(lambda found: f"arn:{found[0]}:s3:::{found[1]}")
 
 
 class Storage(pulumi.ComponentResource):
@@ -112,7 +113,8 @@ class Storage(pulumi.ComponentResource):
         tls_floor = config.minimum_tls_version
         # ARNs built from the names the program chose, not read back from S3: a first preview knows them, so
         # the policy pack judges these documents before anything exists.
-        logs_arn, data_arn = bucket_arn(logs), bucket_arn(data)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        logs_arn, data_arn = bucket_arn(logs, partition), bucket_arn(data, partition)
         log_delivery = aws.s3.BucketPolicy(f"{name}-logs", bucket=logs.bucket, opts=self._child(), policy=pulumi.Output.all(
             logs_arn, data_arn, account).apply(lambda a: iam.document(
                 *https_only_statements(a[0], tls_floor), access_log_delivery_statement(a[0], log_prefix, a[1], a[2]))))

@@ -30,7 +30,8 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from offline import cloud, pulumi_eks
-from offline.wire import UNKNOWN, from_struct, resource_references, reveal, secret, to_struct
+from offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
+                          to_struct)
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
@@ -178,13 +179,18 @@ class RecordingMonitor:
             resource.id, extra = cloud.new_resource(context)
             if self.preview and not request.type.startswith("pulumi:providers:"):
                 resource.id = ""
-                extra = {k: UNKNOWN for k in extra}
+                extra = {k: _unknown_but_references(v) for k, v in extra.items()}
                 for child in context.children:
                     child.outputs.update({k: UNKNOWN for k in child.outputs if k not in child.inputs})
             # The engine returns the provider's secret outputs (additionalSecretOutputs) as secrets.
             extra = {k: secret(v) if k in request.additionalSecretOutputs else v for k, v in extra.items()}
-            # In a preview the provider echoes the inputs and leaves the rest unknown: inputs win.
+            # In a preview the provider echoes the inputs and leaves the rest unknown: inputs win. A provider
+            # whose own config is still unknown previews nothing (pulumi/pulumi provider_plugin.go Create:
+            # empty outputs), so stack policies see nothing of its resources.
             resource.outputs = {**extra, **inputs} if self.preview else {**inputs, **extra}
+            if self.preview and request.custom and resource.provider and _holds_unknown(
+                    self._find(resource.provider.rsplit("::", 1)[0]).inputs):
+                resource.outputs = {}
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)
         if request.remote:
@@ -196,8 +202,10 @@ class RecordingMonitor:
             resource.outputs = extra
             self._record(resource)
             for child in context.children:
+                creating = self.preview and child.custom and not child.type.startswith("pulumi:providers:")
                 self._record(Resource(
-                    urn=child.urn, type=child.type, name=child.name, custom=child.custom, id=child.id,
+                    urn=child.urn, type=child.type, name=child.name, custom=child.custom,
+                    id="" if creating else child.id,
                     parent=child.parent, inputs=child.inputs, outputs=child.outputs,
                     dependencies=sorted(child.dependencies),
                     provider=aws_provider if child.custom and child.type.startswith("aws:") else ""))
@@ -315,6 +323,23 @@ def _placeholder_secrets(value: Any) -> tuple[Any, bool]:
         items = [_placeholder_secrets(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)
     return value, False
+
+
+def _holds_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(v) for v in value)
+    return value == UNKNOWN
+
+
+def _unknown_but_references(value: Any) -> Any:
+    """A remote component's outputs in a preview: resource references stay known (their URNs are), the rest not."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == RESOURCE_SIG:
+            return value
+        return {k: _unknown_but_references(v) for k, v in value.items()}
+    return UNKNOWN
 
 
 def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,

@@ -65,7 +65,8 @@ def service_role_trust() -> str:
 
 def cluster_inputs(options: dict[str, Any], role_arn: str) -> dict[str, Any]:
     """The inputs of `${name}-eksCluster` (cluster.ts createCore, 687-762)."""
-    vpc: dict[str, Any] = {"subnetIds": list(options.get("privateSubnetIds", [])),
+    subnets = options.get("privateSubnetIds", [])
+    vpc: dict[str, Any] = {"subnetIds": list(subnets) if isinstance(subnets, list) else subnets,
                            "endpointPrivateAccess": options.get("endpointPrivateAccess"),
                            "endpointPublicAccess": options.get("endpointPublicAccess")}
     if options.get("publicAccessCidrs"):

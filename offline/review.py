@@ -367,8 +367,9 @@ def to_text(report: Report) -> str:
              f"pack {report.pack} {report.pack_version}, config {report.config or 'pack defaults'}"]
     lines += [f"warning: {w}" for w in report.warnings]
     if report.not_run:
-        lines.append(f"{len(report.not_run)} check(s) could not run in this preview (they run at `up`, before the "
-                     "resource is created):")
+        lines.append(f"{len(report.not_run)} check(s) could not run: the values they read are not known here (in a "
+                     "preview, until the resource exists: they run at `up`; or secrets exported without "
+                     "--show-secrets):")
         lines += [f"    {f.policy} on {f.resource}: {f.message.split(': ', 1)[-1]}" for f in report.not_run]
     for f in report.findings:
         lines += [f"{f.enforcement_level:<9} {f.policy}  {f.resource}", f"    {f.message}",

@@ -7,6 +7,7 @@ against the stack named in each resource's URN.
 from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
+from pulumi_policy.proxy import UnknownValueError
 
 from .shapes import as_list, dig, items, mapping, setting, stack_of
 
@@ -43,15 +44,25 @@ protect_stateful = ResourceValidationPolicy(
 )
 
 
+def _names_a_key(provider) -> bool:
+    if "keyArn" not in list(provider):   # keys only: `in` on pulumi_policy's proxy would read the value
+        return False
+    try:
+        key = provider["keyArn"]
+    except UnknownValueError:
+        return True
+    return isinstance(key, str) and bool(key)
+
+
 def _cluster_problems(type_token: str, props) -> list[str]:
     # The EKS cluster itself, as pulumi-eks registers it; its component reaches the analyzer without inputs.
     if type_token == "aws:eks/cluster:Cluster":
         public = dig(props, "vpcConfig", "endpointPublicAccess")
-        # Whether a key is named, not which: the key's ARN is unknown until the key exists (a first preview),
-        # and reading it (even `in` on pulumi_policy's proxy reads) would make the rule skip there.
+        # A key must be named: a non-empty ARN, or one a first preview cannot know yet (the key is created in
+        # the same update), which counts as named rather than making the rule skip.
         configs = items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig"))
         encrypted = any("secrets" in as_list(mapping(c).get("resources"))
-                        and "keyArn" in list(mapping(mapping(c).get("provider"))) for c in configs)
+                        and _names_a_key(mapping(mapping(c).get("provider"))) for c in configs)
     else:
         return []
     result = []

@@ -22,8 +22,10 @@ def _covers(patterns: list, value: str) -> bool:
 
 def denies_plain_http(document, bucket: str) -> bool:
     """A Deny of every S3 action to everyone on the bucket and its objects when aws:SecureTransport is false."""
-    arn = f"arn:aws:s3:::{bucket}"
     for s in statements(document):
+        # Whatever the partition (aws, aws-cn, aws-us-gov, ...): the statement names this bucket.
+        partitions = {str(r).split(":")[1] for r in as_list(s.get("Resource")) if str(r).startswith("arn:")}
+        arn = f"arn:{next(iter(partitions), 'aws')}:s3:::{bucket}"
         principal = s.get("Principal")
         everyone = principal == "*" or as_list(mapping(principal).get("AWS")) == ["*"]
         secure = mapping(dig(s, "Condition", "Bool")).get("aws:SecureTransport")

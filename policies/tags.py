@@ -95,12 +95,13 @@ workload_labels = ResourceValidationPolicy(
 
 
 def _launch_template_of(pool, templates: dict) -> object | None:
-    """The launch template a node group uses: a dependency of its launchTemplate input, else by id or name."""
+    """The launch template a node group uses: a dependency of its launchTemplate input, else by id or name.
+    Where only ids or names could tell and a preview does not know them yet, the check cannot run."""
     for dep in list(pool.property_dependencies.get("launchTemplate", [])) + list(pool.dependencies):
         if dep.resource_type == LAUNCH_TEMPLATE_TYPE:
             return dep
     ref = mapping(pool.props.get("launchTemplate"))
-    return templates.get(known(ref, "id")) or templates.get(known(ref, "name"))
+    return templates.get(ref.get("id")) or templates.get(ref.get("name"))
 
 
 def _gpu_launch_template_tags(args, report_violation) -> None:

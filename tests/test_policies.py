@@ -223,3 +223,24 @@ def test_a_pool_named_in_a_real_stack_export_child_node_group_counts_too():
     assert judge(gpu.gpu_placement, [child, res.deployment()]) == []
     assert judge(nodes.gpu_pool_taint, [child.but(taints=[])]) == [
         "h100-mig-ng: GPU pool 'h100-mig' has no NoSchedule taint"]
+
+
+def test_an_empty_key_arn_is_no_encryption_but_a_key_not_known_yet_is():
+    from pulumi_policy.proxy import unknown_checking_proxy
+    from policies.prod import _cluster_problems
+    UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    def cluster(key):
+        return unknown_checking_proxy({"vpcConfig": {"endpointPublicAccess": False}, "encryptionConfig": {
+            "provider": {"keyArn": key}, "resources": ["secrets"]}})
+    assert _cluster_problems("aws:eks/cluster:Cluster", cluster("")) == [
+        "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"]
+    assert _cluster_problems("aws:eks/cluster:Cluster", cluster(UNKNOWN)) == []
+    assert _cluster_problems("aws:eks/cluster:Cluster", cluster("arn:aws:kms:us-east-1:1:key/k")) == []
+
+
+def test_the_https_rule_accepts_bucket_policies_of_every_partition():
+    from policies.storage import denies_plain_http
+    document = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                               "Resource": ["arn:aws-us-gov:s3:::b", "arn:aws-us-gov:s3:::b/*"],
+                               "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    assert denies_plain_http(document, "b")

@@ -337,7 +337,7 @@ def test_in_a_first_preview_only_irsa_trust_waits_for_the_oidc_provider(analyzer
     assert {f.policy for f in report.not_run} == {"irsa-trust"}
     assert all("assumeRolePolicy can't be known during preview" in f.message for f in report.not_run)
     text = review.render(report, "text")
-    assert "4 check(s) could not run in this preview" in text
+    assert "4 check(s) could not run: the values they read are not known here" in text
 
 
 def test_mandatory_rules_judge_a_first_preview(analyzer, preview_document):
