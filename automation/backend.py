@@ -14,7 +14,6 @@ from pathlib import Path
 from automation.errors import BackendError
 
 DEFAULT_STATE_DIR = Path.home() / ".gpu-platform" / "state"
-PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 # Self-managed ("DIY") backends are every URL but http(s) (pulumi/pulumi IsDIYBackendURL: file, s3, gs,
 # azblob, postgres, ...); without a secrets provider, or with "default", the CLI encrypts their secrets with a
 # passphrase (pkg/cmd/pulumi/stack/secrets.go isDefaultSecretsProvider).
