@@ -29,7 +29,6 @@ MIG_CONFIGMAP = "mig-parted-config"
 MIG_CONFIG_KEY = "config.yaml"  # the key the MIG manager reads
 DCGM_CONFIGMAP = "dcgm-metrics"
 DCGM_CONFIG_KEY = "dcgm-metrics.csv"  # the key the operator mounts as the exporter's counters file
-GPU_TOLERATION = sharing.GPU_TOLERATION
 
 
 def device_plugin_configs(pools: list[GpuPoolConfig]) -> dict[str, str]:
@@ -83,9 +82,9 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str], time_sliced:
                 ],
             },
         },
-        "daemonsets": {"tolerations": [GPU_TOLERATION], "labels": pod_labels,
+        "daemonsets": {"tolerations": [sharing.GPU_TOLERATION], "labels": pod_labels,
                        "priorityClassName": "system-node-critical"},
-        "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
+        "node-feature-discovery": {"worker": {"tolerations": [sharing.GPU_TOLERATION]}},
         "operator": {"nodeSelector": {"kubernetes.io/os": "linux", SYSTEM_LABEL: "true"}},
     }
 
