@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.config import PlatformConfig, WorkloadType
+from components.node_labels import WORKLOAD_LABEL as WORKLOAD_TYPE
 
 COST_CENTER = "cost-center"
 PRODUCT = "product"
 ENVIRONMENT = "environment"
-WORKLOAD_TYPE = "workload-type"
 COST_KEYS = (COST_CENTER, PRODUCT, ENVIRONMENT)
 
 
