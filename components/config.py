@@ -36,6 +36,11 @@ from components import addressing, catalog, naming, node_labels
 CONFIG_KEY = "platform"
 
 
+def _utc_today() -> datetime.date:
+    """EKS support windows are published by UTC date."""
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
 class ConfigError(pulumi.RunError):
     """A stack config the platform cannot build; the message lists every problem.
 
@@ -262,7 +267,7 @@ class ClusterConfig(_Model):
 
     @model_validator(mode="after")
     def _supported_on_eks_today(self, info: ValidationInfo):
-        today = (info.context or {}).get("today") or datetime.datetime.now(datetime.timezone.utc).date()
+        today = (info.context or {}).get("today") or _utc_today()
         release = catalog.EKS_RELEASES[self.kubernetes_version]
         newer = " or ".join(v for v, r in catalog.EKS_RELEASES.items()
                             if r.in_standard_support(today) and r.released > release.released) or (
@@ -369,7 +374,7 @@ def _node_labels(value: dict[str, str]) -> dict[str, str]:
 
 
 NodeLabels = Annotated[dict[str, str], AfterValidator(_node_labels)]
-AvailabilityZone = Annotated[str, _matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]",
+AvailabilityZone = Annotated[str, _matching(rf"{_REGION}[a-z]",
                                             "an availability zone name such as us-east-1a")]
 
 
@@ -659,7 +664,7 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
                            f"Pulumi.{stack or '<stack>'}.yaml"])
     region = raw.get("region") if isinstance(raw, dict) else None
     context = {"project": project, **({"stack": stack} if stack is not None else {}),
-               "today": today or datetime.datetime.now(datetime.timezone.utc).date(),
+               "today": today or _utc_today(),
                "region": region if isinstance(region, str) and re.fullmatch(_REGION, region) else None}
     try:
         return PlatformConfig.model_validate(raw, context=context)
