@@ -236,9 +236,9 @@ class PlatformStack:
         venv = self.policy_pack / "venv"
         if not (venv / "bin" / "python").exists() or not any(venv.glob("lib/python*/site-packages/pulumi_policy")):
             raise PolicyPackNotReadyError(
-                f"the policy pack's virtualenv {self.policy_pack / 'venv'} is missing or lacks pulumi-policy, and `pulumi preview "
+                f"the policy pack's virtualenv {venv} is missing or lacks pulumi-policy, and `pulumi preview "
                 "--policy-pack` runs the pack with it without creating it; build it with `make policy-venv` "
-                f"(or `python3 -m venv {self.policy_pack / 'venv'} && {self.policy_pack / 'venv'}/bin/pip "
+                f"(or `python3 -m venv {venv} && {venv}/bin/pip "
                 f"install -r {self.policy_pack / 'requirements.txt'}`)")
 
     def _project_settings(self) -> auto.ProjectSettings:
