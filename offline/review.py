@@ -338,7 +338,7 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
         config=os.path.relpath(config_path) if config_path else "", resources=len(document["deployment"]["resources"]),
         policies={p.name: {"description": p.description, "enforcementLevel": config[p.name]["enforcementLevel"]}
                   for p in info.policies}, warnings=warnings)
-    root = next((r["urn"] for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"), "")
+    root = next((r["urn"] for r in document["deployment"]["resources"] if r["type"] == STACK_TYPE), "")
     for d in analyzer.review(document):
         d.urn = d.urn or root   # the engine files stack-level findings under the root stack
         message = d.message.removeprefix(d.description).lstrip("\n") if d.description else d.message
