@@ -96,6 +96,28 @@ def autoname(ctx: Context) -> str:
     return f"{ctx.name}-{digest(ctx.urn, length=7)}"
 
 
+# Properties a provider fills in its Check when the program leaves them out, so a preview already knows them
+# and `pulumi stack export` keeps them among the inputs. pulumi-aws: every optional `name` (provider hooks
+# `prov.SetAutonaming(255, "-")`), plus `bucket` and `nodeGroupName` (provider/resources.go AutoName
+# overrides); pulumi-kubernetes: `metadata.name` of an object and a Helm release's `name` (provider.go Check).
+# A KMS alias is named by Terraform at create (`alias/` + a unique id), unknown until then.
+_AUTONAMED = {"aws:s3/bucket:Bucket": "bucket", "aws:eks/nodeGroup:NodeGroup": "nodeGroupName"}
+_NAMED_BY_NAME = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/launchTemplate:LaunchTemplate",
+                  "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+                  "aws:ec2/placementGroup:PlacementGroup", "kubernetes:helm.sh/v3:Release")
+
+
+def check(ctx: Context) -> dict[str, Any]:
+    """The inputs as the provider's Check returns them: with the autonamed property filled in."""
+    if ctx.type.startswith("kubernetes:") and ctx.type in _RESOURCES and ctx.type != "kubernetes:helm.sh/v3:Release":
+        metadata = ctx.inputs.get("metadata") or {}
+        return ctx.inputs if metadata.get("name") else {**ctx.inputs, "metadata": {**metadata, "name": autoname(ctx)}}
+    key = _AUTONAMED.get(ctx.type) or ("name" if ctx.type in _NAMED_BY_NAME else None)
+    if key is None or ctx.inputs.get(key):
+        return ctx.inputs
+    return {**ctx.inputs, key: autoname(ctx)}
+
+
 # --- resources ---------------------------------------------------------------
 
 # type token -> (id prefix, ARN service and resource kind or None)

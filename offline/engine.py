@@ -17,7 +17,7 @@ import logging
 import runpy
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,11 @@ class RecordingMonitor:
         context = cloud.Context(urn=urn, type=request.type, name=request.name,
                                 inputs=reveal(inputs), region=region, stack=self.stack,
                                 property_dependencies=dict(resource.property_dependencies))
+        if request.custom and not request.type.startswith("pulumi:providers:"):
+            # The provider's Check names what the program left unnamed, before preview and update alike.
+            checked = cloud.check(context)
+            inputs.update({k: v for k, v in checked.items() if context.inputs.get(k) != v})
+            context = replace(context, inputs=checked)
         if request.custom or request.remote:
             resource.id, extra = cloud.new_resource(context)
             if self.preview and not request.type.startswith("pulumi:providers:"):

@@ -156,8 +156,13 @@ def config_for(stack: str, explicit: Path | None) -> Path | None:
     return default if default.exists() else None
 
 
-def read_policy_config(path: Path | None) -> dict[str, dict[str, Any]]:
-    """A `--policy-pack-config` file as the CLI reads it: name -> level string, or {enforcementLevel, ...}."""
+def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """A `--policy-pack-config` file as the CLI reads it: name -> level string, or {enforcementLevel, ...}.
+
+    `environments` is no policy: from CLI v3.231.0 it lists Pulumi ESC environments whose values the
+    pack receives (pulumi/pulumi pkg/resource/analyzer/config.go parsePolicyPackConfig, #22495). The
+    offline review cannot open them, so `warnings` says so.
+    """
     if path is None:
         return {}
     try:
@@ -166,6 +171,14 @@ def read_policy_config(path: Path | None) -> dict[str, dict[str, Any]]:
         raise ReviewError(f"{path}: policy config is not JSON ({err})") from None
     if not isinstance(raw, dict):
         raise ReviewError(f"{path}: policy config must be an object of policy names")
+    if "environments" in raw:
+        environments = raw.pop("environments")
+        if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
+            raise ReviewError(f'{path}: "environments" must be an array of ESC environment names '
+                              f'(got {environments!r})')
+        if environments and warnings is not None:
+            warnings.append(f"{path}: ESC environments {', '.join(environments)} are not opened offline; "
+                            "the values they give the pack are missing from this review")
     result = {}
     for name, value in raw.items():
         properties = dict(value) if isinstance(value, dict) else {}
@@ -329,7 +342,8 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     config_path = config_for(stack, config_path)
     info = analyzer.info()
     warnings: list[str] = []
-    config = reconcile(info, read_policy_config(config_path), str(config_path or "pack defaults"), warnings)
+    config = reconcile(info, read_policy_config(config_path, warnings), str(config_path or "pack defaults"),
+                       warnings)
     # The engine's order: the stack first (when it loads the analyzer), then the policy config.
     analyzer.configure_stack(stack, project_of(document))
     analyzer.configure(config)

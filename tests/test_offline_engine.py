@@ -107,3 +107,23 @@ def test_a_preview_plan_knows_inputs_but_not_what_providers_compute():
     vpc = next(r for r in resources if r["type"] == "aws:ec2/vpc:Vpc")
     subnet = next(r for r in resources if r["type"] == "aws:ec2/subnet:Subnet")
     assert subnet["inputs"]["vpcId"] == UNKNOWN and vpc["inputs"]["cidrBlock"] == "10.20.0.0/16"
+
+
+def test_a_preview_knows_the_names_providers_give_in_check_but_not_their_arns():
+    # pulumi-aws autonames `name` (provider hooks SetAutonaming(255, "-")) and `bucket` in Check, so
+    # `pulumi preview` shows them; ARNs and ids come from Create and stay unknown.
+    from offline.engine import run_program
+    from offline.wire import UNKNOWN
+
+    def program():
+        aws.iam.Role("unnamed", assume_role_policy="{}")
+        aws.s3.Bucket("logs")
+
+    for preview in (True, False):
+        document = plan.deployment(run_program(ROOT, "test", stack_config(MINIMAL), program=program,
+                                               preview=preview))
+        by_type = {r["type"]: r for r in document["deployment"]["resources"]}
+        role, bucket = by_type["aws:iam/role:Role"], by_type["aws:s3/bucket:Bucket"]
+        assert role["inputs"]["name"].startswith("unnamed-") and role["outputs"]["name"] == role["inputs"]["name"]
+        assert bucket["inputs"]["bucket"].startswith("logs-")
+        assert (role["outputs"]["arn"] == UNKNOWN) is preview

@@ -291,6 +291,26 @@ def test_a_policy_config_naming_no_policy_is_ignored_with_a_warning(analyzer, pr
     assert "warning: " in review.render(report, "text")
 
 
+def test_esc_environments_in_a_policy_config_are_no_policy_and_are_named_as_not_opened(analyzer, prod_document,
+                                                                                        tmp_path):
+    # pulumi/pulumi v3.231.0 pkg/resource/analyzer/config.go parsePolicyPackConfig: "environments" is
+    # taken out of the policy config before the policies are read (pulumi/pulumi#22495).
+    config = tmp_path / "esc.json"
+    config.write_text(json.dumps({"environments": ["platform/prod-policy"], "cost-tags": "mandatory"}))
+    report = run_review(analyzer, prod_document, config=config)
+    assert report.passed and report.warnings == [
+        f"{config}: ESC environments platform/prod-policy are not opened offline; "
+        "the values they give the pack are missing from this review"]
+
+
+def test_environments_that_are_not_a_list_of_names_are_refused_as_the_cli_refuses_them(analyzer, prod_document,
+                                                                                        tmp_path):
+    config = tmp_path / "esc.json"
+    config.write_text(json.dumps({"environments": "platform/prod-policy"}))
+    with pytest.raises(review.ReviewError, match='"environments" must be an array of ESC environment names'):
+        run_review(analyzer, prod_document, config=config)
+
+
 def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_configured_first(prod_document):
     # The engine loads the analyzer with the stack (ConfigureStack), then configures the policies, and files a
     # stack policy's finding that names no resource under the root stack.
