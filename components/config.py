@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import json
 import re
 import types
 import typing
@@ -31,7 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import addressing, catalog, naming, node_labels
+from components import addressing, catalog, naming, node_labels, regions
 
 CONFIG_KEY = "platform"
 
@@ -101,7 +102,21 @@ DnsLabel = Annotated[str, _matching(
     "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
 )]
 _REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
-Region = Annotated[str, _matching(_REGION, "an AWS region such as us-east-1")]
+
+
+def _known_region(value: str) -> str:
+    problem = regions.region_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("region", "{problem}", {"problem": f"'{value}' {problem}"})
+    partition = regions.REGIONS[value].partition
+    if partition != "aws":
+        raise PydanticCustomError(
+            "region", "'{got}' is in the {partition} partition; the platform's ARNs and service principals are "
+            "written for the aws partition only (see the README's known risks)", {"got": value, "partition": partition})
+    return value
+
+
+Region = Annotated[str, _matching(_REGION, "an AWS region such as us-east-1"), AfterValidator(_known_region)]
 RoleArn = Annotated[str, _matching(
     r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
     "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
@@ -505,9 +520,10 @@ class GpuPoolConfig(_Model):
                 "zone", "is required with capacityType CAPACITY_BLOCK: a Capacity Block lives in one AZ; give the "
                 "AZ of the reservation (aws ec2 describe-capacity-reservations)", {})
         region = (info.context or {}).get("region")
-        if value is not None and region and not value.startswith(region):
-            raise PydanticCustomError("zone", "{got} is not an AZ of the stack's region {region}",
-                                      {"got": value, "region": region})
+        if value is not None and region and value not in regions.REGIONS[region].zones:
+            raise PydanticCustomError("zone", "{got} is not an AZ of the stack's region {region} ({zones})",
+                                      {"got": value, "region": region,
+                                       "zones": ", ".join(regions.REGIONS[region].zones)})
         return value
 
     @model_validator(mode="after")
@@ -665,7 +681,7 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
     region = raw.get("region") if isinstance(raw, dict) else None
     context = {"project": project, **({"stack": stack} if stack is not None else {}),
                "today": today or _utc_today(),
-               "region": region if isinstance(region, str) and re.fullmatch(_REGION, region) else None}
+               "region": region if isinstance(region, str) and region in regions.REGIONS else None}
     try:
         return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
@@ -673,13 +689,63 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
         raise ConfigError(sorted(dict.fromkeys(problems))) from None
 
 
+# Values the README says to set with `pulumi config set --secret --path 'platform.<path>'`.
+SECRET_PATHS = ("observability.alerting.slackWebhookUrl", "observability.alerting.pagerdutyRoutingKey",
+                "observability.alerting.deadMansSwitchUrl", "observability.grafanaAdminPassword")
+
+
+def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: str) -> list[str]:
+    """What is wrong with the stack's config keys around `platform`: keys of this project the program
+    never reads, an `aws:region` other than platform.region, secrets written in plain text."""
+    problems = []
+    own = f"{project}:{CONFIG_KEY}"
+    for key in sorted(k for k in values if k.startswith(f"{project}:") and k != own):
+        near = difflib.get_close_matches(key.split(":", 1)[1], [CONFIG_KEY], n=1, cutoff=0.6)
+        hint = f"did you mean {CONFIG_KEY}? " if near else ""
+        problems.append(f"{key}: is not a config key of this project; {hint}every setting goes under {own} "
+                        "(the README lists its keys)")
+    raw = values.get(own)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    if not isinstance(raw, dict):
+        return problems
+    region, aws_region = raw.get("region"), values.get("aws:region")
+    if aws_region and isinstance(region, str) and aws_region != region:
+        problems.append(f"aws:region: is {aws_region} but {CONFIG_KEY}.region is {region}; the platform builds "
+                        f"in {CONFIG_KEY}.region: set aws:region to {region} or remove it")
+    if own not in secret_keys:
+        for path in SECRET_PATHS:
+            node: Any = raw
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                problems.append(f"{CONFIG_KEY}.{path}: is in plain text in the stack file; make it a secret with "
+                                f"`pulumi config set --secret --path '{CONFIG_KEY}.{path}' <value>`")
+    return problems
+
+
 def read_stack_config() -> PlatformConfig:
-    """The PlatformConfig of the running stack, from `pulumi.Config`."""
+    """The PlatformConfig of the running stack, from the stack's config as the CLI hands it over."""
+    from pulumi.runtime import config as runtime_config
+
+    project = pulumi.get_project()
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {k for k in values if runtime_config.is_config_secret(k)}
+    key_problems = stack_key_problems(values, secret_keys | set(runtime_config.get_config_secret_keys_env()), project)
     try:
         raw = pulumi.Config().get_object(CONFIG_KEY)
     except pulumi.ConfigTypeError:
-        raise ConfigError([f"{CONFIG_KEY}: must be an object of keys and values"]) from None
-    return load_platform_config(raw, pulumi.get_project(), pulumi.get_stack())
+        raise ConfigError([f"{CONFIG_KEY}: must be an object of keys and values", *key_problems]) from None
+    try:
+        platform = load_platform_config(raw, project, pulumi.get_stack())
+    except ConfigError as err:
+        raise ConfigError([*err.problems, *key_problems]) from None
+    if key_problems:
+        raise ConfigError(key_problems)
+    return platform
 
 
 def _path(loc: tuple, user_typed_last: bool = False) -> str:

@@ -7,13 +7,15 @@ judge a plan or a `pulumi stack export` with the policy pack, as `pulumi preview
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import pulumi
 
 from offline import plan, review
-from offline.engine import run_program
+from offline.cloud import UnknownCall
+from offline.engine import EngineError, run_program
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     plan_cmd.add_argument("--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json)")
     plan_cmd.add_argument("--preview", action="store_true",
                           help="as a first `pulumi preview`: what providers compute is unknown (default: as `up`)")
-    plan_cmd.add_argument("--project", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    plan_cmd.add_argument("--project", type=Path, default=PROJECT_DIR,
+                          help="the Pulumi project folder whose program to plan (default: this platform)")
     review_cmd = commands.add_parser("review", help="judge a deployment (plan or stack export) with the policy pack")
     review_cmd.add_argument("file", type=Path, help="a deployment: build/plan-<stack>.json or `pulumi stack export`")
     review_cmd.add_argument("--format", choices=review.FORMATS, default="text", help="output format (default: text)")
@@ -41,12 +44,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_plan(project: Path, stack: str, out: Path, preview: bool = False) -> int:
+    # The CLI runs a program in its project folder: programs read their files relative to it.
+    out, project = out.resolve(), project.resolve()
+    os.chdir(project)
     try:
         recording = run_program(project, stack, preview=preview)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except pulumi.RunError as err:  # config errors and other expected failures: the message, no traceback
+    # Config and stack-file errors, requests AWS would refuse, what the offline cloud cannot answer:
+    # the message, no traceback.
+    except (FileNotFoundError, pulumi.RunError, EngineError, UnknownCall) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     document = plan.deployment(recording)

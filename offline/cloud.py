@@ -16,19 +16,26 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from components import catalog, regions
 from offline import pulumi_eks
 from offline.wire import reference
 
 ACCOUNT_ID = "123456789012"
-PARTITION = "aws"
-DEFAULT_REGION = "us-east-1"
-# AZs that need no opt-in, per region (AWS regions-and-zones documentation).
-REGION_AZ_LETTERS = {
-    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
-    "eu-west-1": "abc", "eu-central-1": "abc", "eu-north-1": "abc",
-    "ap-northeast-1": "acd", "ap-southeast-1": "abc", "ap-south-1": "abc",
-}
-DEFAULT_AZ_LETTERS = "abc"
+
+
+def _region(code: str) -> regions.Region:
+    """The Region a provider is configured for; one AWS does not have cannot be answered for."""
+    if code not in regions.REGIONS:
+        raise UnknownCall(f"the AWS provider is configured for region {code!r}, which {regions.region_problem(code)}")
+    return regions.REGIONS[code]
+
+
+def partition(region: str) -> str:
+    return _region(region).partition
+
+
+def dns_suffix(region: str) -> str:
+    return _region(region).dns_suffix
 
 
 class UnknownCall(LookupError):
@@ -65,6 +72,7 @@ class Context:
     children: list[Child] = field(default_factory=list)
     # input name -> the URNs its value came from (a remote provider's Construct keeps them on each input)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    remote: bool = False
 
     def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any], inputs: dict[str, Any] | None = None,
               parent: str = "", custom: bool = True, depends: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -87,35 +95,47 @@ def uuid_for(urn: str) -> str:
     return str(uuid.UUID(hashlib.sha256(urn.encode()).hexdigest()[:32]))
 
 
-def arn(service: str, region: str, resource: str, account: str = ACCOUNT_ID) -> str:
-    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+def arn(service: str, region: str, resource: str, account: str = ACCOUNT_ID, regional: bool = True) -> str:
+    """An ARN in the region's partition; a global service (IAM) leaves the region out."""
+    return f"arn:{partition(region)}:{service}:{region if regional else ''}:{account}:{resource}"
 
 
-def autoname(ctx: Context) -> str:
-    """Pulumi's autonaming: the logical name and seven hex characters."""
-    return f"{ctx.name}-{digest(ctx.urn, length=7)}"
+def autoname(ctx: Context, hex_digits: int = 7) -> str:
+    """Pulumi's autonaming: the logical name, '-' and random hex characters (here derived from the URN)."""
+    return f"{ctx.name}-{digest(ctx.urn, length=hex_digits)}"
 
 
 # Properties a provider fills in its Check when the program leaves them out, so a preview already knows them
-# and `pulumi stack export` keeps them among the inputs. pulumi-aws: every optional `name` (provider hooks
-# `prov.SetAutonaming(255, "-")`), plus `bucket` and `nodeGroupName` (provider/resources.go AutoName
-# overrides); pulumi-kubernetes: `metadata.name` of an object and a Helm release's `name` (provider.go Check).
-# A KMS alias is named by Terraform at create (`alias/` + a unique id), unknown until then.
+# and `pulumi stack export` keeps them among the inputs.
+# - pulumi-aws (v7): every optional `name` (provider hooks `prov.SetAutonaming(255, "-")`), `bucket` in lower
+#   case and `nodeGroupName` (provider/resources.go AutoName overrides), a KMS alias's `name` after `alias/`.
+# - pulumi-kubernetes (v4): an object's `metadata.name` with 8 hex characters and the `pulumi.com/autonamed`
+#   annotation, unless it sets `generateName` (provider/pkg/metadata/naming.go); a Helm release's `name`, also
+#   8 hex characters (helm_release.go).
 _AUTONAMED = {"aws:s3/bucket:Bucket": "bucket", "aws:eks/nodeGroup:NodeGroup": "nodeGroupName"}
 _NAMED_BY_NAME = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/launchTemplate:LaunchTemplate",
                   "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
-                  "aws:ec2/placementGroup:PlacementGroup", "kubernetes:helm.sh/v3:Release")
+                  "aws:iam/policy:Policy", "aws:ec2/placementGroup:PlacementGroup", "aws:eks/cluster:Cluster")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def check(ctx: Context) -> dict[str, Any]:
     """The inputs as the provider's Check returns them: with the autonamed property filled in."""
-    if ctx.type.startswith("kubernetes:") and ctx.type in _RESOURCES and ctx.type != "kubernetes:helm.sh/v3:Release":
+    if ctx.type == HELM_RELEASE:
+        return ctx.inputs if ctx.inputs.get("name") else {**ctx.inputs, "name": autoname(ctx, 8)}
+    if ctx.type.startswith("kubernetes:"):
         metadata = ctx.inputs.get("metadata") or {}
-        return ctx.inputs if metadata.get("name") else {**ctx.inputs, "metadata": {**metadata, "name": autoname(ctx)}}
+        if metadata.get("name") or metadata.get("generateName"):
+            return ctx.inputs
+        annotations = {**(metadata.get("annotations") or {}), "pulumi.com/autonamed": "true"}
+        return {**ctx.inputs, "metadata": {**metadata, "name": autoname(ctx, 8), "annotations": annotations}}
+    if ctx.type == "aws:kms/alias:Alias":
+        return ctx.inputs if ctx.inputs.get("name") else {**ctx.inputs, "name": f"alias/{autoname(ctx)}"}
     key = _AUTONAMED.get(ctx.type) or ("name" if ctx.type in _NAMED_BY_NAME else None)
     if key is None or ctx.inputs.get(key):
         return ctx.inputs
-    return {**ctx.inputs, key: autoname(ctx)}
+    name = autoname(ctx)
+    return {**ctx.inputs, key: name.lower() if ctx.type == "aws:s3/bucket:Bucket" else name}
 
 
 # --- resources ---------------------------------------------------------------
@@ -175,7 +195,8 @@ def _log_group(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def _iam_role(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or autoname(ctx)
-    return name, {"name": name, "arn": arn("iam", "", f"role{ctx.inputs.get('path', '/')}{name}"),
+    role_arn = arn("iam", ctx.region, f"role{ctx.inputs.get('path', '/')}{name}", regional=False)
+    return name, {"name": name, "arn": role_arn,
                   "uniqueId": "AROA" + digest(ctx.urn, length=17).upper()}
 
 
@@ -197,9 +218,10 @@ def _kms_alias(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def _bucket(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("bucket") or autoname(ctx)
-    return name, {"bucket": name, "arn": f"arn:{PARTITION}:s3:::{name}", "region": ctx.region,
-                  "bucketDomainName": f"{name}.s3.amazonaws.com",
-                  "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+    suffix = dns_suffix(ctx.region)
+    return name, {"bucket": name, "arn": f"arn:{partition(ctx.region)}:s3:::{name}", "region": ctx.region,
+                  "bucketDomainName": f"{name}.s3.{suffix}",
+                  "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.{suffix}",
                   "hostedZoneId": "Z3AQBSTGFYJSTF"}
 
 
@@ -212,21 +234,43 @@ def _role_policy_attachment(ctx: Context) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('role', '')}-{digest(ctx.urn, length=20)}", {}
 
 
+def _eks_control_plane(ctx: Context, name: str) -> dict[str, Any]:
+    """What EKS computes for a cluster: its ARN, API endpoint, certificate authority, OIDC issuer, security group."""
+    suffix = dns_suffix(ctx.region)
+    return {
+        "arn": arn("eks", ctx.region, f"cluster/{name}"), "status": "ACTIVE",
+        "endpoint": f"https://{digest(ctx.urn, 'endpoint', length=32).upper()}.gr7.{ctx.region}.eks.{suffix}",
+        "certificateAuthority": {"data": base64.b64encode(f"offline certificate authority of {name}".encode())
+                                 .decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.{suffix}/id/"
+                                             f"{digest(ctx.urn, 'oidc', length=32).upper()}"}]}],
+        "vpcConfig": {"clusterSecurityGroupId": f"sg-{digest(ctx.urn, 'cluster-sg')}"},
+    }
+
+
+def _aws_eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """An EKS cluster the program makes itself (not through pulumi-eks)."""
+    name = ctx.inputs.get("name") or autoname(ctx)
+    computed = _eks_control_plane(ctx, name)
+    vpc_config = {**(ctx.inputs.get("vpcConfig") or {}), **computed.pop("vpcConfig")}
+    return name, {**computed, "name": name, "vpcConfig": vpc_config,
+                  "certificateAuthorities": [computed["certificateAuthority"]],
+                  "platformVersion": "eks.1", "version": ctx.inputs.get("version") or catalog.DEFAULT_KUBERNETES_VERSION}
+
+
 def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     """pulumi-eks's Cluster: the children its provider registers (offline/pulumi_eks.py) and the outputs it returns."""
     pulumi_eks.check_options(ctx.inputs)
     name = ctx.inputs.get("name") or autoname(ctx)
     options = {**ctx.inputs, "name": name, "component": ctx.name}
     tags = dict(ctx.inputs.get("tags") or {})
-    oidc_id = digest(ctx.urn, "oidc", length=32).upper()
-    issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"
-    endpoint = f"https://{digest(ctx.urn, 'endpoint', length=32).upper()}.gr7.{ctx.region}.eks.amazonaws.com"
-    ca = base64.b64encode(f"offline certificate authority of {name}".encode()).decode()
-    cluster_sg = f"sg-{digest(ctx.urn, 'cluster-sg')}"
+    computed = _eks_control_plane(ctx, name)
+    issuer, endpoint = computed["identities"][0]["oidcs"][0]["issuer"].removeprefix("https://"), computed["endpoint"]
+    ca = computed["certificateAuthority"]["data"]
 
     service_role = ctx.child("eks:index:ServiceRole", f"{ctx.name}-eksRole", "", {}, custom=False)
     role_name = f"{ctx.name}-eksRole-role-{digest(ctx.urn, 'role', length=7)}"
-    role_arn = arn("iam", "", f"role/{role_name}")
+    role_arn = arn("iam", ctx.region, f"role/{role_name}", regional=False)
     role = ctx.child("aws:iam/role:Role", f"{ctx.name}-eksRole-role", role_name, {"arn": role_arn, "name": role_name},
                      inputs={"assumeRolePolicy": pulumi_eks.service_role_trust(),
                              "description": "Allows EKS to manage clusters on your behalf.", "tags": tags},
@@ -237,10 +281,8 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
                            parent=service_role["urn"], depends=(role["urn"],))
     version = ctx.inputs.get("version", "")
     eks_cluster = ctx.child("aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", name, {
-        "arn": arn("eks", ctx.region, f"cluster/{name}"), "endpoint": endpoint, "status": "ACTIVE",
-        "certificateAuthority": {"data": ca}, "identities": [{"oidcs": [{"issuer": f"https://{issuer}"}]}],
-        "vpcConfig": {**pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
-                      "clusterSecurityGroupId": cluster_sg, "vpcId": ctx.inputs.get("vpcId", "")},
+        **computed, "vpcConfig": {**pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
+                                  **computed["vpcConfig"], "vpcId": ctx.inputs.get("vpcId", "")},
     }, inputs=pulumi_eks.cluster_inputs(options, role_arn), depends=(
         role["urn"], attachment["urn"], *ctx.property_dependencies.get("privateSubnetIds", []),
         *ctx.property_dependencies.get("encryptionConfigKeyArn", [])))
@@ -278,7 +320,8 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
               parent=cni["urn"], depends=(eks_cluster["urn"],))
     return "", {
         "eksCluster": eks_cluster, "kubeconfig": kubeconfig, "kubeconfigJson": json.dumps(kubeconfig),
-        "clusterSecurityGroupId": cluster_sg, "nodeSecurityGroupId": cluster_sg, "oidcProviderArn": "",
+        "clusterSecurityGroupId": computed["vpcConfig"]["clusterSecurityGroupId"],
+        "nodeSecurityGroupId": computed["vpcConfig"]["clusterSecurityGroupId"], "oidcProviderArn": "",
         "provider": k8s_provider,
         "core": {"cluster": eks_cluster, "endpoint": endpoint, "vpcId": ctx.inputs.get("vpcId", ""),
                  "subnetIds": ctx.inputs.get("privateSubnetIds", []),
@@ -309,7 +352,7 @@ def _random_password(ctx: Context) -> tuple[str, dict[str, Any]]:
 def _oidc_provider(ctx: Context) -> tuple[str, dict[str, Any]]:
     """IAM keeps an OIDC provider's URL without its scheme; its ARN ends with that URL."""
     url = str(ctx.inputs.get("url", "")).removeprefix("https://")
-    provider_arn = arn("iam", "", f"oidc-provider/{url}")
+    provider_arn = arn("iam", ctx.region, f"oidc-provider/{url}", regional=False)
     return provider_arn, {"arn": provider_arn, "url": url}
 
 
@@ -339,10 +382,6 @@ def _provider(ctx: Context) -> tuple[str, dict[str, Any]]:
     return uuid_for(ctx.urn), {}
 
 
-def _component(ctx: Context) -> tuple[str, dict[str, Any]]:
-    raise UnknownCall(f"the offline cloud has no outputs for remote component {ctx.type}")
-
-
 _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     **{t: _ec2 for t in _EC2_IDS},
     "aws:ec2/route:Route": _route,
@@ -362,6 +401,7 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {
         "arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")}),
     "eks:index:Cluster": _eks_cluster,
+    "aws:eks/cluster:Cluster": _aws_eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
     "random:index/randomPassword:RandomPassword": _random_password,
@@ -385,11 +425,27 @@ def new_resource(ctx: Context) -> tuple[str, dict[str, Any]]:
     """The id and the outputs the provider would add to a new resource's inputs."""
     if ctx.type.startswith("pulumi:providers:"):
         return _provider(ctx)
-    handler = _RESOURCES.get(ctx.type)
-    if handler is None:
-        raise UnknownCall(f"the offline cloud does not know resource type {ctx.type}; "
-                          "add it to offline/cloud.py with realistic outputs")
-    return handler(ctx)
+    if ctx.type not in _RESOURCES and ctx.remote:
+        raise UnknownCall(f"the offline cloud does not know remote component {ctx.type}: its provider's children "
+                          "and outputs cannot be made up; model it in offline/cloud.py (see pulumi_eks.py)")
+    return _RESOURCES.get(ctx.type, _generic)(ctx)
+
+
+def is_generic(type_: str) -> bool:
+    """A resource type without a fake of its own: its plan shows inputs, but what AWS computes is a stand-in."""
+    return not type_.startswith("pulumi:providers:") and type_ not in _RESOURCES
+
+
+def _generic(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """Any other resource: its inputs echoed, a deterministic id and, for AWS types, an ARN in the stack's
+    region and partition (the service from the type's module, `aws:sqs/queue:Queue` -> sqs)."""
+    name = ctx.inputs.get("name") if isinstance(ctx.inputs.get("name"), str) else autoname(ctx)
+    outputs: dict[str, Any] = {}
+    if ctx.type.startswith("aws:") and ctx.region:
+        service = ctx.type.split(":")[1].split("/")[0].lower()
+        kind = ctx.type.rsplit(":", 1)[1].lower()
+        outputs["arn"] = arn(service, ctx.region, f"{kind}/{name}")
+    return f"{name}-{digest(ctx.urn, length=8)}", outputs
 
 
 # --- invokes and calls -------------------------------------------------------
@@ -397,15 +453,26 @@ def new_resource(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
     region = args.get("region") or region
-    letters = REGION_AZ_LETTERS.get(region, DEFAULT_AZ_LETTERS)
+    zones = _region(region).zones
     short = "".join(word[0] for word in region.split("-")[:-1]) + region.split("-")[-1]
     return {
-        "names": [f"{region}{letter}" for letter in letters],
-        "zoneIds": [f"{short}-az{i + 1}" for i in range(len(letters))],
-        "groupNames": [region] * len(letters),
+        "names": list(zones),
+        "zoneIds": [f"{short}-az{i + 1}" for i in range(len(zones))],
+        "groupNames": [region] * len(zones),
         "id": region,
         "state": args.get("state", "available"),
     }
+
+
+def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """The image a filter would find: a stable id per region and filter, the name the filter asks for."""
+    filters = {f.get("name"): f.get("values", []) for f in args.get("filters") or []}
+    pattern = (filters.get("name") or ["offline-image-*"])[0]
+    image = f"ami-{digest(region, json.dumps(args, sort_keys=True))}"
+    return {**args, "id": image, "imageId": image, "name": pattern.replace("*", "20261101"),
+            "architecture": (filters.get("architecture") or ["x86_64"])[0], "ownerId": ACCOUNT_ID,
+            "rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "state": "available",
+            "arn": arn("ec2", region, f"image/{image}", account="")}
 
 
 _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
@@ -416,14 +483,15 @@ _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "addonName": args.get("addonName", ""), "kubernetesVersion": args.get("kubernetesVersion", ""),
         "mostRecent": args.get("mostRecent", False), "id": args.get("addonName", ""),
         "version": f"v{args.get('kubernetesVersion', '0')}.0-eksbuild.1"},
+    "aws:ec2/getAmi:getAmi": lambda args, region: _ami(args, region),
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
-        "accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline",
+        "accountId": ACCOUNT_ID, "arn": arn("iam", region, "user/offline", regional=False),
         "userId": "AIDAOFFLINEOFFLINE", "id": ACCOUNT_ID},
     "aws:index/getPartition:getPartition": lambda args, region: {
-        "partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
-        "reverseDnsPrefix": "com.amazonaws"},
+        "partition": partition(region), "dnsSuffix": dns_suffix(region), "id": partition(region),
+        "reverseDnsPrefix": ".".join(reversed(dns_suffix(region).split(".")))},
     "aws:index/getRegion:getRegion": lambda args, region: {
-        "name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+        "name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.{dns_suffix(region)}",
         "description": region},
 }
 

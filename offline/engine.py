@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import os
 import runpy
 import sys
 import threading
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime import settings as pulumi_settings
@@ -29,7 +31,7 @@ from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from offline import cloud, pulumi_eks
+from offline import aws_rules, cloud, pulumi_eks
 from offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
                           to_struct)
 
@@ -39,6 +41,15 @@ OFFLINE_SECRET = "offline-placeholder-secret"
 
 class EngineError(RuntimeError):
     """The offline engine met something it cannot answer truthfully (e.g. an unknown invoke)."""
+
+
+class RefusedByAws(pulumi.RunError):
+    """Requests AWS would refuse (offline/aws_rules.py): `pulumi up` would fail on them."""
+
+    def __init__(self, refusals: list[str]) -> None:
+        self.refusals = refusals
+        super().__init__(f"AWS would refuse {len(refusals)} request(s) of this plan:\n"
+                         + "\n".join(f"  {line}" for line in refusals))
 
 
 @dataclass
@@ -135,7 +146,7 @@ class RecordingMonitor:
                 return self._resources[urn]
         inputs = {"version": version} if version else {}
         if package == "aws":
-            inputs["region"] = self.config.get("aws:region", cloud.DEFAULT_REGION)
+            inputs["region"] = self.stack_region()
         default = Resource(urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1],
                            custom=True, id=cloud.uuid_for(urn), inputs=inputs, outputs=inputs)
         with self._lock:
@@ -143,6 +154,19 @@ class RecordingMonitor:
                 self._resources[urn] = default
                 self._order.append(urn)
             return self._resources[urn]
+
+    def stack_region(self) -> str:
+        """The region of the default AWS provider: `aws:region`, else AWS_REGION / AWS_DEFAULT_REGION, as
+        pulumi-aws reads it (sdk/python pulumi_aws/provider.py)."""
+        region = self.config.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise EngineError("the AWS provider has no region: set it with `pulumi config set aws:region "
+                              "<region>` (or AWS_REGION), or give the resource an explicit provider")
+        return region
+
+    def _region_of(self, provider: Resource) -> str:
+        region = reveal(provider.inputs).get("region")
+        return region if isinstance(region, str) and region else self.stack_region()
 
     # The ResourceMonitor service
     def RegisterResource(self, request):
@@ -161,22 +185,28 @@ class RecordingMonitor:
             self._record(resource)
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
-        region = cloud.DEFAULT_REGION
+        region = ""
         aws_provider = ""
         if request.custom and not request.type.startswith("pulumi:providers:"):
             provider = self._provider_of(request.type, request.provider, request.version)
             resource.provider = f"{provider.urn}::{provider.id}"
-            region = reveal(provider.inputs).get("region", region)
+            if request.type.startswith("aws:"):
+                region = self._region_of(provider)
         elif request.remote and request.providers.get("aws"):
             # A remote component's children use the providers it was given, region included.
             provider = self._find(request.providers["aws"].rsplit("::", 1)[0])
             aws_provider = f"{provider.urn}::{provider.id}"
-            region = reveal(provider.inputs).get("region", region)
+            region = self._region_of(provider)
+        elif request.remote:
+            region = self.stack_region()   # the component's provider makes its children with the default one
         context = cloud.Context(urn=urn, type=request.type, name=request.name,
                                 inputs=reveal(inputs), region=region, stack=self.stack,
-                                property_dependencies=dict(resource.property_dependencies))
-        if request.custom and not request.type.startswith("pulumi:providers:"):
-            # The provider's Check names what the program left unnamed, before preview and update alike.
+                                property_dependencies=dict(resource.property_dependencies), remote=request.remote)
+        if request.custom and not request.type.startswith("pulumi:providers:") and not (
+                self.preview and resource.provider and _holds_unknown(
+                    self._find(resource.provider.rsplit("::", 1)[0]).inputs)):
+            # The provider's Check names what the program left unnamed, before preview and update alike; a
+            # provider whose config is still unknown checks nothing (provider_plugin.go Check).
             checked = cloud.check(context)
             inputs.update({k: v for k, v in checked.items() if context.inputs.get(k) != v})
             context = replace(context, inputs=checked)
@@ -236,10 +266,9 @@ class RecordingMonitor:
             found = child or self._find(args["urn"])
             result = {"urn": found.urn, "id": found.id, "state": found.outputs}
         else:
-            region = cloud.DEFAULT_REGION
+            region = ""
             if request.tok.startswith("aws:"):
-                provider = self._provider_of(request.tok, request.provider, request.version)
-                region = reveal(provider.inputs).get("region", region)
+                region = self._region_of(self._provider_of(request.tok, request.provider, request.version))
             result = cloud.invoke(request.tok, reveal(args), region)
         return resource_pb2.ResourceInvokeResponse(**{"return": to_struct(result)})
 
@@ -292,8 +321,26 @@ class StackConfig:
     secret_keys: list[str]
 
 
+class StackFileError(pulumi.RunError):
+    """A project or stack file that cannot be read: the file, line and column, in one line."""
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        raise StackFileError(f"{where}: {err.problem or err.context} (YAML syntax)") from None
+    except yaml.YAMLError as err:
+        raise StackFileError(f"{path.name}: {err}") from None
+
+
 def read_project_name(project_dir: Path) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    project = load_yaml(project_dir / "Pulumi.yaml")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise StackFileError(f"{project_dir / 'Pulumi.yaml'}: needs a `name`")
+    return project["name"]
 
 
 def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
@@ -307,7 +354,7 @@ def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {project_dir}; known stacks: "
                                 + ", ".join(sorted(p.name[7:-5] for p in project_dir.glob("Pulumi.*.yaml"))))
-    document = yaml.safe_load(path.read_text()) or {}
+    document = load_yaml(path) or {}
     values, secret_keys = {}, []
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in key else f"{project}:{key}"
@@ -387,4 +434,8 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     contextvars.Context().run(run)
-    return monitor.recording()
+    recording = monitor.recording()
+    refused = aws_rules.refusals(recording.resources)
+    if refused:
+        raise RefusedByAws(refused)
+    return recording

@@ -17,7 +17,8 @@ from collections import Counter, defaultdict
 from importlib import metadata
 from typing import Any
 
-from components import catalog
+from components import catalog, regions
+from offline import cloud
 from offline.engine import STACK_TYPE, Recording, Resource
 from offline.wire import SECRET_SIG, SPECIAL_SIG, reveal
 
@@ -160,7 +161,17 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
     for root in children[""]:
         if not root["custom"]:
             walk(root, "")
-    lines.append(f"{sum(1 for r in resources if counted(r))} resources in all")
+    custom = sum(1 for r in resources if counted(r))
+    lines.append(f"{custom} resources and {len(resources) - custom} components, the stack included "
+                 f"({len(resources)} entries in the plan, as the review counts them)")
+    generic = Counter(r["type"] for r in resources if r["custom"] and cloud.is_generic(r["type"]))
+    if generic:
+        lines.append(f"{sum(generic.values())} resource(s) have no fake of their own: inputs as sent, ids and "
+                     f"computed outputs made up by the generic fake ({', '.join(sorted(generic))})")
+    opt_in = sorted({r["inputs"].get("region") for r in resources if r["type"] == "pulumi:providers:aws"
+                     and regions.REGIONS.get(str(r["inputs"].get("region")), regions.REGIONS["us-east-1"]).opt_in})
+    lines += [f"{code} is an opt-in Region: enable it for the account first (aws account enable-region "
+              f"--region-name {code})" for code in opt_in]
     lines += [kubernetes_support(r["inputs"], today or datetime.datetime.now(datetime.timezone.utc).date())
               for r in resources if r["type"] == EKS_CLUSTER_TYPE]
     lines.append("Outputs:")

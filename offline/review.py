@@ -251,8 +251,11 @@ class Analyzer:
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
+            self.process.kill()
+            stderr = self.process.stderr.read().decode().strip()   # read before close() closes the pipe
             self.close()
-            raise ReviewError(f"the policy pack did not start: {self.process.stderr.read().decode().strip()[-500:]}")
+            raise ReviewError(f"the policy pack at {policy_dir} did not start ({python}): "
+                              f"{stderr[-2000:] or line or 'no output'}")
         self.channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[
             ("grpc.max_receive_message_length", 400 * 1024 * 1024),
             ("grpc.max_send_message_length", 400 * 1024 * 1024)])

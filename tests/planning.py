@@ -41,7 +41,20 @@ def with_changes(base: dict, changes: dict) -> dict:
 
 
 def stack_config(platform: Any) -> StackConfig:
-    return StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [])
+    """A stack's config: the platform object, and `aws:region` as `pulumi new` sets it for the default provider."""
+    from components.config import SECRET_PATHS
+
+    def holds(path: str) -> bool:
+        node: Any = platform
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node is not None
+
+    region = platform.get("region") if isinstance(platform, dict) else None
+    # Secret values are set with `pulumi config set --secret --path`, which makes the platform key secret.
+    secret = [f"{PROJECT}:platform"] if any(holds(p) for p in SECRET_PATHS) else []
+    return StackConfig({f"{PROJECT}:platform": json.dumps(platform),
+                        **({"aws:region": region} if isinstance(region, str) else {})}, secret)
 
 
 @dataclass

@@ -62,3 +62,29 @@ def test_a_team_gets_a_time_sliced_pool_in_dev():
     pool = Plan(result.document).named("aws:eks/nodeGroup:NodeGroup", "gpu-platform-dev-team-a-l4")
     assert pool["inputs"]["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 2}
     assert set(result.outputs["gpuPools"]) == {"shared-l4", "team-a-l4"}
+
+
+def _broken_pack(tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.1.0\n")
+    (pack / "__main__.py").write_text("import sys\nprint('cannot import pulumi_policy here', file=sys.stderr)\n"
+                                      "sys.exit(3)\n")
+    return pack
+
+
+def test_a_policy_pack_that_cannot_start_is_a_plan_error_with_its_own_stderr(tmp_path, monkeypatch):
+    from automation import PlanError
+    monkeypatch.setenv("PATH", str(tmp_path))
+    pack = _broken_pack(tmp_path)
+    monkeypatch.setattr(PlatformStack, "policy_pack", property(lambda self: pack))
+    with pytest.raises(PlanError, match="did not start .*cannot import pulumi_policy here"):
+        PlatformStack.inline("dev", load_config("dev")).plan()
+
+
+def test_the_review_of_a_pack_that_cannot_start_names_it_and_shows_its_stderr(tmp_path):
+    from offline import review
+    with pytest.raises(review.ReviewError) as failed:
+        review.Analyzer(_broken_pack(tmp_path))
+    assert "did not start" in str(failed.value) and "cannot import pulumi_policy here" in str(failed.value)
+    assert "closed file" not in str(failed.value)

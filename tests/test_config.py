@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -302,3 +303,60 @@ def test_pulumi_yaml_passes_the_clis_project_schema_and_declares_platform_an_obj
 def test_each_stack_value_of_platform_is_the_map_the_cli_expects(stack: str):
     values = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     assert isinstance(values[f"{PROJECT}:platform"], dict)
+
+
+def _run_with(values: dict, secret_keys: list[str] | None = None) -> str:
+    from offline.engine import StackConfig
+    with pytest.raises(ConfigError) as refused:
+        run_program(ROOT, "dev", StackConfig(values, secret_keys or []))
+    return str(refused.value)
+
+
+def test_a_key_of_this_project_the_program_never_reads_is_an_error_with_a_suggestion():
+    platform = json.dumps(MINIMAL)
+    message = _run_with({f"{PROJECT}:platfrom": platform, f"{PROJECT}:replicas": "3"})
+    assert f"  {PROJECT}:platfrom: is not a config key of this project; did you mean platform? every setting " \
+           f"goes under {PROJECT}:platform (the README lists its keys)" in message
+    assert f"  {PROJECT}:replicas: is not a config key of this project; every setting goes under" in message
+    assert "platform: is required" in message
+
+
+def test_an_aws_region_other_than_the_platform_region_is_an_error():
+    message = _run_with({f"{PROJECT}:platform": json.dumps(MINIMAL), "aws:region": "eu-west-1"})
+    assert message.endswith("aws:region: is eu-west-1 but platform.region is us-east-1; the platform builds in "
+                            "platform.region: set aws:region to us-east-1 or remove it")
+
+
+def test_a_webhook_in_plain_text_says_which_secret_command_to_run():
+    platform = with_changes(MINIMAL, {"observability.alerting.slackWebhookUrl": "https://hooks.slack.com/x"})
+    message = _run_with({f"{PROJECT}:platform": json.dumps(platform)})
+    assert ("platform.observability.alerting.slackWebhookUrl: is in plain text in the stack file; make it a secret "
+            "with `pulumi config set --secret --path 'platform.observability.alerting.slackWebhookUrl' <value>`"
+            ) in message
+    from offline.engine import StackConfig
+    run_program(ROOT, "dev", StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [f"{PROJECT}:platform"]))
+
+
+@pytest.mark.parametrize(("region", "says"), [
+    ("us-weest-2", "platform.region: 'us-weest-2' is not an AWS Region; did you mean us-west-2?"),
+    ("eu-west-9", "platform.region: 'eu-west-9' is not an AWS Region; did you mean eu-west-3?"),
+    ("zz-north-4", "platform.region: 'zz-north-4' is not an AWS Region (known: af-south-1,"),
+    ("cn-north-1", "platform.region: 'cn-north-1' is in the aws-cn partition; the platform's ARNs"),
+])
+def test_a_region_aws_does_not_have_is_a_config_error_naming_the_key(region: str, says: str):
+    with pytest.raises(ConfigError) as refused:
+        load_platform_config({**MINIMAL, "region": region}, PROJECT, "dev")
+    assert says in str(refused.value)
+
+
+def test_a_yaml_error_in_a_stack_file_names_the_file_line_and_column(tmp_path: Path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (project / "Pulumi.dev.yaml").write_text("config:\n  gpu-platform:platform:\n    region: us-west-2\n"
+                                             "    labels: {costCenter: a\n")
+    run = subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--project", str(project),
+                          "--out", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: Pulumi.dev.yaml:5:1: ")
+    assert "Traceback" not in run.stderr

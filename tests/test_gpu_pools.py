@@ -384,7 +384,8 @@ BAD_POOLS = [
      ["platform.gpuPools[0].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
       "in one AZ; give the AZ of the reservation (aws ec2 describe-capacity-reservations)"]),
     ({**CAPACITY_BLOCK, "availabilityZone": "us-west-2a"},
-     ["platform.gpuPools[0].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1"]),
+     ["platform.gpuPools[0].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1 "
+      "(us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f)"]),
     ({**CAPACITY_BLOCK, "instanceTypes": ["g6e.12xlarge"]},
      ["platform.gpuPools[0].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
       "p5.48xlarge, p5e.48xlarge, p5en.48xlarge"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -82,48 +83,81 @@ def test_references_become_dependencies_and_secrets_stay_marked():
 
 def test_an_invoke_the_offline_cloud_does_not_know_fails_loudly():
     def program():
-        aws.ec2.get_ami_output(most_recent=True, owners=["amazon"])
+        aws.ec2.get_vpc_output(default=True)
 
-    with pytest.raises(UnknownCall, match="does not know invoke aws:ec2/getAmi:getAmi"):
+    with pytest.raises(UnknownCall, match="does not know invoke aws:ec2/getVpc:getVpc"):
         run_program(ROOT, "test", stack_config(MINIMAL), program=program)
 
 
-def test_a_resource_type_the_offline_cloud_does_not_know_fails_loudly():
+def test_a_resource_type_without_a_fake_gets_the_generic_one_and_the_summary_says_so():
     def program():
-        aws.sqs.Queue("queue")
+        queue = aws.sqs.Queue("queue", visibility_timeout_seconds=45)
+        aws.sns.Topic("alerts", name="gpu-alerts")
+        pulumi.export("queue", queue.arn)
 
-    with pytest.raises(UnknownCall, match="does not know resource type aws:sqs/queue:Queue"):
-        run_program(ROOT, "test", stack_config(MINIMAL), program=program)
-
-
-def test_a_preview_plan_knows_inputs_but_not_what_providers_compute():
-    from offline.engine import run_program
-    from offline.wire import UNKNOWN
-    document = plan.deployment(run_program(ROOT, "dev", preview=True))
-    resources = document["deployment"]["resources"]
-    bucket = next(r for r in resources if r["type"] == "aws:s3/bucket:Bucket" and r["urn"].endswith("-data"))
-    assert bucket["id"] == "" and bucket["outputs"]["arn"] == UNKNOWN
-    assert bucket["inputs"]["bucket"] == bucket["outputs"]["bucket"] != UNKNOWN  # a name the program chose
-    vpc = next(r for r in resources if r["type"] == "aws:ec2/vpc:Vpc")
-    subnet = next(r for r in resources if r["type"] == "aws:ec2/subnet:Subnet")
-    assert subnet["inputs"]["vpcId"] == UNKNOWN and vpc["inputs"]["cidrBlock"] == "10.20.0.0/16"
+    config = stack_config({**MINIMAL, "region": "eu-west-1"})
+    document = plan.deployment(run_program(ROOT, "test", config, program=program))
+    by_type = {r["type"]: r for r in document["deployment"]["resources"]}
+    queue, topic = by_type["aws:sqs/queue:Queue"], by_type["aws:sns/topic:Topic"]
+    assert queue["inputs"]["visibilityTimeoutSeconds"] == queue["outputs"]["visibilityTimeoutSeconds"] == 45
+    assert queue["outputs"]["arn"].startswith("arn:aws:sqs:eu-west-1:123456789012:queue/queue-")
+    assert topic["outputs"]["arn"] == "arn:aws:sns:eu-west-1:123456789012:topic/gpu-alerts" and topic["id"]
+    summary = plan.summary(document)
+    assert ("2 resource(s) have no fake of their own: inputs as sent, ids and computed outputs made up by the "
+            "generic fake (aws:sns/topic:Topic, aws:sqs/queue:Queue)") in summary
 
 
-def test_a_preview_knows_the_names_providers_give_in_check_but_not_their_arns():
-    # pulumi-aws autonames `name` (provider hooks SetAutonaming(255, "-")) and `bucket` in Check, so
-    # `pulumi preview` shows them; ARNs and ids come from Create and stay unknown.
-    from offline.engine import run_program
-    from offline.wire import UNKNOWN
+def test_an_invoke_without_a_fake_stops_the_plan_with_one_line_naming_it(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: invokes\nruntime: python\n")
+    (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
+    (project / "__main__.py").write_text("import pulumi_aws as aws\naws.ec2.get_vpc(default=True)\n")
+    run = subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--project", str(project),
+                          "--out", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr == ("error: the offline cloud does not know invoke aws:ec2/getVpc:getVpc; add it to "
+                          "offline/cloud.py with a realistic answer\n")
+
+
+def test_every_fake_value_of_the_platform_follows_the_stack_region():
+    import json as json_
+    for region in ("us-west-2", "eu-central-1", "ap-southeast-5"):
+        text = json_.dumps(plan.deployment(run_program(ROOT, "dev", stack_config({**MINIMAL, "region": region}))))
+        regions_seen = set(re.findall(r"\b(?:us|eu|ap|cn|sa|ca|me|af|il|mx)(?:-gov)?-[a-z]+-\d\b", text))
+        assert regions_seen == {region}, (region, regions_seen)
+        assert set(re.findall(r"arn:(aws[a-z-]*):", text)) == {"aws"}
+
+
+@pytest.mark.parametrize(("region", "partition", "suffix"), [
+    ("us-west-2", "aws", "amazonaws.com"), ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+    ("us-gov-west-1", "aws-us-gov", "amazonaws.com")])
+def test_fakes_of_any_program_follow_its_region_and_partition(region, partition, suffix):
+    def program():
+        role = aws.iam.Role("role", assume_role_policy="{}")
+        bucket = aws.s3.Bucket("data")
+        caller = aws.get_caller_identity()
+        zones = aws.get_availability_zones()
+        pulumi.export("role", role.arn)
+        pulumi.export("bucket", bucket.bucket_regional_domain_name)
+        pulumi.export("caller", caller.arn)
+        pulumi.export("zones", zones.names)
+
+    from offline.engine import StackConfig
+    outputs = run_program(ROOT, "test", StackConfig({"aws:region": region}, []), program=program).stack_outputs
+    assert outputs["role"].startswith(f"arn:{partition}:iam::123456789012:role/role-")
+    assert outputs["bucket"].endswith(f".s3.{region}.{suffix}")
+    assert outputs["caller"] == f"arn:{partition}:iam::123456789012:user/offline"
+    assert all(zone.startswith(region) for zone in outputs["zones"]) and len(outputs["zones"]) >= 3
+
+
+def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monkeypatch):
+    from offline.engine import EngineError, StackConfig
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
 
     def program():
-        aws.iam.Role("unnamed", assume_role_policy="{}")
-        aws.s3.Bucket("logs")
+        aws.s3.Bucket("data")
 
-    for preview in (True, False):
-        document = plan.deployment(run_program(ROOT, "test", stack_config(MINIMAL), program=program,
-                                               preview=preview))
-        by_type = {r["type"]: r for r in document["deployment"]["resources"]}
-        role, bucket = by_type["aws:iam/role:Role"], by_type["aws:s3/bucket:Bucket"]
-        assert role["inputs"]["name"].startswith("unnamed-") and role["outputs"]["name"] == role["inputs"]["name"]
-        assert bucket["inputs"]["bucket"].startswith("logs-")
-        assert (role["outputs"]["arn"] == UNKNOWN) is preview
+    with pytest.raises(EngineError, match="the AWS provider has no region: set it with `pulumi config set aws:region"):
+        run_program(ROOT, "test", StackConfig({}, []), program=program)
