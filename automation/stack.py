@@ -58,6 +58,7 @@ from components.config import PlatformConfig
 from components.platform import stack_program
 from offline import plan as offline_plan
 from offline import review
+from offline.cloud import UnknownCall
 from offline.engine import EngineError, StackConfig, read_stack_config, run_program
 
 # `pulumi config set-all --json`, which writes the whole config in one call, exists from CLI v3.202.0
@@ -194,7 +195,7 @@ class PlatformStack:
             with _PROGRAM_LOCK:
                 recording = run_program(self.project_dir, name, self._offline_config(),
                                         program=self.program if self.inline else None)
-        except (EngineError, pulumi.RunError) as err:
+        except (EngineError, UnknownCall, pulumi.RunError) as err:
             raise PlanError(f"offline plan of stack {name} failed: {err}") from err
         document = offline_plan.deployment(recording)
         try:
