@@ -23,7 +23,7 @@ import yaml
 from pulumi import automation as auto
 from semver import VersionInfo
 
-from automation.backend import Backend
+from automation.backend import CLOUD_SCHEMES, Backend
 from automation.config import (
     PLATFORM_KEY,
     PROJECT,
@@ -36,6 +36,7 @@ from automation.config import (
     validate,
 )
 from automation.errors import (
+    BackendError,
     ConcurrentUpdateError,
     OperationFailedError,
     PlanError,
@@ -64,6 +65,7 @@ from offline.engine import EngineError, StackConfig, read_stack_config, run_prog
 # `pulumi config set-all --json`, which writes the whole config in one call, exists from CLI v3.202.0
 # (pulumi/pulumi CHANGELOG 3.202.0, "config set-all --json"); older CLIs answer "unknown flag: --json".
 CLI_MIN_VERSION = VersionInfo(3, 202, 0)
+ESC_POLICY_CLI = VersionInfo(3, 231, 0)   # policy config `environments` (pulumi/pulumi#22495)
 CLI_NEEDED = (f"this facade needs v{CLI_MIN_VERSION} or newer (for `pulumi config set-all --json`): "
               "upgrade it with `curl -fsSL https://get.pulumi.com | sh`")
 
@@ -168,8 +170,27 @@ class PlatformStack:
     def _policy_args(self) -> dict[str, list[str]]:
         args = {"policy_packs": [str(self.policy_pack)]}
         if self.policy_config is not None:
+            self._check_policy_environments(self.policy_config)
             args["policy_pack_configs"] = [str(self.policy_config)]
         return args
+
+    def _check_policy_environments(self, path: Path) -> None:
+        """A policy config's `environments` (Pulumi ESC) work from CLI v3.231.0 and with Pulumi Cloud only:
+        older CLIs take the key for a policy and refuse its list, and the engine refuses them on a
+        self-managed backend (pulumi/pulumi pkg/resource/analyzer/config.go, pkg/engine/update.go)."""
+        try:
+            environments = json.loads(path.read_text().strip() or "{}").get("environments")
+        except (ValueError, AttributeError):
+            return   # the CLI reports a malformed file itself
+        if not environments:
+            return
+        if not self.backend.url.startswith(CLOUD_SCHEMES):
+            raise BackendError(f"{path} names ESC environments, which the CLI opens only with a Pulumi Cloud "
+                               f"backend, not {self.backend.url}; remove `environments` or use Pulumi Cloud")
+        found = self._command().version
+        if found is not None and found.compare(ESC_POLICY_CLI) < 0:
+            raise PulumiCliVersionError(f"the Pulumi CLI is v{found}; {path} names ESC environments, which "
+                                        f"need v{ESC_POLICY_CLI} or newer")
 
     def program(self) -> None:
         """The inline program: the same Platform `__main__.py` builds, from this stack's config."""
@@ -243,16 +264,16 @@ class PlatformStack:
                 f"install -r {self.policy_pack / 'requirements.txt'}`)")
 
     def _project_settings(self) -> auto.ProjectSettings:
-        """Pulumi.yaml of this project, for the inline program's workspace: same name and runtime."""
+        """Pulumi.yaml of this project, for the inline program's workspace: same name, runtime and config types.
+
+        An inline program runs in this process and the CLI connects to it with `--client`: it then replaces
+        the project's runtime with `client` (pulumi/pulumi v3.202.0 pkg/cmd/pulumi/operations/io.go
+        readProjectForUpdate), starts no Python language host and reads no virtualenv; this process's
+        language server lists no plugins (sdk/python pulumi/automation/_server.py GetRequiredPlugins), so
+        the engine installs the providers the program asks for on demand. The runtime is kept only so the
+        workspace's Pulumi.yaml stays a valid project file.
+        """
         settings = auto.ProjectSettings.from_dict(yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text()))
-        runtime = settings.runtime
-        if isinstance(runtime, auto.ProjectRuntimeInfo) and runtime.options and "virtualenv" in runtime.options:
-            # An inline program runs in this process: the CLI connects to it (`--client`) and starts no
-            # interpreter for it. Its Python language host still reads the virtualenv to find the providers'
-            # plugins the program needs, so it stays the project's, though the workspace lives elsewhere.
-            venv = Path(runtime.options["virtualenv"])
-            runtime.options = {**runtime.options, "virtualenv": str(venv if venv.is_absolute()
-                                                                    else self.project_dir / venv)}
         settings.main = str(self.project_dir)
         return settings
 
@@ -339,8 +360,17 @@ class PlatformStack:
                              stdout=result.stdout)
 
     def up(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None,
-           message: str | None = None) -> UpdateResult:
-        """`pulumi up` with the policy pack; returns the changes, the outputs and any advisory findings."""
+           message: str | None = None, preview_first: bool = True) -> UpdateResult:
+        """`pulumi up` with the policy pack; returns the changes, the outputs and any advisory findings.
+
+        The Automation API runs `up --skip-preview`, and the engine runs stack policies (AnalyzeStack) only
+        after all of an update's steps (pulumi/pulumi v3.202.0 pkg/resource/deploy/deployment_executor.go):
+        a mandatory stack finding would stop nothing. So, as `pulumi up` without --skip-preview does, a
+        preview with the pack runs first (`preview_first`), and a mandatory violation there raises
+        PolicyViolationError before anything changes.
+        """
+        if preview_first:
+            self.preview()
         start = time.monotonic()
         with self._operation("up", on_event, on_output) as (stack, collector, streams):
             result = stack.up(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from components import catalog, regions
 from offline import pulumi_eks
-from offline.wire import reference
+from offline.wire import UNKNOWN, reference
 
 ACCOUNT_ID = "123456789012"
 
@@ -73,6 +73,7 @@ class Context:
     # input name -> the URNs its value came from (a remote provider's Construct keeps them on each input)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     remote: bool = False
+    preview: bool = False   # a first preview: what providers compute is unknown, inputs built from it too
 
     def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any], inputs: dict[str, Any] | None = None,
               parent: str = "", custom: bool = True, depends: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -271,10 +272,13 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     service_role = ctx.child("eks:index:ServiceRole", f"{ctx.name}-eksRole", "", {}, custom=False)
     role_name = f"{ctx.name}-eksRole-role-{digest(ctx.urn, 'role', length=7)}"
     role_arn = arn("iam", ctx.region, f"role/{role_name}", regional=False)
-    role = ctx.child("aws:iam/role:Role", f"{ctx.name}-eksRole-role", role_name, {"arn": role_arn, "name": role_name},
+    role = ctx.child("aws:iam/role:Role", f"{ctx.name}-eksRole-role", role_name, {"arn": role_arn},
                      inputs={"assumeRolePolicy": pulumi_eks.service_role_trust(),
-                             "description": "Allows EKS to manage clusters on your behalf.", "tags": tags},
+                             "description": "Allows EKS to manage clusters on your behalf.", "tags": tags,
+                             "name": role_name},   # pulumi-aws autonames it in Check: known in a preview too
                      parent=service_role["urn"])
+    if ctx.preview:   # the role's ARN and the cluster's endpoint come from Create: unknown in a first preview
+        role_arn = UNKNOWN
     attachment = ctx.child("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                            pulumi_eks.role_attachment_name(ctx.name), f"{role_name}-{digest(ctx.urn, 'attach')}", {},
                            inputs={"policyArn": pulumi_eks.CLUSTER_POLICY, "role": role_name},
@@ -301,7 +305,8 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
                      "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}]}}}],
     }
     k8s_provider = ctx.child("pulumi:providers:kubernetes", f"{ctx.name}-eks-k8s", uuid_for(f"{ctx.urn}-k8s"), {},
-                             inputs={"kubeconfig": json.dumps(kubeconfig)}, depends=(eks_cluster["urn"],))
+                             inputs={"kubeconfig": UNKNOWN if ctx.preview else json.dumps(kubeconfig)},
+                             depends=(eks_cluster["urn"],))
     entries = []
     for key, inputs, associations in pulumi_eks.access_entries(name, ctx.inputs.get("accessEntries") or {}):
         principal = inputs["principalArn"]

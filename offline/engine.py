@@ -201,7 +201,8 @@ class RecordingMonitor:
             region = self.stack_region()   # the component's provider makes its children with the default one
         context = cloud.Context(urn=urn, type=request.type, name=request.name,
                                 inputs=reveal(inputs), region=region, stack=self.stack,
-                                property_dependencies=dict(resource.property_dependencies), remote=request.remote)
+                                property_dependencies=dict(resource.property_dependencies), remote=request.remote,
+                                preview=self.preview)
         if request.custom and not request.type.startswith("pulumi:providers:") and not (
                 self.preview and resource.provider and _holds_unknown(
                     self._find(resource.provider.rsplit("::", 1)[0]).inputs)):

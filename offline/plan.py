@@ -20,7 +20,7 @@ from typing import Any
 from components import catalog, regions
 from offline import cloud
 from offline.engine import STACK_TYPE, Recording, Resource
-from offline.wire import SECRET_SIG, SPECIAL_SIG, reveal
+from offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN, reveal
 
 DEPLOYMENT_VERSION = 3
 # `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.
@@ -135,6 +135,20 @@ def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
             "version in standard support")
 
 
+KNOWN_AFTER_CREATE = "(known after create)"
+
+
+def _shown(value: Any) -> Any:
+    """A value as the summary prints it: the engine's unknown marker as the words a preview shows."""
+    if value == UNKNOWN:
+        return KNOWN_AFTER_CREATE
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
 def summary(document: dict[str, Any], today: datetime.date | None = None) -> str:
     """The component tree with resource counts by type, what its Kubernetes version costs, the stack outputs."""
     resources = document["deployment"]["resources"]
@@ -176,6 +190,7 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
               for r in resources if r["type"] == EKS_CLUSTER_TYPE]
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):
-        shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else json.dumps(value)
+        shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else \
+            json.dumps(_shown(value)).replace(json.dumps(KNOWN_AFTER_CREATE), KNOWN_AFTER_CREATE)
         lines.append(f"    {key}: {shown}")
     return "\n".join(lines)

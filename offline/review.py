@@ -2,9 +2,9 @@
 
 The pack runs as the engine runs it: `policies/__main__.py` in a subprocess,
 spoken to over the analyzer's gRPC protocol (the stubs the pulumi SDK ships).
-The review sends `GetAnalyzerInfo`, `Configure` (the pack's schema defaults,
-then the policy config file, reconciled and validated as the CLI does),
-`ConfigureStack`, one `Analyze` per resource with its inputs and one
+The review sends what the engine sends, in its order: `ConfigureStack`,
+`GetAnalyzerInfo`, `Configure` (the pack's schema defaults, then the policy
+config file, reconciled and validated as the CLI does), one `Analyze` per resource with its inputs and one
 `AnalyzeStack` with every resource's outputs, all in the wire format: secrets
 marked secret, resource references as ids, internal keys dropped. A secret
 exported without `--show-secrets` (ciphertext) is sent as an unknown value,
@@ -166,7 +166,7 @@ def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> 
     if path is None:
         return {}
     try:
-        raw = json.loads(path.read_text() or "{}")
+        raw = json.loads(path.read_text().strip() or "{}")   # the CLI takes an empty file (strings.TrimSpace)
     except ValueError as err:
         raise ReviewError(f"{path}: policy config is not JSON ({err})") from None
     if not isinstance(raw, dict):
@@ -178,7 +178,8 @@ def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> 
                               f'(got {environments!r})')
         if environments and warnings is not None:
             warnings.append(f"{path}: ESC environments {', '.join(environments)} are not opened offline; "
-                            "the values they give the pack are missing from this review")
+                            "the values they give the pack are missing from this review. The CLI takes them "
+                            "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)")
     result = {}
     for name, value in raw.items():
         properties = dict(value) if isinstance(value, dict) else {}
@@ -196,8 +197,9 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
               warnings: list[str] | None = None) -> dict[str, Any]:
     """Schema defaults, then the file (its "all" level first), validated against each rule's schema.
 
-    A name that is no policy of the pack is skipped, as the CLI's ReconcilePolicyPackConfig does
-    (pulumi/pulumi pkg/resource/analyzer/config.go, silently); here `warnings` also names it.
+    A name that is no policy of the pack changes nothing: the CLI passes it on to Configure
+    (pkg/resource/analyzer/config.go applyConfig) and pulumi_policy ignores it; here it is left out and
+    `warnings` names it. Every schema violation is reported, as ReconcilePolicyPackConfig reports them all.
     """
     from google.protobuf.json_format import MessageToDict
 
@@ -223,13 +225,15 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
         if entry["enforcementLevel"]:
             result[name]["enforcementLevel"] = entry["enforcementLevel"]
         result[name]["properties"].update(entry["properties"])
+    problems = []
     for policy in info.policies:
         schema = {"type": "object", **({"properties": MessageToDict(policy.configSchema.properties)}
                                        if policy.configSchema.properties else {})}
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(result[policy.name]["properties"]),
                         key=str)
-        if errors:
-            raise ReviewError(f"{source}: {policy.name}: {errors[0].message}")
+        problems += [f"{source}: {policy.name}: {e.message}" for e in errors]
+    if problems:
+        raise ReviewError("\n".join(problems))
     return result
 
 
@@ -343,12 +347,13 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     """Judge one deployment; `config_path` None: the policy config of the stack the URNs name."""
     stack = stack_of(document)
     config_path = config_for(stack, config_path)
+    # The engine's order: ConfigureStack when it loads the analyzer (sdk/go/common/resource/plugin/
+    # analyzer_plugin.go NewPolicyAnalyzer), then GetAnalyzerInfo and Configure (pkg/engine/update.go), v3.202.0.
+    analyzer.configure_stack(stack, project_of(document))
     info = analyzer.info()
     warnings: list[str] = []
     config = reconcile(info, read_policy_config(config_path, warnings), str(config_path or "pack defaults"),
                        warnings)
-    # The engine's order: the stack first (when it loads the analyzer), then the policy config.
-    analyzer.configure_stack(stack, project_of(document))
     analyzer.configure(config)
     report = Report(
         source=str(source), stack=stack, pack=info.name, pack_version=pack_version(analyzer.policy_dir),

@@ -146,8 +146,10 @@ def test_the_inline_workspace_has_the_project_name_and_runtime_of_pulumi_yaml(ba
     written = yaml.safe_load((tmp_path / "workspace" / "Pulumi.yaml").read_text())
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert written["name"] == project["name"] == "gpu-platform"
-    assert written["runtime"] == {"name": "python", "options": {"toolchain": "pip",
-                                                                "virtualenv": str(ROOT / ".venv")}}
+    # With `--client` the CLI runs no language host for it (pkg/cmd/pulumi/operations/io.go): the runtime is
+    # Pulumi.yaml's, unchanged, and so are the config types the CLI checks the stack's values against.
+    assert written["runtime"] == project["runtime"]
+    assert written["config"]["platform"]["type"] == "object"
 
 
 def test_the_local_program_runs_in_the_project_with_its_stack_file_untouched(backend):
@@ -197,7 +199,9 @@ def test_up_reports_changes_outputs_and_the_findings_of_the_engines_policy_event
     assert result.outputs == {"clusterName": "gpu-platform-dev-cluster", "kubeconfig": {"apiVersion": "v1"}}
     assert result.secret_outputs == {"kubeconfig"}
     # The caller saw every engine event and every output line as they came.
-    assert len(events) == len(cli.events_sent) == 10   # prelude, 3 x (pre, outputs), policy, summary, cancel
+    # The preview that runs first sent 10 events too; the caller gets those of the update:
+    # prelude, 3 x (pre, outputs), policy, summary, cancel.
+    assert len(events) == 10 and len(cli.events_sent) == 20
     assert [e.policy_event.policy_name for e in events if e.policy_event] == ["gpu-placement"]
     assert lines[0] == "Updating (dev):" and result.stdout == "\n".join(lines)
 
@@ -217,6 +221,39 @@ def test_a_mandatory_violation_stops_the_preview_with_its_findings(backend):
     assert "prod-protect-stateful on gpu-platform-prod-storage-data" in str(caught.value)
     assert caught.value.stderr == "error: preview failed"
     assert "- [mandatory]  prod-protect-stateful" in caught.value.stdout
+
+
+def test_up_previews_first_so_a_mandatory_stack_finding_stops_it_before_anything_changes(backend, tmp_path):
+    # AnalyzeStack runs only after an update's steps (pulumi/pulumi v3.202.0 deployment_executor.go), and the
+    # Automation API runs `up --skip-preview`: the facade previews first, as `pulumi up` does.
+    cli = FakePulumi(("dev",), resources=RESOURCES, policy_events=[policy_event(
+        "gpu-budget", "mandatory", STACK_URN.format(stack="dev"), PLACEMENT, "too many GPUs")])
+    with pytest.raises(PolicyViolationError):
+        dev_stack(cli, backend, tmp_path).up()
+    operations = [c[1] for c in cli.commands() if len(c) > 1 and c[1] in ("preview", "up")]
+    assert operations == ["preview"]
+
+
+def _with_esc_environments(monkeypatch, tmp_path) -> None:
+    config = tmp_path / "esc.json"
+    config.write_text(json.dumps({"environments": ["platform/dev-policy"], "cost-tags": "mandatory"}))
+    monkeypatch.setattr(PlatformStack, "policy_config", property(lambda self: config))
+
+
+def test_esc_environments_in_the_policy_config_need_pulumi_cloud(backend, tmp_path, monkeypatch):
+    # pulumi/pulumi pkg/engine/update.go: a self-managed backend has no ESC resolver and refuses them.
+    _with_esc_environments(monkeypatch, tmp_path)
+    with pytest.raises(BackendError, match="names ESC environments, which the CLI opens only with a Pulumi Cloud"):
+        dev_stack(FakePulumi(("dev",), resources=RESOURCES), backend, tmp_path).preview()
+
+
+def test_esc_environments_in_the_policy_config_need_cli_3_231(tmp_path, monkeypatch):
+    # Before v3.231.0 the CLI reads `environments` as a policy name and refuses its list value.
+    _with_esc_environments(monkeypatch, tmp_path)
+    cloud = Backend.of_url("https://api.pulumi.com")
+    with pytest.raises(PulumiCliVersionError, match="v3.230.0; .* need v3.231.0 or newer"):
+        dev_stack(FakePulumi(("dev",), resources=RESOURCES, version="v3.230.0"), cloud, tmp_path).preview()
+    dev_stack(FakePulumi(("dev",), resources=RESOURCES, version="v3.231.0"), cloud, tmp_path).preview()
 
 
 def test_refresh_and_destroy_run_without_the_pack_and_report_their_changes(backend, tmp_path):

@@ -161,3 +161,10 @@ def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monk
 
     with pytest.raises(EngineError, match="the AWS provider has no region: set it with `pulumi config set aws:region"):
         run_program(ROOT, "test", StackConfig({}, []), program=program)
+
+
+def test_the_preview_summary_shows_unknowns_as_a_preview_does():
+    from offline.wire import UNKNOWN
+    summary = plan.summary(plan.deployment(run_program(ROOT, "prod", preview=True)))
+    outputs = summary.split("Outputs:", 1)[1]
+    assert UNKNOWN not in outputs and "(known after create)" in outputs

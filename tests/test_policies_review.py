@@ -300,7 +300,8 @@ def test_esc_environments_in_a_policy_config_are_no_policy_and_are_named_as_not_
     report = run_review(analyzer, prod_document, config=config)
     assert report.passed and report.warnings == [
         f"{config}: ESC environments platform/prod-policy are not opened offline; "
-        "the values they give the pack are missing from this review"]
+        "the values they give the pack are missing from this review. The CLI takes them "
+        "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)"]
 
 
 def test_environments_that_are_not_a_list_of_names_are_refused_as_the_cli_refuses_them(analyzer, prod_document,
@@ -321,6 +322,7 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
         policy_dir = ROOT / "policies"
 
         def info(self):
+            calls.append("GetAnalyzerInfo")
             return analyzer_pb2.AnalyzerInfo(name="gpu-platform", policies=[analyzer_pb2.PolicyInfo(
                 name="bucket-hardening", enforcementLevel=analyzer_pb2.MANDATORY)])
 
@@ -336,7 +338,9 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
                                                    enforcementLevel=analyzer_pb2.MANDATORY, urn="")]
 
     report = review.review(Path("plan.json"), prod_document, Recorded())
-    assert calls == ["ConfigureStack", "Configure", "Analyze"]
+    # pulumi/pulumi v3.202.0 analyzer_plugin.go NewPolicyAnalyzer (ConfigureStack), then update.go
+    # (GetAnalyzerInfo, Configure), then the step generator's Analyze calls.
+    assert calls == ["ConfigureStack", "GetAnalyzerInfo", "Configure", "Analyze"]
     root = next(r["urn"] for r in prod_document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
     assert [f.urn for f in report.findings] == [root]
 
