@@ -1,7 +1,7 @@
 """Facts the platform depends on: Kubernetes versions EKS runs, GPU instance types.
 
 Every fact carries its source; components and config validation read them from
-here, never from literals of their own. See ../shared/reference/gpu-facts.md.
+here, never from literals of their own; tests/facts/gpu-facts.md holds the facts the tests check them against.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Facts read from the team's checked reference (../shared/reference/gpu-facts.md), not from the program.
+"""Facts read from tests/facts/gpu-facts.md (written down with their sources), not from the program.
 
 Tests compare the program's catalog and validation with these tables, so a wrong
 fact in `components/catalog.py` shows up as a disagreement with the reference.
@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-GPU_FACTS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "gpu-facts.md"
+GPU_FACTS = Path(__file__).resolve().parent / "facts" / "gpu-facts.md"
+# The team's shared reference beside a checkout, where there is one: it must agree with GPU_FACTS.
+SHARED_GPU_FACTS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "gpu-facts.md"
 SIZES = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")
 
 
@@ -31,17 +33,26 @@ class ReferenceProfile:
     max_per_gpu: int
 
 
-def _rows(heading: str) -> list[list[str]]:
-    text = GPU_FACTS.read_text()
+def _rows(heading: str, path: Path = GPU_FACTS) -> list[list[str]]:
+    text = path.read_text()
     section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     rows = [[c.strip() for c in line.strip().strip("|").split("|")]
             for line in section.splitlines() if line.startswith("|")]
     return rows[2:]  # past the header and its rule
 
 
+INSTANCES = "## AWS instance types and their GPUs"
+MIG_PROFILES = "## MIG profiles"
+
+
+def tables(path: Path) -> dict[str, list[list[str]]]:
+    """Both tables of a facts file, as rows of cells."""
+    return {heading: _rows(heading, path) for heading in (INSTANCES, MIG_PROFILES)}
+
+
 def instances() -> list[ReferenceInstance]:
     found = []
-    for name, gpus, model, memory, mig in _rows("## AWS instance types and their GPUs"):
+    for name, gpus, model, memory, mig in _rows(INSTANCES):
         family_sizes = re.fullmatch(r"(\w+)\.\{xlarge\.\.16xlarge\}", name)
         names = ([f"{family_sizes.group(1)}.{s}" for s in SIZES] if family_sizes
                  else [n.strip() for n in name.split(",")])
@@ -52,7 +63,7 @@ def instances() -> list[ReferenceInstance]:
 
 def mig_profiles() -> list[ReferenceProfile]:
     found = []
-    for gpus, profile, compute, memory, most in _rows("## MIG profiles"):
+    for gpus, profile, compute, memory, most in _rows(MIG_PROFILES):
         for gpu in gpus.split(","):
             found.append(ReferenceProfile(gpu.strip(), profile, int(compute), int(memory), int(most)))
     return found

@@ -38,6 +38,14 @@ def mig(instance: str, layout, strategy: str | None = None) -> dict:
 
 # --- the catalog agrees with the reference -----------------------------------
 
+def test_the_facts_the_tests_use_are_in_the_repo_with_their_sources_and_agree_with_the_team_reference():
+    text = reference.GPU_FACTS.read_text()
+    assert text.count("Sources: ") == 2 and len(reference.instances()) > 20 and len(reference.mig_profiles()) > 20
+    # Beside the team's checkouts there is a shared reference: where it exists, it must say the same.
+    if reference.SHARED_GPU_FACTS.exists():
+        assert reference.tables(reference.SHARED_GPU_FACTS) == reference.tables(reference.GPU_FACTS)
+
+
 def test_catalog_knows_every_reference_instance_type_with_its_gpus():
     expected = {i.instance_type: (i.gpus, i.model, i.mig) for i in reference.instances()}
     actual = {t: (i.gpu_count, i.gpu.model, i.gpu.mig) for t, i in catalog.GPU_INSTANCES.items()}
