@@ -55,7 +55,7 @@ def main() -> None:
         warm()
         rows.append((f"plan {stack} (warm, in process)", median_of(warm, repeats=10)))
 
-    from offline import aws_rules
+    from offline import rules as aws_rules
     strict_rows = {}
     for stack in ("dev", "prod"):
         resources = run_program(ROOT, stack).resources

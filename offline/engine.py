@@ -31,7 +31,7 @@ from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from offline import aws_rules, cloud, pulumi_eks
+from offline import cloud, pulumi_eks, rules
 from offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
                           to_struct)
 
@@ -44,7 +44,7 @@ class EngineError(RuntimeError):
 
 
 class RefusedByAws(pulumi.RunError):
-    """Requests AWS would refuse (offline/aws_rules.py): `pulumi up` would fail on them."""
+    """Requests AWS would refuse (offline/rules/): `pulumi up` would fail on them."""
 
     def __init__(self, refusals: list[str]) -> None:
         self.refusals = refusals
@@ -436,7 +436,7 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
         sys.path.insert(0, str(project_dir))
     contextvars.Context().run(run)
     recording = monitor.recording()
-    refused = aws_rules.refusals(recording.resources)
+    refused = rules.refusals(recording.resources)
     if refused:
         raise RefusedByAws(refused)
     return recording

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from offline import aws_rules
+from offline import rules as aws_rules
 from offline.engine import RefusedByAws, Resource, run_program
 from offline.wire import UNKNOWN
 from tests.planning import MINIMAL, ROOT, stack_config

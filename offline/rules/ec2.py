@@ -1,0 +1,52 @@
+"""EC2: launch templates and security groups."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from offline.rules import Request, known, length, plan_rule, rule
+
+CREATE_LAUNCH_TEMPLATE = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html"
+CREATE_SECURITY_GROUP = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"
+VPC_QUOTAS = "docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html (security groups)"
+
+
+@rule("launch-template-name", CREATE_LAUNCH_TEMPLATE, "aws:ec2/launchTemplate:LaunchTemplate")
+def _launch_template_name(request: Request) -> Iterator[str]:
+    name = request.inputs.get("name")
+    yield from length("launch template name", name, 3, 128)
+    if isinstance(name, str) and known(name) and not re.fullmatch(r"[a-zA-Z0-9().\-/_]+", name):
+        yield f"launch template name {name!r} may hold only letters, digits and ( ) . - / _"
+
+
+@rule("security-group", CREATE_SECURITY_GROUP, "aws:ec2/securityGroup:SecurityGroup")
+def _security_group(request: Request) -> Iterator[str]:
+    name, description = request.inputs.get("name"), request.inputs.get("description")
+    yield from length("security group name", name, 1, 255)
+    if isinstance(name, str) and known(name) and name.startswith("sg-"):
+        yield f"security group name {name!r} starts with 'sg-', which EC2 refuses"
+    yield from length("security group description", description, 0, 255)
+
+
+_SG_RULE_DIRECTION = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
+                      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+
+
+@plan_rule("security-group-rules", f"{VPC_QUOTAS} (quota: inbound or outbound rules per security group, 60)")
+def _rules_per_group(requests: list[Request]) -> Iterator[tuple[str, str]]:
+    group_urn = {r.id: r.urn for r in requests if r.type == "aws:ec2/securityGroup:SecurityGroup" and r.id}
+    counts: Counter[tuple[str, str]] = Counter()
+    for request in requests:
+        if request.type == "aws:ec2/securityGroup:SecurityGroup":
+            for direction in ("ingress", "egress"):
+                counts[(request.urn, direction)] += len(request.inputs.get(direction) or [])
+        direction = _SG_RULE_DIRECTION.get(request.type) or (
+            request.inputs.get("type") if request.type == "aws:ec2/securityGroupRule:SecurityGroupRule" else None)
+        group = request.inputs.get("securityGroupId")
+        if direction and isinstance(group, str) and known(group):
+            counts[(group_urn.get(group, group), direction)] += 1
+    for (group, direction), count in counts.items():
+        if count > 60:
+            yield group, f"{count} {direction} rules; the quota is 60 per security group (raise it first)"

@@ -1,0 +1,57 @@
+"""IAM: names, policy sizes, ARNs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from offline.rules import Request, known, length, plain, policy_size, rule
+
+QUOTAS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+ARNS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"
+
+_IAM_NAME = re.compile(r"[\w+=,.@-]+")
+
+
+@rule("iam-role", QUOTAS, "aws:iam/role:Role")
+def _iam_role(request: Request) -> Iterator[str]:
+    name, path = request.inputs.get("name"), request.inputs.get("path")
+    yield from length("role name", name, 1, 64)
+    if isinstance(name, str) and known(name) and not _IAM_NAME.fullmatch(name):
+        yield f"role name {name!r} may hold only letters, digits and + = , . @ _ -"
+    if isinstance(path, str) and known(path) and not re.fullmatch(r"/|/[\x21-\x7e]+/", path):
+        yield f"role path {path!r} must start and end with '/'"
+    size = policy_size(plain(request.inputs.get("assumeRolePolicy")))
+    if size is not None and size > 2048:
+        yield (f"trust policy of {size} characters (without white space) is over the quota of 2,048 "
+               "(role trust policy length, adjustable to 8,192)")
+    inline = [plain(p.get("policy")) for p in request.inputs.get("inlinePolicies") or [] if isinstance(p, dict)]
+    sizes = [policy_size(p) for p in inline]
+    if all(s is not None for s in sizes) and sum(s or 0 for s in sizes) > 10240:
+        yield f"inline policies of {sum(s or 0 for s in sizes)} characters together; IAM takes at most 10,240 per role"
+
+
+@rule("iam-role-policy", QUOTAS, "aws:iam/rolePolicy:RolePolicy")
+def _iam_role_policy(request: Request) -> Iterator[str]:
+    name = request.inputs.get("name")
+    yield from length("inline policy name", name, 1, 128)
+    if isinstance(name, str) and known(name) and re.search(r"[\\/*? ]", name):
+        yield f"inline policy name {name!r} holds one of \\ / * ? or a space, which IAM reserves"
+
+
+@rule("iam-policy", QUOTAS, "aws:iam/policy:Policy")
+def _iam_policy(request: Request) -> Iterator[str]:
+    yield from length("policy name", request.inputs.get("name"), 1, 128)
+    size = policy_size(plain(request.inputs.get("policy")))
+    if size is not None and size > 6144:
+        yield f"managed policy of {size} characters (without white space); IAM takes at most 6,144"
+
+
+_POLICY_ARN = re.compile(r"arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]+")
+
+
+@rule("iam-policy-arn", ARNS, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _policy_arn(request: Request) -> Iterator[str]:
+    value = request.inputs.get("policyArn")
+    if isinstance(value, str) and known(value) and not _POLICY_ARN.fullmatch(value):
+        yield f"policyArn {value!r} is not an IAM policy ARN (arn:<partition>:iam::<account or aws>:policy/<name>)"
