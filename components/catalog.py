@@ -45,6 +45,13 @@ EKS_RELEASES: dict[str, EksRelease] = {r.minor: r for r in (
     EksRelease("1.35", _D(2026, 1, 27), _D(2027, 3, 27), _D(2028, 3, 27), _EKS_CALENDAR_SECONDARY),
 )}
 EKS_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(EKS_RELEASES)
+# Every minor in the EKS calendar: those above, and older ones EKS still offers (or offered) in extended
+# support that the platform does not build on. The offline AWS rules refuse a cluster only past both.
+EKS_CALENDAR: dict[str, EksRelease] = {**{r.minor: r for r in (
+    EksRelease("1.29", _D(2024, 1, 23), _D(2025, 3, 23), _D(2026, 3, 23), _EKS_CALENDAR),
+    EksRelease("1.30", _D(2024, 5, 23), _D(2025, 7, 23), _D(2026, 7, 23), _EKS_CALENDAR),
+    EksRelease("1.31", _D(2024, 9, 26), _D(2025, 11, 26), _D(2026, 11, 26), _EKS_CALENDAR),
+)}, **EKS_RELEASES}
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # Control plane, USD per cluster-hour (AWS Containers blog "Amazon EKS extended support for Kubernetes

@@ -10,8 +10,12 @@ make the plan lie.
 from __future__ import annotations
 
 import base64
+import functools
+import importlib
+import inspect
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -132,7 +136,8 @@ def check(ctx: Context) -> dict[str, Any]:
         return {**ctx.inputs, "metadata": {**metadata, "name": autoname(ctx, 8), "annotations": annotations}}
     if ctx.type == "aws:kms/alias:Alias":
         return ctx.inputs if ctx.inputs.get("name") else {**ctx.inputs, "name": f"alias/{autoname(ctx)}"}
-    key = _AUTONAMED.get(ctx.type) or ("name" if ctx.type in _NAMED_BY_NAME else None)
+    key = _AUTONAMED.get(ctx.type) or ("name" if ctx.type in _NAMED_BY_NAME or (
+        ctx.type.startswith("aws:") and ctx.type not in _RESOURCES and _takes_a_name(ctx.type)) else None)
     if key is None or ctx.inputs.get(key):
         return ctx.inputs
     name = autoname(ctx)
@@ -448,9 +453,26 @@ def _generic(ctx: Context) -> tuple[str, dict[str, Any]]:
     outputs: dict[str, Any] = {}
     if ctx.type.startswith("aws:") and ctx.region:
         service = ctx.type.split(":")[1].split("/")[0].lower()
-        kind = ctx.type.rsplit(":", 1)[1].lower()
-        outputs["arn"] = arn(service, ctx.region, f"{kind}/{name}")
+        kind = re.sub(r"(?<!^)(?=[A-Z])", "-", ctx.type.rsplit(":", 1)[1]).lower()   # InstanceProfile -> instance-profile
+        outputs["arn"] = arn(service, ctx.region, f"{kind}/{name}", regional=service not in _GLOBAL_SERVICES)
     return f"{name}-{digest(ctx.urn, length=8)}", outputs
+
+
+# Services whose ARNs carry no region (IAM reference-arns.html).
+_GLOBAL_SERVICES = frozenset(("iam", "s3", "cloudfront", "route53", "organizations", "waf", "globalaccelerator"))
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_a_name(type_: str) -> bool:
+    """Whether a pulumi-aws resource has a `name` argument (its Python SDK's constructor), which the provider
+    autonames when left out (SetAutonaming)."""
+    module, _, cls = type_.split(":")[1].partition("/")
+    try:
+        package = importlib.import_module("pulumi_aws" if module == "index" else f"pulumi_aws.{module}")
+        resource = getattr(package, type_.rsplit(":", 1)[1])
+        return "name" in inspect.signature(resource._internal_init).parameters
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return False
 
 
 # --- invokes and calls -------------------------------------------------------
@@ -489,6 +511,13 @@ _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "mostRecent": args.get("mostRecent", False), "id": args.get("addonName", ""),
         "version": f"v{args.get('kubernetesVersion', '0')}.0-eksbuild.1"},
     "aws:ec2/getAmi:getAmi": lambda args, region: _ami(args, region),
+    # The account's default VPC (172.31.0.0/16, one default subnet per AZ: VPC user guide, default-vpc.html).
+    "aws:ec2/getVpc:getVpc": lambda args, region: {
+        **args, "id": f"vpc-{digest(region, 'default-vpc')}", "cidrBlock": "172.31.0.0/16",
+        "default": bool(args.get("default", True)), "state": "available", "ownerId": ACCOUNT_ID,
+        "arn": arn("ec2", region, f"vpc/vpc-{digest(region, 'default-vpc')}")},
+    "aws:ec2/getSubnets:getSubnets": lambda args, region: {
+        **args, "id": region, "ids": [f"subnet-{digest(region, zone)}" for zone in _region(region).zones]},
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
         "accountId": ACCOUNT_ID, "arn": arn("iam", region, "user/offline", regional=False),
         "userId": "AIDAOFFLINEOFFLINE", "id": ACCOUNT_ID},

@@ -11,10 +11,12 @@ everything `pulumi stack export` would: parent, provider, dependencies
 from __future__ import annotations
 
 import asyncio
+import difflib
 import contextvars
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 import threading
@@ -353,8 +355,10 @@ def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
     project = read_project_name(project_dir)
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name} in {project_dir}; known stacks: "
-                                + ", ".join(sorted(p.name[7:-5] for p in project_dir.glob("Pulumi.*.yaml"))))
+        known = sorted(p.name[7:-5] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path.name} in {project_dir} "
+                                + (f"(stacks with a file: {', '.join(known)})" if known else "(it has no stack files)")
+                                + f"; create it, e.g. with `pulumi config set aws:region us-east-1 --stack {stack}`")
     document = load_yaml(path) or {}
     values, secret_keys = {}, []
     for key, value in (document.get("config") or {}).items():
@@ -395,6 +399,24 @@ def _unknown_but_references(value: Any) -> Any:
     return UNKNOWN
 
 
+def aws_config_keys() -> frozenset[str]:
+    """The `aws:` config keys pulumi-aws reads (its SDK's config module, generated from the provider schema)."""
+    import pulumi_aws
+    source = (Path(pulumi_aws.__file__).parent / "config" / "vars.py").read_text()
+    return frozenset(re.findall(r"__config__\.get\w*\('(\w+)'", source))
+
+
+def check_provider_config(values: dict[str, str]) -> None:
+    """A key under `aws:` the provider does not know: pulumi-aws refuses it (CheckConfig), so the plan does."""
+    known = aws_config_keys()
+    for key in sorted(k for k in values if k.startswith("aws:")):
+        name = key.split(":", 1)[1].split(".", 1)[0]
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean aws:{near[0]}?" if near else ""
+            raise StackFileError(f"{key}: is not a setting of the AWS provider{hint}")
+
+
 def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,
                 program: Any = None, monitor: RecordingMonitor | None = None, preview: bool = False) -> Recording:
     """Run `__main__.py` of `project_dir` (or `program`, a callable) for `stack`; return what it registered.
@@ -405,6 +427,7 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
     project_dir = project_dir.resolve()
     project = read_project_name(project_dir)
     config = config or read_stack_config(project_dir, stack)
+    check_provider_config(config.values)
     monitor = monitor or RecordingMonitor(project, stack, config.values, preview=preview)
 
     def run() -> None:

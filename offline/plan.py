@@ -186,7 +186,8 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
                      and regions.REGIONS.get(str(r["inputs"].get("region")), regions.REGIONS["us-east-1"]).opt_in})
     lines += [f"{code} is an opt-in Region: enable it for the account first (aws account enable-region "
               f"--region-name {code})" for code in opt_in]
-    lines += [kubernetes_support(r["inputs"], today or datetime.datetime.now(datetime.timezone.utc).date())
+    lines += [kubernetes_support({**r.get("outputs", {}), **r["inputs"]},
+                                 today or datetime.datetime.now(datetime.timezone.utc).date())
               for r in resources if r["type"] == EKS_CLUSTER_TYPE]
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):

@@ -48,7 +48,7 @@ CASES = [
     ("tags", "aws:s3/bucket:Bucket", {"bucket": "models-1", "tags": {"a": "b"}},
      {"tags": {f"k{i}": "v" for i in range(50)}}, "51 tags (with the provider's default tags)"),
     ("tags", "aws:s3/bucket:Bucket", {"bucket": "models-1", "tags": {"a": "b"}},
-     {"tags": {"aws:owner": "me"}}, "starts with 'aws:'"),
+     {"tags": {"AWS:owner": "me"}}, "starts with 'AWS:', which AWS reserves"),
     ("tags", "aws:s3/bucket:Bucket", {"bucket": "models-1", "tags": {"a": "b"}},
      {"tags": {"k" * 129: "v"}}, "is 129 characters; AWS takes 1 to 128"),
     ("tags", "aws:s3/bucket:Bucket", {"bucket": "models-1", "tags": {"a": "b"}},
@@ -58,9 +58,15 @@ CASES = [
     ("eks-cluster-name", "aws:eks/cluster:Cluster", {"name": "gpu-prod", "version": "1.35"},
      {"name": "g" * 101}, "is 101 characters"),
     ("eks-cluster-version", "aws:eks/cluster:Cluster", {"name": "gpu-prod", "version": "1.35"},
-     {"version": "1.19"}, "EKS does not create clusters at Kubernetes 1.19"),
+     {"version": "1.29"}, "EKS no longer creates clusters at Kubernetes 1.29"),
+    ("eks-cluster-version", "aws:eks/cluster:Cluster", {"name": "gpu-prod", "version": "1.36"},
+     {"version": "1.19"}, "EKS no longer creates clusters at Kubernetes 1.19"),
+    ("eks-cluster-version", "aws:eks/cluster:Cluster", {"name": "gpu-prod", "version": "1.35"},
+     {"version": "latest"}, "is not a minor such as 1.35"),
     ("eks-nodegroup-labels", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
-     {"labels": {"node.kubernetes.io/pool": "serving"}}, "reserved prefix 'kubernetes.io/'"),
+     {"labels": {"node.kubernetes.io/pool": "serving"}}, "has a prefix EKS refuses on node groups"),
+    ("eks-nodegroup-labels", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
+     {"labels": {"team": "a b"}}, "label 'team' has the value 'a b'"),
     ("eks-nodegroup-labels", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
      {"labels": {"gpu-platform.io/pool": "s" * 64}}, "value of 64 characters"),
     ("eks-nodegroup-labels", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
@@ -69,6 +75,10 @@ CASES = [
      {"taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]}, "effect 'NoSchedule'"),
     ("eks-nodegroup-taints", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
      {"taints": [{"key": f"k{i}", "value": "", "effect": "NO_SCHEDULE"} for i in range(51)]}, "51 taints"),
+    ("eks-nodegroup-taints", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
+     {"taints": [{"key": "k" * 64, "value": "", "effect": "NO_SCHEDULE"}]}, "must be 1 to 63 characters"),
+    ("eks-nodegroup-taints", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
+     {"taints": ["nvidia.com/gpu"]}, "is not an object with key, value and effect"),
     ("eks-nodegroup-scaling", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
      {"scalingConfig": {"minSize": 3, "maxSize": 2, "desiredSize": 2}}, "minSize 3 is over maxSize 2"),
     ("eks-nodegroup-scaling", "aws:eks/nodeGroup:NodeGroup", NODE_GROUP,
@@ -85,6 +95,8 @@ CASES = [
      {"name": "serving lt"}, "may hold only letters"),
     ("security-group", "aws:ec2/securityGroup:SecurityGroup", {"name": "nodes", "description": "Nodes"},
      {"name": "sg-nodes"}, "starts with 'sg-'"),
+    ("security-group", "aws:ec2/securityGroup:SecurityGroup", {"name": "nodes", "description": "Nodes (GPU)"},
+     {"description": "Nodes % GPU"}, "may hold only letters"),
     ("iam-role", "aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST},
      {"name": "r" * 65}, "role name"),
     ("iam-role", "aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST},
@@ -94,8 +106,12 @@ CASES = [
     ("iam-role", "aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST},
      {"path": "platform"}, "must start and end with '/'"),
     ("iam-role", "aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST},
+     {"name": "rôle-ü"}, "may hold only letters"),
+    ("iam-role-inline-policies", "aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST},
      {"inlinePolicies": [{"name": "a", "policy": "x" * 6000}, {"name": "b", "policy": "y" * 5000}]},
      "11000 characters together"),
+    ("iam-policy", "aws:iam/policy:Policy", {"name": "autoscaler", "policy": "{}"},
+     {"name": "auto scaler"}, "may hold only letters"),
     ("iam-role-policy", "aws:iam/rolePolicy:RolePolicy", {"name": "read-models", "role": "r", "policy": "{}"},
      {"name": "read models"}, "reserves"),
     ("iam-policy", "aws:iam/policy:Policy", {"name": "autoscaler", "policy": "{}"},
@@ -121,7 +137,7 @@ CASES = [
      {"name": "gpu-logs"}, "must be 'alias/'"),
     ("kms-alias-name", "aws:kms/alias:Alias", {"name": "alias/gpu-logs", "targetKeyId": "k"},
      {"name": "alias/aws/logs"}, "reserves for its managed keys"),
-    ("log-group", "aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/eks/gpu/cluster", "retentionInDays": 90},
+    ("log-group", "aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/eks/gpu/cluster", "retentionInDays": 0},
      {"retentionInDays": 45}, "retentionInDays 45"),
     ("log-group", "aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/eks/gpu/cluster", "retentionInDays": 90},
      {"name": "/aws/eks/gpu cluster"}, "may hold only letters"),
@@ -156,11 +172,44 @@ def test_security_group_rules_are_counted_per_group_across_the_plan():
         return [Resource(urn=f"urn:pulumi:test::gpu-platform::aws:vpc/securityGroupIngressRule:"
                              f"SecurityGroupIngressRule::r{i}", type="aws:vpc/securityGroupIngressRule:"
                          "SecurityGroupIngressRule", name=f"r{i}", custom=True, id=f"sgr-{i}",
-                         inputs={"securityGroupId": "sg-1", "ipProtocol": "tcp"}) for i in range(n)]
+                         inputs={"securityGroupId": "sg-1", "ipProtocol": "tcp", "cidrIpv4": f"10.0.{i}.0/24"})
+                for i in range(n)]
     assert aws_rules.refusals([group, *rules(60)]) == []
     refused = aws_rules.refusals([group, *rules(61)])
-    assert refused == [f"{group.urn}: security-group-rules: 61 ingress rules; the quota is 60 per security group "
+    assert refused == [f"{group.urn}: security-group-rules: 61 IPv4 ingress rules; the quota is 60 per security group "
                        f"(raise it first) [{aws_rules.RULE_BY_NAME['security-group-rules'].source}]"]
+
+
+def test_ipv4_and_ipv6_rules_are_counted_apart_and_each_cidr_is_a_rule():
+    # amazon-vpc-limits.html: the 60-rule quota holds for IPv4 and IPv6 rules separately.
+    entry = {"protocol": "tcp", "fromPort": 443, "toPort": 443}
+    group = resource("aws:ec2/securityGroup:SecurityGroup", {"name": "n", "description": "d", "ingress": [
+        {**entry, "cidrBlocks": [f"10.0.{i}.0/24" for i in range(40)]},
+        {**entry, "ipv6CidrBlocks": [f"2600:1f00:{i}::/56" for i in range(30)]}]}, id_="sg-9")
+    assert aws_rules.refusals([group]) == []
+    group.inputs["ingress"][0]["cidrBlocks"] += ["10.1.0.0/24"] * 21
+    assert ["61 IPv4 ingress rules" in line for line in aws_rules.refusals([group])] == [True]
+
+
+def test_a_roles_inline_policies_count_together_with_its_role_policy_resources():
+    role = resource("aws:iam/role:Role", {"name": "gpu-node", "assumeRolePolicy": TRUST,
+                                         "inlinePolicies": [{"name": "a", "policy": "x" * 6000}]})
+    policy = Resource(urn="urn:pulumi:test::gpu-platform::aws:iam/rolePolicy:RolePolicy::p",
+                      type="aws:iam/rolePolicy:RolePolicy", name="p", custom=True, id="gpu-node:p",
+                      inputs={"name": "p", "role": "gpu-node", "policy": "y" * 5000})
+    assert ["inline policies of 11000 characters together" in r for r in aws_rules.refusals([role, policy])] == [True]
+    assert aws_rules.refusals([role]) == []
+
+
+def test_what_the_provider_normalises_or_drops_is_judged_as_sent():
+    # The provider sends policies as compact JSON (structure.NormalizeJsonString) and drops `aws:` tag keys
+    # (KeyValueTags.IgnoreSystem): an indented policy and system tags are no refusal.
+    statement = [{"Sid": f"s{i}", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"} for i in range(150)]
+    indented = json.dumps({"Version": "2012-10-17", "Statement": statement}, indent=12)
+    assert len(indented) > 20 * 1024
+    assert judged("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": indented}) == []
+    tags = {**{f"k{i}": "v" for i in range(49)}, "aws:cloudformation:stack-name": "x"}
+    assert judged("aws:s3/bucket:Bucket", {"bucket": "models-1", "tags": tags}) == []
 
 
 def test_more_than_thirty_node_groups_in_one_cluster_is_over_the_quota():
@@ -190,7 +239,7 @@ def test_both_stacks_pass_every_rule():
 
 def test_a_program_aws_would_refuse_stops_the_plan_with_one_line_per_refusal(tmp_path: Path):
     def program():
-        aws.s3.Bucket("models", bucket="Models_Bucket", tags={"aws:team": "ml"})
+        aws.s3.Bucket("models", bucket="Models_Bucket", tags={"AWS:team": "ml"})
         aws.cloudwatch.LogGroup("logs", name="/gpu/logs", retention_in_days=45)
 
     with pytest.raises(RefusedByAws) as refused:

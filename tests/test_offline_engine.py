@@ -83,9 +83,9 @@ def test_references_become_dependencies_and_secrets_stay_marked():
 
 def test_an_invoke_the_offline_cloud_does_not_know_fails_loudly():
     def program():
-        aws.ec2.get_vpc_output(default=True)
+        aws.ec2.get_instance_output(instance_id="i-1")
 
-    with pytest.raises(UnknownCall, match="does not know invoke aws:ec2/getVpc:getVpc"):
+    with pytest.raises(UnknownCall, match="does not know invoke aws:ec2/getInstance:getInstance"):
         run_program(ROOT, "test", stack_config(MINIMAL), program=program)
 
 
@@ -112,11 +112,11 @@ def test_an_invoke_without_a_fake_stops_the_plan_with_one_line_naming_it(tmp_pat
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: invokes\nruntime: python\n")
     (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
-    (project / "__main__.py").write_text("import pulumi_aws as aws\naws.ec2.get_vpc(default=True)\n")
+    (project / "__main__.py").write_text("import pulumi_aws as aws\naws.ec2.get_instance(instance_id='i-1')\n")
     run = subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--project", str(project),
                           "--out", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 2
-    assert run.stderr == ("error: the offline cloud does not know invoke aws:ec2/getVpc:getVpc; add it to "
+    assert run.stderr == ("error: the offline cloud does not know invoke aws:ec2/getInstance:getInstance; add it to "
                           "offline/cloud.py with a realistic answer\n")
 
 
@@ -168,3 +168,21 @@ def test_the_preview_summary_shows_unknowns_as_a_preview_does():
     summary = plan.summary(plan.deployment(run_program(ROOT, "prod", preview=True)))
     outputs = summary.split("Outputs:", 1)[1]
     assert UNKNOWN not in outputs and "(known after create)" in outputs
+
+
+def test_a_provider_setting_aws_does_not_have_stops_the_plan_with_a_suggestion():
+    from offline.engine import StackConfig, StackFileError
+    with pytest.raises(StackFileError, match=r"aws:regoin: is not a setting of the AWS provider; did you mean "
+                                             r"aws:region\?"):
+        run_program(ROOT, "test", StackConfig({"aws:regoin": "us-west-2"}, []), program=lambda: None)
+
+
+def test_common_lookups_of_the_default_vpc_are_answered():
+    def program():
+        vpc = aws.ec2.get_vpc(default=True)
+        subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
+        pulumi.export("vpc", vpc.cidr_block)
+        pulumi.export("subnets", subnets.ids)
+
+    outputs = run_program(ROOT, "test", stack_config({**MINIMAL, "region": "us-west-2"}), program=program).stack_outputs
+    assert outputs["vpc"] == "172.31.0.0/16" and len(outputs["subnets"]) == 4

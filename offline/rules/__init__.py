@@ -85,6 +85,17 @@ def length(name: str, value: Any, low: int, high: int) -> Iterator[str]:
         yield f"{name} {value!r} is {len(value)} characters; AWS takes {low} to {high}"
 
 
+def compact_json(document: Any) -> str | None:
+    """A policy document as the provider sends it: JSON without white space (structure.NormalizeJsonString in
+    terraform-provider-aws); a document that is no JSON as it is."""
+    if not isinstance(document, str) or not known(document):
+        return None
+    try:
+        return json.dumps(json.loads(document), separators=(",", ":"))
+    except ValueError:
+        return document
+
+
 def policy_size(document: Any) -> int | None:
     """IAM counts a policy's characters without white space."""
     if not isinstance(document, str) or not known(document):

@@ -11,11 +11,14 @@ from components import catalog, node_labels
 from offline.rules import Request, known, length, plan_rule, rule
 
 CREATE_NODEGROUP = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html"
-TAINT = "docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html"
+TAINT = ("docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html; terraform-provider-aws "
+         "internal/service/eks/node_group.go (key 1 to 63)")
 LABELS = "docs.aws.amazon.com/eks/latest/APIReference/API_UpdateLabelsPayload.html"
 QUOTAS = "docs.aws.amazon.com/eks/latest/userguide/service-quotas.html"
 CREATE_CLUSTER = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html"
 LAUNCH_TEMPLATES = "docs.aws.amazon.com/eks/latest/userguide/launch-templates.html"
+KUBERNETES_VERSIONS = ("docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (\"any version offered in "
+                       "standard or extended support\")")
 TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
 
 
@@ -27,19 +30,27 @@ def _cluster_name(request: Request) -> Iterator[str]:
         yield f"cluster name {name!r} must start with a letter or digit and hold only letters, digits, '-' and '_'"
 
 
-@rule("eks-cluster-version", f"{CREATE_CLUSTER}; calendar in components/catalog.py", "aws:eks/cluster:Cluster")
+@rule("eks-cluster-version", f"{KUBERNETES_VERSIONS}; calendar in components/catalog.py", "aws:eks/cluster:Cluster")
 def _cluster_version(request: Request) -> Iterator[str]:
+    """EKS creates clusters at any minor in standard or extended support; it refuses one past both. A minor
+    newer than the calendar is not refused here (the platform's own config check limits what it uses)."""
     version = request.inputs.get("version")
     if not isinstance(version, str) or not known(version):
         return
+    if not re.fullmatch(r"1\.\d+", version):
+        yield f"Kubernetes version {version!r} is not a minor such as 1.35"
+        return
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    release = catalog.EKS_RELEASES.get(version)
-    if release is None or not release.supported(today):
-        offered = ", ".join(m for m, r in catalog.EKS_RELEASES.items() if r.supported(today))
-        yield f"EKS does not create clusters at Kubernetes {version}; it offers {offered}"
+    release = catalog.EKS_CALENDAR.get(version)
+    oldest = min(catalog.EKS_CALENDAR, key=lambda m: tuple(map(int, m.split("."))))
+    too_old = tuple(map(int, version.split("."))) < tuple(map(int, oldest.split(".")))
+    if too_old or (release is not None and not release.supported(today)):
+        offered = ", ".join(m for m, r in catalog.EKS_CALENDAR.items() if r.supported(today))
+        yield f"EKS no longer creates clusters at Kubernetes {version}; it offers {offered}"
 
 
-@rule("eks-nodegroup-labels", f"{LABELS}; reserved prefixes: components/node_labels.py",
+@rule("eks-nodegroup-labels", f"{LABELS}; Kubernetes label syntax and EKS's reserved prefixes: "
+      "components/node_labels.py",
       "aws:eks/nodeGroup:NodeGroup")
 def _nodegroup_labels(request: Request) -> Iterator[str]:
     labels = request.inputs.get("labels")
@@ -48,11 +59,15 @@ def _nodegroup_labels(request: Request) -> Iterator[str]:
     for key, value in labels.items():
         if not 1 <= len(key) <= 63:
             yield f"label key {key!r} is {len(key)} characters; EKS takes 1 to 63"
-        part = node_labels.reserved_part(key)
-        if part is not None:
-            yield f"label key {key!r} has the reserved prefix {part!r}: \"Label cannot contain reserved prefixes\""
-        if isinstance(value, str) and known(value) and not 1 <= len(value) <= 63:
+        problem = node_labels.label_key_problem(key)   # Kubernetes syntax, then EKS's reserved prefixes
+        if problem is not None:
+            yield f"label key {problem}"
+        if not isinstance(value, str) or not known(value):
+            continue
+        if not 1 <= len(value) <= 63:
             yield f"label {key!r} has a value of {len(value)} characters; EKS takes 1 to 63"
+        elif node_labels.label_value_problem(value) is not None:
+            yield f"label {key!r} has the value {value!r}, which {node_labels.label_value_problem(value)}"
 
 
 @rule("eks-nodegroup-taints", TAINT, "aws:eks/nodeGroup:NodeGroup")
@@ -63,9 +78,12 @@ def _nodegroup_taints(request: Request) -> Iterator[str]:
     if len(taints) > 50:
         yield f"{len(taints)} taints; EKS takes at most 50 per node group"
     for taint in taints:
-        key, value, effect = taint.get("key", ""), taint.get("value", ""), taint.get("effect")
-        if not 1 <= len(key) <= 317:
-            yield f"taint key {key!r} is {len(key)} characters; EKS takes 1 to 317"
+        if not isinstance(taint, dict):
+            yield f"taint {taint!r} is not an object with key, value and effect"
+            continue
+        key, value, effect = taint.get("key"), taint.get("value", ""), taint.get("effect")
+        if not isinstance(key, str) or not 1 <= len(key) <= 63:
+            yield f"taint key {key!r} must be 1 to 63 characters"
         if isinstance(value, str) and len(value) > 63:
             yield f"taint {key!r} has a value of {len(value)} characters; EKS takes at most 63"
         if effect not in TAINT_EFFECTS:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 
-from offline.rules import Request, known, length, plain, policy_size, rule
+from offline.rules import Request, known, length, plain, plan_rule, policy_size, rule
 
 QUOTAS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 ARNS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"
 
-_IAM_NAME = re.compile(r"[\w+=,.@-]+")
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)   # IAM names are ASCII
 
 
 @rule("iam-role", QUOTAS, "aws:iam/role:Role")
@@ -25,10 +26,6 @@ def _iam_role(request: Request) -> Iterator[str]:
     if size is not None and size > 2048:
         yield (f"trust policy of {size} characters (without white space) is over the quota of 2,048 "
                "(role trust policy length, adjustable to 8,192)")
-    inline = [plain(p.get("policy")) for p in request.inputs.get("inlinePolicies") or [] if isinstance(p, dict)]
-    sizes = [policy_size(p) for p in inline]
-    if all(s is not None for s in sizes) and sum(s or 0 for s in sizes) > 10240:
-        yield f"inline policies of {sum(s or 0 for s in sizes)} characters together; IAM takes at most 10,240 per role"
 
 
 @rule("iam-role-policy", QUOTAS, "aws:iam/rolePolicy:RolePolicy")
@@ -39,15 +36,39 @@ def _iam_role_policy(request: Request) -> Iterator[str]:
         yield f"inline policy name {name!r} holds one of \\ / * ? or a space, which IAM reserves"
 
 
+@plan_rule("iam-role-inline-policies", f"{QUOTAS} (role policy size, 10,240 characters for all inline policies)")
+def _inline_policies_per_role(requests: list[Request]) -> Iterator[tuple[str, str]]:
+    """A role's inline policies, in `inlinePolicies` and as RolePolicy resources, count together."""
+    roles = {r.inputs.get("name"): r for r in requests if r.type == "aws:iam/role:Role"}
+    sizes: dict[str, list[int | None]] = defaultdict(list)
+    for role in roles.values():
+        for inline in role.inputs.get("inlinePolicies") or []:
+            if isinstance(inline, dict):
+                sizes[role.urn].append(policy_size(plain(inline.get("policy"))))
+    for request in requests:
+        role = roles.get(request.inputs.get("role")) if request.type == "aws:iam/rolePolicy:RolePolicy" else None
+        if role is not None:
+            sizes[role.urn].append(policy_size(plain(request.inputs.get("policy"))))
+    for urn, found in sizes.items():
+        total = sum(s or 0 for s in found)
+        if total > 10240:
+            yield urn, f"inline policies of {total} characters together (without white space); IAM takes at most " \
+                       "10,240 per role"
+
+
 @rule("iam-policy", QUOTAS, "aws:iam/policy:Policy")
 def _iam_policy(request: Request) -> Iterator[str]:
-    yield from length("policy name", request.inputs.get("name"), 1, 128)
+    name = request.inputs.get("name")
+    yield from length("policy name", name, 1, 128)
+    if isinstance(name, str) and known(name) and not _IAM_NAME.fullmatch(name):
+        yield f"policy name {name!r} may hold only letters, digits and + = , . @ _ -"
     size = policy_size(plain(request.inputs.get("policy")))
     if size is not None and size > 6144:
         yield f"managed policy of {size} characters (without white space); IAM takes at most 6,144"
 
 
-_POLICY_ARN = re.compile(r"arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]+")
+_POLICY_ARN = re.compile(r"arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]+",
+                         re.ASCII)
 
 
 @rule("iam-policy-arn", ARNS, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")

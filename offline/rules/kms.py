@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from offline.rules import Request, known, plain, rule
+from offline.rules import Request, compact_json, known, plain, rule
 
 QUOTAS = "docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html (key policy document size)"
 CREATE_ALIAS = "docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html"
@@ -13,9 +13,9 @@ CREATE_ALIAS = "docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
 
 @rule("kms-key-policy-size", QUOTAS, "aws:kms/key:Key")
 def _key_policy(request: Request) -> Iterator[str]:
-    policy = plain(request.inputs.get("policy"))
-    if isinstance(policy, str) and known(policy) and len(policy.encode()) > 32 * 1024:
-        yield f"key policy of {len(policy.encode())} bytes; KMS takes at most 32 KB"
+    policy = compact_json(plain(request.inputs.get("policy")))
+    if policy is not None and len(policy.encode()) > 32 * 1024:
+        yield f"key policy of {len(policy.encode())} bytes (without white space); KMS takes at most 32 KB"
     window = request.inputs.get("deletionWindowInDays")
     if isinstance(window, int) and not 7 <= window <= 30:
         yield f"deletionWindowInDays {window}; KMS takes 7 to 30"

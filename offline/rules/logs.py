@@ -9,7 +9,8 @@ from components import catalog
 from offline.rules import Request, known, length, rule
 
 CREATE_LOG_GROUP = "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
-PUT_RETENTION = "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html"
+PUT_RETENTION = ("docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html; "
+                 "terraform-provider-aws internal/service/logs/group.go")
 
 
 @rule("log-group", f"{CREATE_LOG_GROUP}; {PUT_RETENTION}", "aws:cloudwatch/logGroup:LogGroup")
@@ -18,6 +19,8 @@ def _log_group(request: Request) -> Iterator[str]:
     yield from length("log group name", name, 1, 512)
     if isinstance(name, str) and known(name) and not re.fullmatch(r"[.\-_/#A-Za-z0-9]+", name):
         yield f"log group name {name!r} may hold only letters, digits and . - _ / #"
-    if isinstance(days, int) and days not in catalog.LOG_RETENTION_DAYS:
+    # 0 means "never expire": the provider then calls no PutRetentionPolicy (terraform-provider-aws
+    # internal/service/logs/group.go).
+    if isinstance(days, int) and days != 0 and days not in catalog.LOG_RETENTION_DAYS:
         yield (f"retentionInDays {days}; CloudWatch Logs takes "
-               f"{', '.join(str(d) for d in sorted(catalog.LOG_RETENTION_DAYS))} (or none, to keep forever)")
+               f"{', '.join(str(d) for d in sorted(catalog.LOG_RETENTION_DAYS))} (or 0, to keep forever)")

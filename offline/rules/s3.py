@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from offline.rules import Request, known, plain, rule
+from offline.rules import Request, compact_json, known, plain, rule
 
 NAMES = "docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
 POLICY_SIZE = "docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html (20 KB)"
@@ -37,6 +37,6 @@ def _bucket_name(request: Request) -> Iterator[str]:
 
 @rule("s3-bucket-policy-size", POLICY_SIZE, "aws:s3/bucketPolicy:BucketPolicy")
 def _bucket_policy(request: Request) -> Iterator[str]:
-    policy = plain(request.inputs.get("policy"))
-    if isinstance(policy, str) and known(policy) and len(policy.encode()) > 20 * 1024:
-        yield f"bucket policy of {len(policy.encode())} bytes; S3 takes at most 20 KB"
+    policy = compact_json(plain(request.inputs.get("policy")))
+    if policy is not None and len(policy.encode()) > 20 * 1024:
+        yield f"bucket policy of {len(policy.encode())} bytes (without white space); S3 takes at most 20 KB"
