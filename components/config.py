@@ -685,7 +685,7 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
     try:
         return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
-        problems = [line for e in err.errors(include_url=False) for line in _describe(e)]
+        problems = [_pool_by_name(line, raw) for e in err.errors(include_url=False) for line in _describe(e)]
         raise ConfigError(sorted(dict.fromkeys(problems))) from None
 
 
@@ -746,6 +746,21 @@ def read_stack_config() -> PlatformConfig:
     if key_problems:
         raise ConfigError(key_problems)
     return platform
+
+
+def _pool_by_name(problem: str, raw: Any) -> str:
+    """`platform.gpuPools[3].sharing` -> `platform.gpuPools[h100-mig].sharing`: pools have names, users
+    know them; the index stays where the pool has no usable, unique name."""
+    pools = raw.get("gpuPools") if isinstance(raw, dict) else None
+    names = [p.get("name") if isinstance(p, dict) else None for p in pools] if isinstance(pools, list) else []
+
+    def name(match: re.Match) -> str:
+        index = int(match.group(1))
+        found = names[index] if index < len(names) else None
+        usable = isinstance(found, str) and re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", found) \
+            and names.count(found) == 1
+        return f"{CONFIG_KEY}.gpuPools[{found if usable else index}]"
+    return re.sub(rf"{CONFIG_KEY}\.gpuPools\[(\d+)\]", name, problem)
 
 
 def _path(loc: tuple, user_typed_last: bool = False) -> str:

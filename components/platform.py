@@ -77,9 +77,9 @@ class Platform(pulumi.ComponentResource):
             after=[self.cluster.system_nodes, *self.observability.crds], opts=child) if config.gpu_pools else None
         # A pool's nodes are (re)labelled with its config entries only once the ConfigMaps hold them.
         sharing_configs = self.gpu_operator.configmaps if self.gpu_operator else []
-        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(i, pool),
+        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(pool),
                                   labels, autoscaled=config.cluster.autoscaler, configs=sharing_configs, opts=child)
-                          for i, pool in enumerate(config.gpu_pools)]
+                          for pool in config.gpu_pools]
         if any(pool.efa for pool in config.gpu_pools):
             efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes, pod_labels,
                               pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
@@ -102,12 +102,12 @@ class Platform(pulumi.ComponentResource):
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
         self.register_outputs(self.outputs())
 
-    def _subnets_of(self, index: int, pool: GpuPoolConfig) -> pulumi.Input[list[str]]:
+    def _subnets_of(self, pool: GpuPoolConfig) -> pulumi.Input[list[str]]:
         """Every private subnet, or the one of the pool's AZ (a Capacity Block's, an EFA pool's)."""
         if pool.availability_zone is None:
             return self.network.private_subnet_ids
         return self.network.private_subnets_in(pool.availability_zone,
-                                               f"platform.gpuPools[{index}].availabilityZone")
+                                               f"platform.gpuPools[{pool.name}].availabilityZone")
 
     def outputs(self) -> dict[str, pulumi.Output]:
         """The stack outputs other services read (camelCase, as `pulumi stack output` shows them)."""

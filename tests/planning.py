@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from offline import plan
-from offline.engine import Recording, StackConfig, run_program
+from offline.engine import Recording, StackConfig, read_stack_config, run_program
 from offline.wire import SECRET_SIG, SPECIAL_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,19 @@ def with_changes(base: dict, changes: dict) -> dict:
     return result
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_config(stack: str) -> StackConfig:
+    """The config of the tests' own stack `dev` or `prod` (tests/fixtures/Pulumi.<stack>.yaml)."""
+    return read_stack_config(FIXTURES, stack)
+
+
+def fixture_platform(stack: str) -> dict[str, Any]:
+    """The raw `platform` object of a fixture stack."""
+    return yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())["config"][f"{PROJECT}:platform"]
+
+
 def stack_config(platform: Any) -> StackConfig:
     """A stack's config: the platform object, and `aws:region` as `pulumi new` sets it for the default provider."""
     from components.config import SECRET_PATHS
@@ -66,7 +81,8 @@ class Plan:
 
     @classmethod
     def of_stack(cls, stack: str) -> "Plan":
-        recording = run_program(ROOT, stack)
+        """The plan of the tests' own `dev` or `prod` stack (tests/fixtures/), not of the committed stack file."""
+        recording = run_program(ROOT, stack, fixture_config(stack))
         return cls(plan.deployment(recording), recording)
 
     @classmethod

@@ -344,7 +344,7 @@ def test_a_team_pool_that_does_not_fit_its_gpu_is_refused_in_code():
         add_gpu_pool(load_config("dev"), {"name": "team-a", "instanceTypes": ["g6.xlarge"],
                                           "sharing": {"mode": "mig", "layout": "all-1g"}})
     assert caught.value.problems == [
-        "platform.gpuPools[1].sharing.mode: L4 (g6.xlarge) has no MIG; share it with time-slicing"]
+        "platform.gpuPools[team-a].sharing.mode: L4 (g6.xlarge) has no MIG; share it with time-slicing"]
 
 
 def test_a_file_backend_without_a_passphrase_is_refused(tmp_path, monkeypatch):

@@ -10,7 +10,13 @@ from automation import PLATFORM_KEY, PlatformStack, add_gpu_pool, load_config, t
 from components.platform import stack_program
 from offline import plan
 from offline.engine import StackConfig, run_program
-from tests.planning import ROOT, Plan
+from tests.planning import PROJECT, ROOT, Plan, fixture_platform
+
+
+def fixture(stack: str):
+    """The tests' own dev or prod config (tests/fixtures/), as a PlatformConfig."""
+    from components.config import load_platform_config
+    return load_platform_config(fixture_platform(stack), PROJECT, stack)
 
 PROTECT = ("In production, stateful resources (buckets, KMS keys, ...) are protected from deletion: set "
            "storage.protect: true in Pulumi.<stack>.yaml (protect=True, no forceDestroy).")
@@ -29,7 +35,7 @@ def test_inline_and_local_programs_give_the_same_offline_plan(stack):
 
 def test_plan_of_prod_with_unprotected_storage_returns_the_prod_protect_stateful_findings(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))                 # no CLI needed
-    config = load_config("prod")
+    config = fixture("prod")
     unprotected = config.model_copy(update={"storage": config.storage.model_copy(update={"protect": False})})
     result = PlatformStack.inline("prod", unprotected).plan()
 
@@ -47,14 +53,15 @@ def test_plan_of_prod_with_unprotected_storage_returns_the_prod_protect_stateful
         ]}
 
 
-def test_plan_of_the_prod_stack_file_passes(prod_plan):
+def test_plan_of_the_prod_stack_file_passes():
     result = PlatformStack.local("prod").plan()
     assert result.passed and result.blocking == ()
-    assert result.document == prod_plan.document            # the same plan `python -m offline plan` writes
+    # the same plan `python -m offline plan` writes
+    assert result.document == plan.deployment(run_program(ROOT, "prod"))
 
 
 def test_a_team_gets_a_time_sliced_pool_in_dev():
-    config = add_gpu_pool(load_config("dev"), {
+    config = add_gpu_pool(fixture("dev"), {
         "name": "team-a-l4", "instanceTypes": ["g6.xlarge"], "size": {"minSize": 0, "desiredSize": 0, "maxSize": 2},
         "sharing": {"mode": "time-slicing", "replicas": 4}})
     result = PlatformStack.inline("dev", config).plan()

@@ -77,22 +77,22 @@ BAD_CONFIGS = [
      "platform.gpuPools[0].name: must be 1 to 63 lowercase letters, digits or '-', starting and ending "
      "with a letter or digit (got 'GPU')"),
     ({"gpuPools": pool(instanceTypes=["g6.xlarge", "p5.48xlarge"])},
-     "platform.gpuPools[0].instanceTypes: mixes GPU models (H100 80GB, L4); a pool has one GPU model, "
+     "platform.gpuPools[serving].instanceTypes: mixes GPU models (H100 80GB, L4); a pool has one GPU model, "
      "use one pool each"),
-    ({"gpuPools": pool(instanceTypes=[])}, "platform.gpuPools[0].instanceTypes: must list at least 1 item(s)"),
+    ({"gpuPools": pool(instanceTypes=[])}, "platform.gpuPools[serving].instanceTypes: must list at least 1 item(s)"),
     ({"gpuPools": pool(sharing={"mode": "time-slicing"})},
-     "platform.gpuPools[0].sharing.replicas: is required with mode time-slicing (2 to 16)"),
+     "platform.gpuPools[serving].sharing.replicas: is required with mode time-slicing (2 to 16)"),
     ({"gpuPools": pool(sharing={"mode": "time-slicing", "replicas": 32})},
-     "platform.gpuPools[0].sharing.replicas: must be between 2 and 16 (got 32)"),
+     "platform.gpuPools[serving].sharing.replicas: must be between 2 and 16 (got 32)"),
     ({"gpuPools": pool(sharing={"mode": "none", "layout": "all-1g"})},
-     "platform.gpuPools[0].sharing.layout: only applies to mode mig (mode is none)"),
+     "platform.gpuPools[serving].sharing.layout: only applies to mode mig (mode is none)"),
     ({"gpuPools": pool(capacityType="CAPACITY_BLOCK", availabilityZone="us-east-1a")},
-     "platform.gpuPools[0].capacityReservationId: is required with capacityType CAPACITY_BLOCK"),
+     "platform.gpuPools[serving].capacityReservationId: is required with capacityType CAPACITY_BLOCK"),
     ({"gpuPools": pool(size={"minSize": 3, "desiredSize": 1, "maxSize": 2})},
-     "platform.gpuPools[0].size: needs minSize <= desiredSize <= maxSize (got 3 <= 1 <= 2)"),
+     "platform.gpuPools[serving].size: needs minSize <= desiredSize <= maxSize (got 3 <= 1 <= 2)"),
     ({"gpuPools": [POOL, POOL]}, "platform.gpuPools: pool names must be unique (serving repeated)"),
     ({"gpuPools": pool(sharng={})},
-     "platform.gpuPools[0].sharng: is not a known key; did you mean sharing? allowed: amiType, "
+     "platform.gpuPools[serving].sharng: is not a known key; did you mean sharing? allowed: amiType, "
      "availabilityZone, capacityBlockStart, capacityReservationId, capacityType, diskSizeGib, efa, instanceTypes, "
      "name, nodeLabels, sharing, size, workloadType"),
     ({"storage.protect": "maybe"}, "platform.storage.protect: must be true or false (got 'maybe')"),
@@ -168,12 +168,20 @@ def _stack_file(stack: str) -> dict:
 
 
 def test_dev_and_prod_differ_where_an_operator_expects():
+    # What must hold for any valid edit of the committed stack files: each is its environment, prod keeps
+    # its data and its API private, and dev is never the bigger one (NAT gateways, GPUs at maxSize).
+    from components import catalog
     dev, prod = (load_platform_config(_stack_file(s), PROJECT, s) for s in ("dev", "prod"))
     assert (dev.environment, prod.environment) == (Environment.DEV, Environment.PROD)
-    assert dev.network.az_count < prod.network.az_count
-    assert (dev.network.nat_gateways, prod.network.nat_gateways) == (NatGateways.SINGLE, NatGateways.PER_AZ)
-    assert (dev.storage.protect, prod.storage.protect) == (False, True)
-    assert prod.cluster.endpoint_public_access is False
+    assert (prod.storage.protect, prod.cluster.endpoint_public_access) == (True, False)
+
+    def nat_gateways(config: PlatformConfig) -> int:
+        return config.network.az_count if config.network.nat_gateways == NatGateways.PER_AZ else 1
+
+    def gpus_at_most(config: PlatformConfig) -> int:
+        return sum(max(catalog.GPU_INSTANCES[t].gpu_count for t in pool.instance_types) * pool.size.max_size
+                   for pool in config.gpu_pools)
+    assert nat_gateways(dev) <= nat_gateways(prod) and gpus_at_most(dev) <= gpus_at_most(prod)
 
 
 def test_a_bad_config_registers_nothing_and_prints_no_traceback(tmp_path: Path):

@@ -58,7 +58,7 @@ def test_every_reference_profile_is_accepted_up_to_its_maximum_and_refused_beyon
     load_platform_config(config_with_pool(**mig(instance, {fact.profile: fact.max_per_gpu})), PROJECT, "dev")
     if fact.max_per_gpu < 7:
         [problem] = problems_of(**mig(instance, {fact.profile: fact.max_per_gpu + 1}))
-        assert problem.startswith(f"platform.gpuPools[0].sharing.layout: {fact.profile} fits at most "
+        assert problem.startswith(f"platform.gpuPools[pool].sharing.layout: {fact.profile} fits at most "
                                   f"{fact.max_per_gpu} times on one GPU")
 
 
@@ -121,58 +121,58 @@ def test_all_balanced_is_two_1g_one_2g_one_3g_of_the_smallest_memory_sizes():
 H100 = "H100 80GB (p5.48xlarge)"
 BAD_SHARING = [
     (mig("p5.48xlarge", {"2g.35gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: 2g.35gb is not a MIG profile of {H100}; allowed: 1g.10gb, 1g.20gb, "
+     f"platform.gpuPools[pool].sharing.layout: 2g.35gb is not a MIG profile of {H100}; allowed: 1g.10gb, 1g.20gb, "
      "2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"),
     (mig("p4d.24xlarge", {"1g.10gb": 5}),
-     "platform.gpuPools[0].sharing.layout: 1g.10gb fits at most 4 times on one GPU (got 5); needs 5 of 7 "
+     "platform.gpuPools[pool].sharing.layout: 1g.10gb fits at most 4 times on one GPU (got 5); needs 5 of 7 "
      "compute and 10 of 8 memory slices of one A100 40GB (p4d.24xlarge); a layout that fits: 1g.10gb: 4"),
     (mig("p5.48xlarge", {"3g.40gb": 2, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     f"platform.gpuPools[pool].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
      "that fits: 3g.40gb: 2"),
     (mig("p5.48xlarge", {"4g.40gb": 1, "3g.40gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
      "that fits: 4g.40gb: 1, 3g.40gb: 1"),
     (mig("p5.48xlarge", {"7g.80gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[0].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+     f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
      "that fits: 7g.80gb: 1"),
     (mig("p5.48xlarge", {"1g.10gb": 8}),
-     "platform.gpuPools[0].sharing.layout: must be a preset name such as all-1g, or profile counts from 1 to 7 "
+     "platform.gpuPools[pool].sharing.layout: must be a preset name such as all-1g, or profile counts from 1 to 7 "
      "such as 1g.10gb: 7 (got {'1g.10gb': 8})"),
     (mig("p5e.48xlarge", {"1g.10gb": 7}),
-     "platform.gpuPools[0].sharing.layout: 1g.10gb is not a MIG profile of H200 141GB (p5e.48xlarge); allowed: "
+     "platform.gpuPools[pool].sharing.layout: 1g.10gb is not a MIG profile of H200 141GB (p5e.48xlarge); allowed: "
      "1g.18gb, 1g.35gb, 2g.35gb, 3g.71gb, 4g.71gb, 7g.141gb"),
     (mig("p5.48xlarge", "all-9g"),
-     f"platform.gpuPools[0].sharing.layout: all-9g is not a MIG preset of {H100}; allowed: all-1g.10gb, "
+     f"platform.gpuPools[pool].sharing.layout: all-9g is not a MIG preset of {H100}; allowed: all-1g.10gb, "
      "all-1g.20gb, all-2g.20gb, all-3g.40gb, all-4g.40gb, all-7g.80gb, all-1g, all-2g, all-3g, all-4g, all-7g, "
      "all-balanced, or profile counts"),
-    (mig("g6.xlarge", "all-1g"), "platform.gpuPools[0].sharing.mode: L4 (g6.xlarge) has no MIG; share it with "
+    (mig("g6.xlarge", "all-1g"), "platform.gpuPools[pool].sharing.mode: L4 (g6.xlarge) has no MIG; share it with "
                                  "time-slicing"),
-    (mig("g5.48xlarge", {"1g.10gb": 7}), "platform.gpuPools[0].sharing.mode: A10G (g5.48xlarge) has no MIG; "
+    (mig("g5.48xlarge", {"1g.10gb": 7}), "platform.gpuPools[pool].sharing.mode: A10G (g5.48xlarge) has no MIG; "
                                          "share it with time-slicing"),
-    (mig("g6e.12xlarge", "all-balanced"), "platform.gpuPools[0].sharing.mode: L40S (g6e.12xlarge) has no MIG; "
+    (mig("g6e.12xlarge", "all-balanced"), "platform.gpuPools[pool].sharing.mode: L40S (g6e.12xlarge) has no MIG; "
                                           "share it with time-slicing"),
     (mig("p5.48xlarge", "all-balanced", strategy="single"),
-     "platform.gpuPools[0].sharing.strategy: single advertises every MIG device as nvidia.com/gpu, so the layout "
+     "platform.gpuPools[pool].sharing.strategy: single advertises every MIG device as nvidia.com/gpu, so the layout "
      "must use one profile (got 1g.10gb, 2g.20gb, 3g.40gb); use strategy mixed"),
     ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig"}},
-     "platform.gpuPools[0].sharing.layout: is required with mode mig: a preset such as all-1g, or profile counts"),
+     "platform.gpuPools[pool].sharing.layout: is required with mode mig: a preset such as all-1g, or profile counts"),
     ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "strategy": "double"}},
-     "platform.gpuPools[0].sharing.strategy: must be one of single or mixed (got 'double')"),
+     "platform.gpuPools[pool].sharing.strategy: must be one of single or mixed (got 'double')"),
     ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 1}},
-     "platform.gpuPools[0].sharing.replicas: must be between 2 and 16 (got 1)"),
+     "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 1)"),
     ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 17}},
-     "platform.gpuPools[0].sharing.replicas: must be between 2 and 16 (got 17)"),
+     "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 17)"),
     ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing"}},
-     "platform.gpuPools[0].sharing.replicas: is required with mode time-slicing (2 to 16)"),
+     "platform.gpuPools[pool].sharing.replicas: is required with mode time-slicing (2 to 16)"),
     ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4, "layout": "all-1g"}},
-     "platform.gpuPools[0].sharing.layout: only applies to mode mig (mode is time-slicing)"),
+     "platform.gpuPools[pool].sharing.layout: only applies to mode mig (mode is time-slicing)"),
     ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "replicas": 2}},
-     "platform.gpuPools[0].sharing.replicas: only applies to mode time-slicing (mode is mig)"),
+     "platform.gpuPools[pool].sharing.replicas: only applies to mode time-slicing (mode is mig)"),
     ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "fractional"}},
-     "platform.gpuPools[0].sharing.mode: must be one of none, time-slicing or mig (got 'fractional')"),
+     "platform.gpuPools[pool].sharing.mode: must be one of none, time-slicing or mig (got 'fractional')"),
     ({"instanceTypes": ["g6.xlarge"], "amiType": "BOTTLEROCKET_x86_64_NVIDIA",
       "sharing": {"mode": "time-slicing", "replicas": 4}},
-     "platform.gpuPools[0].sharing.mode: time-slicing needs the GPU Operator's device plugin, which Bottlerocket "
+     "platform.gpuPools[pool].sharing.mode: time-slicing needs the GPU Operator's device plugin, which Bottlerocket "
      "replaces with its own; use amiType AL2023_x86_64_NVIDIA"),
 ]
 
@@ -368,10 +368,10 @@ def test_a_capacity_block_with_a_start_grows_to_its_size_when_the_reservation_be
     assert (schedule["inputs"]["startTime"], schedule["inputs"]["minSize"], schedule["inputs"]["desiredCapacity"],
             schedule["inputs"]["maxSize"]) == ("2026-12-01T11:30:00Z", 0, 2, 2)
     assert problems_of(**{**CAPACITY_BLOCK, "capacityBlockStart": "2026-12-01T11:30:00"}) == [
-        "platform.gpuPools[0].capacityBlockStart: needs a time zone, e.g. 2026-12-01T11:30:00Z (got "
+        "platform.gpuPools[pool].capacityBlockStart: needs a time zone, e.g. 2026-12-01T11:30:00Z (got "
         "2026-12-01T11:30:00)"]
     assert problems_of(instanceTypes=["p5.48xlarge"], capacityBlockStart="2026-12-01T11:30:00Z") == [
-        "platform.gpuPools[0].capacityBlockStart: only applies to capacityType CAPACITY_BLOCK"]
+        "platform.gpuPools[pool].capacityBlockStart: only applies to capacityType CAPACITY_BLOCK"]
 
 
 def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
@@ -383,42 +383,42 @@ def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
     with pytest.raises(pulumi.RunError) as raised:  # `make plan` prints it as one line, no traceback
         run_program(ROOT, "test", stack_config(config))
     assert str(raised.value).endswith(
-        "platform.gpuPools[0].availabilityZone: us-east-1f is not one of this stack's AZs (us-east-1a, us-east-1b, "
+        "platform.gpuPools[pool].availabilityZone: us-east-1f is not one of this stack's AZs (us-east-1a, us-east-1b, "
         "us-east-1c); use one of them, or raise network.azCount to reach it")
 
 
 BAD_POOLS = [
     ({**CAPACITY_BLOCK, "availabilityZone": None},
-     ["platform.gpuPools[0].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
+     ["platform.gpuPools[pool].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
       "in one AZ; give the AZ of the reservation (aws ec2 describe-capacity-reservations)"]),
     ({**CAPACITY_BLOCK, "availabilityZone": "us-west-2a"},
-     ["platform.gpuPools[0].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1 "
+     ["platform.gpuPools[pool].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1 "
       "(us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f)"]),
     ({**CAPACITY_BLOCK, "instanceTypes": ["g6e.12xlarge"]},
-     ["platform.gpuPools[0].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
+     ["platform.gpuPools[pool].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
       "p5.48xlarge, p5e.48xlarge, p5en.48xlarge"]),
     ({**CAPACITY_BLOCK, "instanceTypes": ["p5e.48xlarge", "p5en.48xlarge"]},
-     ["platform.gpuPools[0].instanceTypes: a Capacity Block reserves one instance type; list only that one"]),
+     ["platform.gpuPools[pool].instanceTypes: a Capacity Block reserves one instance type; list only that one"]),
     ({**CAPACITY_BLOCK, "size": {"minSize": 1, "desiredSize": 2, "maxSize": 2}},
-     ["platform.gpuPools[0].size: minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the "
+     ["platform.gpuPools[pool].size: minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the "
       "reservation ends"]),
     ({"instanceTypes": ["g6.xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
-     ["platform.gpuPools[0].efa: g6.xlarge has no EFA; EFA types here: " + ", ".join(catalog.EFA_TYPES)]),
+     ["platform.gpuPools[pool].efa: g6.xlarge has no EFA; EFA types here: " + ", ".join(catalog.EFA_TYPES)]),
     ({"instanceTypes": ["p5.48xlarge"], "efa": True},
-     ["platform.gpuPools[0].availabilityZone: is required with efa: EFA traffic stays in one subnet and the cluster "
+     ["platform.gpuPools[pool].availabilityZone: is required with efa: EFA traffic stays in one subnet and the cluster "
       "placement group in one AZ"]),
     ({"instanceTypes": ["g6e.24xlarge", "g6e.48xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
-     ["platform.gpuPools[0].instanceTypes: EFA pools need instance types with the same number of network cards; "
+     ["platform.gpuPools[pool].instanceTypes: EFA pools need instance types with the same number of network cards; "
       "use one pool per type"]),
     ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"node.kubernetes.io/team": "a"}},
-     ["platform.gpuPools[0].nodeLabels: 'node.kubernetes.io/team' has a prefix EKS refuses on node groups "
+     ["platform.gpuPools[pool].nodeLabels: 'node.kubernetes.io/team' has a prefix EKS refuses on node groups "
       "(kubernetes.io/, k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/team"]),
     ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"team.k8s.io/name": "a", "gpu-platform.io/pool": "x"}},
-     ["platform.gpuPools[0].nodeLabels: 'team.k8s.io/name' has a prefix EKS refuses on node groups (kubernetes.io/, "
+     ["platform.gpuPools[pool].nodeLabels: 'team.k8s.io/name' has a prefix EKS refuses on node groups (kubernetes.io/, "
       "k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/name; 'gpu-platform.io/pool' "
       "is set by the platform itself"]),
     ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"example.com/team": "a b", "Bad Key": "x"}},
-     ["platform.gpuPools[0].nodeLabels: 'Bad Key' is not a Kubernetes label key: an optional DNS prefix and '/', "
+     ["platform.gpuPools[pool].nodeLabels: 'Bad Key' is not a Kubernetes label key: an optional DNS prefix and '/', "
       "then 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; the value of "
       "'example.com/team' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
       "or digit"]),

@@ -15,7 +15,7 @@ from offline import plan
 from offline.cloud import UnknownCall
 from offline.engine import run_program
 from offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
-from tests.planning import MINIMAL, ROOT, Plan, is_secret, stack_config
+from tests.planning import MINIMAL, ROOT, Plan, fixture_config, is_secret, stack_config
 
 
 def test_thirty_runs_of_the_whole_program_all_succeed_with_the_same_plan():
@@ -50,14 +50,18 @@ def test_resources_come_after_their_parents_providers_and_dependencies(prod_plan
 
 
 def test_the_cli_writes_byte_identical_plans_and_a_summary(tmp_path):
+    # Of the committed dev stack, whatever a valid edit made of it: what the summary says follows its config.
+    from automation import load_config
+    from components import regions
     outs = [tmp_path / "a.json", tmp_path / "b.json"]
     runs = [subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--out", str(o)],
                            cwd=ROOT, capture_output=True, text=True, check=True) for o in outs]
     assert outs[0].read_bytes() == outs[1].read_bytes()
-    summary = runs[0].stdout
-    assert "gpu-platform-dev-network (gpu-platform:index:Network): 31 resources" in summary
-    assert "      4 x aws:ec2/subnet:Subnet" in summary
-    assert '    availabilityZones: ["us-west-2a", "us-west-2b"]' in summary
+    summary, config = runs[0].stdout, load_config("dev")
+    assert "gpu-platform-dev-network (gpu-platform:index:Network): " in summary
+    assert f"    {2 * config.network.az_count:>3} x aws:ec2/subnet:Subnet" in summary
+    zones = list(regions.REGIONS[config.region].zones[:config.network.az_count])
+    assert f"    availabilityZones: {json.dumps(zones)}" in summary
 
 
 def _engine_program():
@@ -165,7 +169,7 @@ def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monk
 
 def test_the_preview_summary_shows_unknowns_as_a_preview_does():
     from offline.wire import UNKNOWN
-    summary = plan.summary(plan.deployment(run_program(ROOT, "prod", preview=True)))
+    summary = plan.summary(plan.deployment(run_program(ROOT, "prod", fixture_config("prod"), preview=True)))
     outputs = summary.split("Outputs:", 1)[1]
     assert UNKNOWN not in outputs and "(known after create)" in outputs
 

@@ -351,7 +351,9 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
 def preview_document() -> dict:
     from offline import plan as offline_plan
     from offline.engine import run_program
-    return json.loads(offline_plan.dumps(offline_plan.deployment(run_program(ROOT, "prod", preview=True))))
+    from tests.planning import fixture_config
+    return json.loads(offline_plan.dumps(offline_plan.deployment(
+        run_program(ROOT, "prod", fixture_config("prod"), preview=True))))
 
 
 def test_in_a_first_preview_only_irsa_trust_waits_for_the_oidc_provider(analyzer, preview_document):
