@@ -1,6 +1,6 @@
 """Drive the platform from code: plan offline, preview and update through the Automation API.
 
-    from automation import PlatformStack, Backend, load_config, add_gpu_pool
+    from gpu_platform.automation import PlatformStack, Backend, load_config, add_gpu_pool
 
     stack = PlatformStack.inline("dev", add_gpu_pool(load_config("dev"), {...}), backend=Backend.local(...))
     plan = stack.plan()          # offline: the plan and its policy findings, no CLI needed
@@ -10,9 +10,9 @@
 Every error raised on purpose derives from PlatformAutomationError (see errors.py).
 """
 
-from automation.backend import Backend
-from automation.config import PLATFORM_KEY, PROJECT, add_gpu_pool, load_config, to_raw
-from automation.errors import (
+from gpu_platform.automation.backend import Backend
+from gpu_platform.automation.config import PLATFORM_KEY, PROJECT, add_gpu_pool, load_config, to_raw
+from gpu_platform.automation.errors import (
     BackendError,
     ConcurrentUpdateError,
     InvalidConfigError,
@@ -25,14 +25,14 @@ from automation.errors import (
     PulumiCliVersionError,
     StackNotFoundError,
 )
-from automation.results import (
+from gpu_platform.automation.results import (
     ChangeSummary,
     Finding,
     PlanResult,
     PreviewResult,
     UpdateResult,
 )
-from automation.stack import PlatformStack
+from gpu_platform.automation.stack import PlatformStack
 
 __all__ = [
     "PLATFORM_KEY", "PROJECT", "Backend", "BackendError", "ChangeSummary", "ConcurrentUpdateError", "Finding",

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.errors import BackendError
+from gpu_platform.automation.errors import BackendError
 
 DEFAULT_STATE_DIR = Path.home() / ".gpu-platform" / "state"
 # Self-managed ("DIY") backends are every URL but http(s) (pulumi/pulumi IsDIYBackendURL: file, s3, gs,

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from automation.errors import InvalidConfigError
-from components.config import (
+from gpu_platform.automation.errors import InvalidConfigError
+from gpu_platform.components.config import (
     CONFIG_KEY,
     ConfigError,
     GpuPoolConfig,
@@ -97,6 +97,16 @@ def validate(raw: Any, stack: str | None) -> PlatformConfig:
         return load_platform_config(raw, PROJECT, short_name(stack) if stack is not None else None)
     except ConfigError as err:
         raise InvalidConfigError(stack, err.problems) from err
+
+
+def as_config(config: PlatformConfig | Mapping[str, Any], stack: str) -> PlatformConfig:
+    """A PlatformConfig (checked again for this stack) or the raw `platform` mapping a stack file holds."""
+    if isinstance(config, PlatformConfig):
+        return revalidate(config, stack)
+    if isinstance(config, Mapping):
+        return validate(dict(config), stack)
+    raise InvalidConfigError(stack, [f"config: must be a PlatformConfig or a mapping of the platform's keys "
+                                     f"(as in Pulumi.<stack>.yaml), not {type(config).__name__}"])
 
 
 def revalidate(config: PlatformConfig, stack: str) -> PlatformConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from offline.review import Finding
+    from gpu_platform.offline.review import Finding
 
 INSTALL_HINT = ("install the Pulumi CLI (3.202 or newer): `curl -fsSL https://get.pulumi.com | sh` "
                 "(see https://www.pulumi.com/docs/iac/download-install/), or pass pulumi_root= "

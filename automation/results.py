@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi.automation import EngineEvent, PolicyEvent
 
-from offline.review import Finding
+from gpu_platform.offline.review import Finding
 
 __all__ = ["ChangeSummary", "EventCollector", "Finding", "PlanResult", "PreviewResult", "UpdateResult",
            "finding_from_event"]
@@ -58,7 +58,8 @@ class PlanResult:
     stack: str
     document: dict[str, Any]              # a `pulumi stack export` deployment (version 3)
     summary: str                          # the component tree with resource counts, then the outputs
-    outputs: dict[str, Any]               # stack outputs in export form (secrets marked secret)
+    outputs: dict[str, Any]               # plaintext values, as in UpdateResult; keys in `secret_outputs` are secrets
+    secret_outputs: frozenset[str]
     findings: tuple[Finding, ...]
     policy_config: str                    # the policy config file used, "" for the pack's defaults
     duration_seconds: float

@@ -23,19 +23,19 @@ import yaml
 from pulumi import automation as auto
 from semver import VersionInfo
 
-from automation.backend import CLOUD_SCHEMES, Backend
-from automation.config import (
+from gpu_platform.automation.backend import CLOUD_SCHEMES, Backend
+from gpu_platform.automation.config import (
     PLATFORM_KEY,
     PROJECT,
     PROJECT_DIR,
+    as_config,
     read_stack_file,
-    revalidate,
     secret_paths,
     short_name,
     to_raw,
     validate,
 )
-from automation.errors import (
+from gpu_platform.automation.errors import (
     BackendError,
     ConcurrentUpdateError,
     OperationFailedError,
@@ -46,7 +46,7 @@ from automation.errors import (
     PulumiCliVersionError,
     StackNotFoundError,
 )
-from automation.results import (
+from gpu_platform.automation.results import (
     ChangeSummary,
     EventCollector,
     OnEvent,
@@ -55,12 +55,13 @@ from automation.results import (
     PreviewResult,
     UpdateResult,
 )
-from components.config import PlatformConfig
-from components.platform import stack_program
-from offline import plan as offline_plan
-from offline import review
-from offline.cloud import UnknownCall
-from offline.engine import EngineError, StackConfig, read_stack_config, run_program
+from gpu_platform.components.config import PlatformConfig
+from gpu_platform.components.platform import stack_program
+from gpu_platform.offline import plan as offline_plan
+from gpu_platform.offline import review
+from gpu_platform.offline.cloud import UnknownCall
+from gpu_platform.offline.engine import EngineError, StackConfig, read_stack_config, run_program
+from gpu_platform.offline.wire import is_secret
 
 # `pulumi config set-all --json`, which writes the whole config in one call, exists from CLI v3.202.0
 # (pulumi/pulumi CHANGELOG 3.202.0, "config set-all --json"); older CLIs answer "unknown flag: --json".
@@ -130,23 +131,32 @@ class PlatformStack:
     # --- construction -----------------------------------------------------------------
 
     @classmethod
-    def local(cls, stack: str, config: PlatformConfig | None = None, *, project_dir: Path = PROJECT_DIR,
-              **options: Any) -> PlatformStack:
+    def local(cls, stack: str, config: PlatformConfig | Mapping[str, Any] | None = None, *,
+              project_dir: Path = PROJECT_DIR, backend: Backend | None = None, create: bool = True,
+              secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
+              pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> PlatformStack:
         """The project's own program (`__main__.py`) for `stack`.
 
         Without `config`, the stack's `Pulumi.<stack>.yaml` is the config (validated here, set as is).
-        With `config`, it is validated and written to the stack's config with `pulumi config set-all`.
+        With `config` (a PlatformConfig or the raw `platform` mapping), it is validated and written to the
+        stack's config with `pulumi config set-all`.
         """
+        options = dict(backend=backend, create=create, secrets=secrets, work_dir=work_dir,
+                       pulumi_command=pulumi_command, pulumi_root=pulumi_root)
         if config is None:
             validated = validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
             return cls(stack, validated, inline=False, set_config=False, project_dir=project_dir, **options)
-        return cls(stack, revalidate(config, stack), inline=False, set_config=True, project_dir=project_dir,
+        return cls(stack, as_config(config, stack), inline=False, set_config=True, project_dir=project_dir,
                    **options)
 
     @classmethod
-    def inline(cls, stack: str, config: PlatformConfig, **options: Any) -> PlatformStack:
-        """An inline program: `stack_program(config)` in this process, for a config built in code."""
-        return cls(stack, revalidate(config, stack), inline=True, set_config=True, **options)
+    def inline(cls, stack: str, config: PlatformConfig | Mapping[str, Any], *, backend: Backend | None = None,
+               create: bool = True, secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
+               pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> PlatformStack:
+        """An inline program: `stack_program(config)` in this process, for a config built in code (a
+        PlatformConfig or the raw `platform` mapping)."""
+        return cls(stack, as_config(config, stack), inline=True, set_config=True, backend=backend, create=create,
+                   secrets=secrets, work_dir=work_dir, pulumi_command=pulumi_command, pulumi_root=pulumi_root)
 
     @staticmethod
     def _key(key: str) -> str:
@@ -226,10 +236,12 @@ class PlatformStack:
             raise PlanError(f"policy review of stack {name} failed: {err}") from err
         except grpc.RpcError as err:
             raise PlanError(f"policy review of stack {name} failed: the policy pack failed: {err.details()}") from err
+        exported = next(r.get("outputs", {}) for r in document["deployment"]["resources"]
+                        if r["type"] == "pulumi:pulumi:Stack")
         return PlanResult(
             stack=name, document=document, summary=offline_plan.summary(document),
-            outputs=next(r.get("outputs", {}) for r in document["deployment"]["resources"]
-                         if r["type"] == "pulumi:pulumi:Stack"),
+            outputs={k: offline_plan.plain_value(v) for k, v in exported.items()},
+            secret_outputs=frozenset(k for k, v in exported.items() if is_secret(v)),
             findings=tuple(report.findings), policy_config=str(self.policy_config or ""),
             duration_seconds=time.monotonic() - start)
 

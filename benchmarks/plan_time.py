@@ -36,8 +36,8 @@ def median_of(fn, repeats: int = REPEATS) -> tuple[float, float]:
 
 
 def main() -> None:
-    from offline import plan
-    from offline.engine import run_program
+    from gpu_platform.offline import plan
+    from gpu_platform.offline.engine import run_program
 
     rows = [
         ("import SDKs only (cold process)", median_of(lambda: seconds_of([sys.executable, "-c", IMPORTS]))),
@@ -55,7 +55,7 @@ def main() -> None:
         warm()
         rows.append((f"plan {stack} (warm, in process)", median_of(warm, repeats=10)))
 
-    from offline import rules as aws_rules
+    from gpu_platform.offline import rules as aws_rules
     strict_rows = {}
     for stack in ("dev", "prod"):
         resources = run_program(ROOT, stack).resources

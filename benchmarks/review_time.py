@@ -30,8 +30,8 @@ def padded(document: dict, size: int) -> dict:
 
 
 def main() -> None:
-    from offline import plan, review
-    from offline.engine import run_program
+    from gpu_platform.offline import plan, review
+    from gpu_platform.offline.engine import run_program
 
     document = plan.deployment(run_program(ROOT, "prod"))
     start = time.perf_counter()

@@ -15,14 +15,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import iam, sharing
-from components.catalog import CLUSTER_AUTOSCALER
-from components.cluster import Cluster
-from components.gpu_pool import GpuPool
-from components.irsa import IrsaRole, ServiceAccountBinding
-from components.labels import CostLabels
-from components.node_group import SizeOwner, autoscaling_group_name
-from components.node_labels import SYSTEM_LABEL
+from gpu_platform.components import iam, sharing
+from gpu_platform.components.catalog import CLUSTER_AUTOSCALER
+from gpu_platform.components.cluster import Cluster
+from gpu_platform.components.gpu_pool import GpuPool
+from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
+from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.node_group import SizeOwner, autoscaling_group_name
+from gpu_platform.components.node_labels import SYSTEM_LABEL
 
 CHART, REPOSITORY = "cluster-autoscaler", "https://kubernetes.github.io/autoscaler"
 NAMESPACE = "kube-system"

@@ -16,13 +16,13 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components import iam, sharing
-from components.config import ClusterConfig
-from components.irsa import IrsaRole, OidcProvider, ServiceAccountBinding
-from components.labels import CostLabels
-from components.node_group import NodeGroupArgs, SizeOwner, managed_node_group
-from components.node_labels import SYSTEM_LABEL
-from components.node_template import NodeTemplateArgs, node_launch_template
+from gpu_platform.components import iam, sharing
+from gpu_platform.components.config import ClusterConfig
+from gpu_platform.components.irsa import IrsaRole, OidcProvider, ServiceAccountBinding
+from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.node_group import NodeGroupArgs, SizeOwner, managed_node_group
+from gpu_platform.components.node_labels import SYSTEM_LABEL
+from gpu_platform.components.node_template import NodeTemplateArgs, node_launch_template
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

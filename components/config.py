@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import addressing, catalog, naming, node_labels, regions
+from gpu_platform.components import addressing, catalog, naming, node_labels, regions
 
 CONFIG_KEY = "platform"
 

@@ -14,8 +14,8 @@ from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, tim
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import VariableRefresh
 
-from components.gpu_metrics import device
-from components.node_labels import POOL_METRIC_LABEL
+from gpu_platform.components.gpu_metrics import device
+from gpu_platform.components.node_labels import POOL_METRIC_LABEL
 
 POOL = POOL_METRIC_LABEL
 IN_POOL = f'* on (node) group_left ({POOL}) kube_node_labels{{{POOL}=~"$pool"}}'

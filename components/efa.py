@@ -10,8 +10,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import sharing
-from components.node_labels import EFA_LABEL
+from gpu_platform.components import sharing
+from gpu_platform.components.node_labels import EFA_LABEL
 
 # aws/eks-charts stable/aws-efa-k8s-device-plugin (Chart.yaml version v0.5.30, appVersion v0.5.20).
 CHART, CHART_VERSION, REPOSITORY = "aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts"

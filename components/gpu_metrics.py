@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.node_labels import POOL_METRIC_LABEL
+from gpu_platform.components.node_labels import POOL_METRIC_LABEL
 
 # (DCGM field, Prometheus type, help): the dcgm-exporter counters CSV format.
 DCGM_COUNTERS: tuple[tuple[str, str, str], ...] = (

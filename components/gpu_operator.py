@@ -16,9 +16,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components import gpu_metrics, sharing
-from components.config import GpuPoolConfig, SharingMode
-from components.node_labels import SYSTEM_LABEL
+from gpu_platform.components import gpu_metrics, sharing
+from gpu_platform.components.config import GpuPoolConfig, SharingMode
+from gpu_platform.components.node_labels import SYSTEM_LABEL
 
 CHART = "gpu-operator"
 CHART_VERSION = "v26.7.0"  # NVIDIA/gpu-operator tag v26.7.0 (2026-08-20)

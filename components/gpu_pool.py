@@ -15,12 +15,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import sharing
-from components.cluster import Cluster
-from components.config import CapacityType, GpuPoolConfig, SharingMode
-from components.labels import CostLabels
-from components.node_group import NodeGroupArgs, SizeOwner, autoscaling_group_name, managed_node_group
-from components.node_template import EfaInterfaces, NodeTemplateArgs, node_launch_template
+from gpu_platform.components import sharing
+from gpu_platform.components.cluster import Cluster
+from gpu_platform.components.config import CapacityType, GpuPoolConfig, SharingMode
+from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.node_group import NodeGroupArgs, SizeOwner, autoscaling_group_name, managed_node_group
+from gpu_platform.components.node_template import EfaInterfaces, NodeTemplateArgs, node_launch_template
 
 NODE_SCRIPTS = Path(__file__).parent / "node_scripts"
 MIG_MODE_SCRIPT = "/usr/local/sbin/gpu-platform-mig-mode"

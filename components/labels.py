@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import PlatformConfig, WorkloadType
-from components.node_labels import WORKLOAD_LABEL as WORKLOAD_TYPE
+from gpu_platform.components.config import PlatformConfig, WorkloadType
+from gpu_platform.components.node_labels import WORKLOAD_LABEL as WORKLOAD_TYPE
 
 COST_CENTER = "cost-center"
 PRODUCT = "product"

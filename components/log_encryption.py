@@ -11,8 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
-from components.labels import CostLabels
+from gpu_platform.components import iam
+from gpu_platform.components.labels import CostLabels
 
 LOGS_ACTIONS = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
 

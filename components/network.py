@@ -12,9 +12,9 @@ import ipaddress
 import pulumi
 import pulumi_aws as aws
 
-from components import addressing, iam
-from components.config import NatGateways, NetworkConfig
-from components.labels import CostLabels
+from gpu_platform.components import addressing, iam
+from gpu_platform.components.config import NatGateways, NetworkConfig
+from gpu_platform.components.labels import CostLabels
 
 HTTPS = 443
 

@@ -15,7 +15,7 @@ from enum import Enum
 import pulumi
 import pulumi_aws as aws
 
-from components.config import NodeGroupSize
+from gpu_platform.components.config import NodeGroupSize
 
 # EKS taint effects are spelled differently from Kubernetes'.
 EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}

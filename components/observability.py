@@ -18,12 +18,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components import dashboards, gpu_metrics, iam
-from components.cluster import DEFAULT_STORAGE_CLASS, Cluster
-from components.config import AlertingConfig, ObservabilityConfig
-from components.irsa import IrsaRole, ServiceAccountBinding
-from components.labels import COST_KEYS, WORKLOAD_TYPE, CostLabels
-from components.node_labels import POOL_LABEL, SYSTEM_LABEL
+from gpu_platform.components import dashboards, gpu_metrics, iam
+from gpu_platform.components.cluster import DEFAULT_STORAGE_CLASS, Cluster
+from gpu_platform.components.config import AlertingConfig, ObservabilityConfig
+from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
+from gpu_platform.components.labels import COST_KEYS, WORKLOAD_TYPE, CostLabels
+from gpu_platform.components.node_labels import POOL_LABEL, SYSTEM_LABEL
 
 NAMESPACE = "monitoring"
 LOGGING_NAMESPACE = "logging"

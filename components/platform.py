@@ -11,18 +11,18 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.autoscaler import ClusterAutoscaler
-from components.cluster import Cluster, control_plane_log_group_name
-from components.config import GpuPoolConfig, PlatformConfig, WorkloadType
-from components.efa import efa_device_plugin
-from components.gpu_operator import GpuOperator
-from components.gpu_pool import GpuPool
-from components.irsa import IrsaRole, ServiceAccountBinding
-from components.labels import CostLabels
-from components.log_encryption import log_group_key
-from components.network import Network, flow_log_group_name
-from components.observability import Observability, container_log_group_name
-from components.storage import Storage
+from gpu_platform.components.autoscaler import ClusterAutoscaler
+from gpu_platform.components.cluster import Cluster, control_plane_log_group_name
+from gpu_platform.components.config import GpuPoolConfig, PlatformConfig, WorkloadType
+from gpu_platform.components.efa import efa_device_plugin
+from gpu_platform.components.gpu_operator import GpuOperator
+from gpu_platform.components.gpu_pool import GpuPool
+from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
+from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.log_encryption import log_group_key
+from gpu_platform.components.network import Network, flow_log_group_name
+from gpu_platform.components.observability import Observability, container_log_group_name
+from gpu_platform.components.storage import Storage
 
 INFERENCE_NAMESPACE = "inference"
 # Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The

@@ -11,8 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from components.config import AmiType, GpuPoolConfig, MigStrategy, SharingMode
-from components.node_labels import ACCELERATOR_LABEL, EFA_LABEL, POOL_LABEL, WORKLOAD_LABEL
+from gpu_platform.components.config import AmiType, GpuPoolConfig, MigStrategy, SharingMode
+from gpu_platform.components.node_labels import ACCELERATOR_LABEL, EFA_LABEL, POOL_LABEL, WORKLOAD_LABEL
 
 GPU_RESOURCE = "nvidia.com/gpu"
 EFA_RESOURCE = "vpc.amazonaws.com/efa"  # what the EFA device plugin advertises (EKS user guide, node-efa)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, naming
-from components.config import StorageConfig
-from components.labels import CostLabels
+from gpu_platform.components import iam, naming
+from gpu_platform.components.config import StorageConfig
+from gpu_platform.components.labels import CostLabels
 
 ABORT_MULTIPART_AFTER_DAYS = 7
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]

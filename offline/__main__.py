@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pulumi
 
-from offline import plan, review
-from offline.cloud import UnknownCall
-from offline.engine import EngineError, run_program
+from gpu_platform.offline import plan, review
+from gpu_platform.offline.cloud import UnknownCall
+from gpu_platform.offline.engine import EngineError, run_program
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -20,9 +20,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from components import catalog, regions
-from offline import pulumi_eks
-from offline.wire import UNKNOWN, reference
+from gpu_platform.components import catalog, regions
+from gpu_platform.offline import pulumi_eks
+from gpu_platform.offline.wire import UNKNOWN, reference
 
 ACCOUNT_ID = "123456789012"
 

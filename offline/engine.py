@@ -33,8 +33,8 @@ from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from offline import cloud, pulumi_eks, rules
-from offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
+from gpu_platform.offline import cloud, pulumi_eks, rules
+from gpu_platform.offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
                           to_struct)
 
 STACK_TYPE = "pulumi:pulumi:Stack"

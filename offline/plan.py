@@ -17,10 +17,10 @@ from collections import Counter, defaultdict
 from importlib import metadata
 from typing import Any
 
-from components import catalog, regions
-from offline import cloud
-from offline.engine import STACK_TYPE, Recording, Resource
-from offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN, reveal
+from gpu_platform.components import catalog, regions
+from gpu_platform.offline import cloud
+from gpu_platform.offline.engine import STACK_TYPE, Recording, Resource
+from gpu_platform.offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN, reveal
 
 DEPLOYMENT_VERSION = 3
 # `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.
@@ -106,6 +106,18 @@ def export_value(value: Any) -> Any:
         return {k: export_value(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [export_value(v) for v in value]
+    return value
+
+
+def plain_value(value: Any) -> Any:
+    """An export-form value as plain data: secrets' plaintext decoded (what `pulumi stack output
+    --show-secrets --json` prints)."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG) == SECRET_SIG and "plaintext" in value:
+            return plain_value(json.loads(value["plaintext"]))
+        return {k: plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_value(v) for v in value]
     return value
 
 

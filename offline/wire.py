@@ -70,3 +70,8 @@ def reference(urn: str, id_: str) -> dict[str, Any]:
 def secret(value: Any) -> dict[str, Any]:
     """A value in the wire's secret envelope."""
     return {SPECIAL_SIG: SECRET_SIG, "value": value}
+
+
+def is_secret(value: Any) -> bool:
+    """A value marked secret at its top."""
+    return isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG

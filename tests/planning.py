@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from offline import plan
-from offline.engine import Recording, StackConfig, read_stack_config, run_program
-from offline.wire import SECRET_SIG, SPECIAL_SIG
+from gpu_platform.offline import plan
+from gpu_platform.offline.engine import Recording, StackConfig, read_stack_config, run_program
+from gpu_platform.offline.wire import SECRET_SIG, SPECIAL_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "gpu-platform"
@@ -57,7 +57,7 @@ def fixture_platform(stack: str) -> dict[str, Any]:
 
 def stack_config(platform: Any) -> StackConfig:
     """A stack's config: the platform object, and `aws:region` as `pulumi new` sets it for the default provider."""
-    from components.config import SECRET_PATHS
+    from gpu_platform.components.config import SECRET_PATHS
 
     def holds(path: str) -> bool:
         node: Any = platform

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import automation
-from automation import (
+from gpu_platform import automation
+from gpu_platform.automation import (
     Backend,
     BackendError,
     ConcurrentUpdateError,
@@ -26,7 +26,7 @@ from automation import (
     load_config,
     to_raw,
 )
-from components.config import load_platform_config
+from gpu_platform.components.config import load_platform_config
 from tests.automation_cli import FakePulumi, policy_event
 from tests.planning import MINIMAL, ROOT
 

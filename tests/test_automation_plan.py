@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from automation import PLATFORM_KEY, PlatformStack, add_gpu_pool, load_config, to_raw
-from components.platform import stack_program
-from offline import plan
-from offline.engine import StackConfig, run_program
+from gpu_platform.automation import PLATFORM_KEY, PlatformStack, add_gpu_pool, load_config, to_raw
+from gpu_platform.components.platform import stack_program
+from gpu_platform.offline import plan
+from gpu_platform.offline.engine import StackConfig, run_program
 from tests.planning import PROJECT, ROOT, Plan, fixture_platform
 
 
 def fixture(stack: str):
     """The tests' own dev or prod config (tests/fixtures/), as a PlatformConfig."""
-    from components.config import load_platform_config
+    from gpu_platform.components.config import load_platform_config
     return load_platform_config(fixture_platform(stack), PROJECT, stack)
 
 PROTECT = ("In production, stateful resources (buckets, KMS keys, ...) are protected from deletion: set "
@@ -81,7 +81,7 @@ def _broken_pack(tmp_path):
 
 
 def test_a_policy_pack_that_cannot_start_is_a_plan_error_with_its_own_stderr(tmp_path, monkeypatch):
-    from automation import PlanError
+    from gpu_platform.automation import PlanError
     monkeypatch.setenv("PATH", str(tmp_path))
     pack = _broken_pack(tmp_path)
     monkeypatch.setattr(PlatformStack, "policy_pack", property(lambda self: pack))
@@ -90,8 +90,24 @@ def test_a_policy_pack_that_cannot_start_is_a_plan_error_with_its_own_stderr(tmp
 
 
 def test_the_review_of_a_pack_that_cannot_start_names_it_and_shows_its_stderr(tmp_path):
-    from offline import review
+    from gpu_platform.offline import review
     with pytest.raises(review.ReviewError) as failed:
         review.Analyzer(_broken_pack(tmp_path))
     assert "did not start" in str(failed.value) and "cannot import pulumi_policy here" in str(failed.value)
     assert "closed file" not in str(failed.value)
+
+
+def test_plan_outputs_are_plain_values_and_name_the_secret_ones_as_update_results_do():
+    from gpu_platform.offline.wire import SPECIAL_SIG
+    result = PlatformStack.inline("dev", fixture("dev")).plan()
+    assert "kubeconfig" in result.secret_outputs and "clusterName" not in result.secret_outputs
+    assert SPECIAL_SIG not in json.dumps(result.outputs)
+    assert result.outputs["clusterName"] == "gpu-platform-dev-cluster"
+
+
+def test_a_config_can_be_a_mapping_and_anything_else_is_a_clear_error():
+    from gpu_platform.automation import InvalidConfigError
+    from tests.planning import fixture_platform
+    assert PlatformStack.inline("dev", fixture_platform("dev")).config == fixture("dev")
+    with pytest.raises(InvalidConfigError, match="config: must be a PlatformConfig or a mapping"):
+        PlatformStack.inline("dev", ["not", "a", "config"])  # type: ignore[arg-type]

@@ -11,9 +11,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from offline import rules as aws_rules
-from offline.engine import RefusedByAws, Resource, run_program
-from offline.wire import UNKNOWN
+from gpu_platform.offline import rules as aws_rules
+from gpu_platform.offline.engine import RefusedByAws, Resource, run_program
+from gpu_platform.offline.wire import UNKNOWN
 from tests.planning import MINIMAL, ROOT, stack_config
 
 URN = "urn:pulumi:test::gpu-platform::{type}::thing"

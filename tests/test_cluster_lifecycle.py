@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from components import catalog
-from components.config import ConfigError, load_platform_config
-from offline import plan as offline_plan
+from gpu_platform.components import catalog
+from gpu_platform.components.config import ConfigError, load_platform_config
+from gpu_platform.offline import plan as offline_plan
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

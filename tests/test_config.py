@@ -13,14 +13,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import (
+from gpu_platform.components.config import (
     ConfigError,
     Environment,
     NatGateways,
     PlatformConfig,
     load_platform_config,
 )
-from offline.engine import RecordingMonitor, run_program
+from gpu_platform.offline.engine import RecordingMonitor, run_program
 from tests.planning import MINIMAL, PROJECT, REMOVE, ROOT, stack_config, with_changes
 
 POOL = {"name": "serving", "instanceTypes": ["g6.xlarge"]}
@@ -170,7 +170,7 @@ def _stack_file(stack: str) -> dict:
 def test_dev_and_prod_differ_where_an_operator_expects():
     # What must hold for any valid edit of the committed stack files: each is its environment, prod keeps
     # its data and its API private, and dev is never the bigger one (NAT gateways, GPUs at maxSize).
-    from components import catalog
+    from gpu_platform.components import catalog
     dev, prod = (load_platform_config(_stack_file(s), PROJECT, s) for s in ("dev", "prod"))
     assert (dev.environment, prod.environment) == (Environment.DEV, Environment.PROD)
     assert (prod.storage.protect, prod.cluster.endpoint_public_access) == (True, False)
@@ -314,7 +314,7 @@ def test_each_stack_value_of_platform_is_the_map_the_cli_expects(stack: str):
 
 
 def _run_with(values: dict, secret_keys: list[str] | None = None) -> str:
-    from offline.engine import StackConfig
+    from gpu_platform.offline.engine import StackConfig
     with pytest.raises(ConfigError) as refused:
         run_program(ROOT, "dev", StackConfig(values, secret_keys or []))
     return str(refused.value)
@@ -341,7 +341,7 @@ def test_a_webhook_in_plain_text_says_which_secret_command_to_run():
     assert ("platform.observability.alerting.slackWebhookUrl: is in plain text in the stack file; make it a secret "
             "with `pulumi config set --secret --path 'platform.observability.alerting.slackWebhookUrl' <value>`"
             ) in message
-    from offline.engine import StackConfig
+    from gpu_platform.offline.engine import StackConfig
     run_program(ROOT, "dev", StackConfig({f"{PROJECT}:platform": json.dumps(platform)}, [f"{PROJECT}:platform"]))
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from components import catalog
-from components.config import ConfigError, load_platform_config
+from gpu_platform.components import catalog
+from gpu_platform.components.config import ConfigError, load_platform_config
 from tests import reference
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
@@ -377,7 +377,7 @@ def test_a_capacity_block_with_a_start_grows_to_its_size_when_the_reservation_be
 def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
     import pulumi
 
-    from offline.engine import run_program
+    from gpu_platform.offline.engine import run_program
     from tests.planning import ROOT, stack_config
     config = config_with_pool(**{**CAPACITY_BLOCK, "availabilityZone": "us-east-1f"})  # azCount 3: a..c
     with pytest.raises(pulumi.RunError) as raised:  # `make plan` prints it as one line, no traceback

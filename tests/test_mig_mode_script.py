@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.gpu_pool import NODE_SCRIPTS
+from gpu_platform.components.gpu_pool import NODE_SCRIPTS
 from tests.planning import ROOT, Plan
 
 SHELLCHECK = Path(os.environ.get("SHELLCHECK", ROOT / ".tools/shellcheck/usr/bin/shellcheck"))

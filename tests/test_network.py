@@ -10,9 +10,9 @@ from itertools import combinations
 import pulumi_aws
 import pytest
 
-from components import addressing
-from offline import cloud
-from offline.engine import run_program
+from gpu_platform.components import addressing
+from gpu_platform.offline import cloud
+from gpu_platform.offline.engine import run_program
 from tests.planning import MINIMAL, ROOT, Plan, stack_config, with_changes
 
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -12,9 +12,9 @@ import promql_parser
 import pytest
 import yaml
 
-from components import gpu_metrics
-from offline.engine import StackConfig, run_program
-from offline import plan as offline_plan
+from gpu_platform.components import gpu_metrics
+from gpu_platform.offline.engine import StackConfig, run_program
+from gpu_platform.offline import plan as offline_plan
 from tests import metrics_reference
 from tests.planning import MINIMAL, PROJECT, ROOT, Plan, is_secret, with_changes
 

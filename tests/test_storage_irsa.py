@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components import irsa
-from offline import cloud
+from gpu_platform.components import irsa
+from gpu_platform.offline import cloud
 from tests import cfn
 from tests.iam_eval import ALLOW, DENY, IMPLICIT_DENY, Request, decide
 from tests.planning import MINIMAL, Plan, with_changes
@@ -219,7 +219,7 @@ def test_ebs_csi_role_is_bound_to_the_driver_and_gets_the_aws_managed_policy(pro
 def test_a_grant_with_a_wildcard_prefix_is_refused():
     class Grantee:
         name, role = "x", None
-    from components.storage import Storage
+    from gpu_platform.components.storage import Storage
     with pytest.raises(ValueError, match="give a key prefix such as 'models/'"):
         Storage._grant(object.__new__(Storage), Grantee(), "models/*", write=False)
 

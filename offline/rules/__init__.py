@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN
+from gpu_platform.offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,6 @@ def refusals(resources: Iterable[Any]) -> list[str]:
     return lines
 
 
-from offline.rules import ec2, eks, iam, kms, logs, s3, tags  # noqa: E402,F401  (each registers its rules)
+from gpu_platform.offline.rules import ec2, eks, iam, kms, logs, s3, tags  # noqa: E402,F401  (each registers its rules)
 
 RULE_BY_NAME = {r.name: r for r in RULES}

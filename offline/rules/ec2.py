@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from offline.rules import Request, known, length, plan_rule, rule
+from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
 
 CREATE_LAUNCH_TEMPLATE = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html"
 CREATE_SECURITY_GROUP = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"

@@ -7,8 +7,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from components import catalog, node_labels
-from offline.rules import Request, known, length, plan_rule, rule
+from gpu_platform.components import catalog, node_labels
+from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
 
 CREATE_NODEGROUP = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html"
 TAINT = ("docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html; terraform-provider-aws "

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from offline.rules import Request, known, length, plain, plan_rule, policy_size, rule
+from gpu_platform.offline.rules import Request, known, length, plain, plan_rule, policy_size, rule
 
 QUOTAS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 ARNS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"

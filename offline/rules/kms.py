@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from offline.rules import Request, compact_json, known, plain, rule
+from gpu_platform.offline.rules import Request, compact_json, known, plain, rule
 
 QUOTAS = "docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html (key policy document size)"
 CREATE_ALIAS = "docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from components import catalog
-from offline.rules import Request, known, length, rule
+from gpu_platform.components import catalog
+from gpu_platform.offline.rules import Request, known, length, rule
 
 CREATE_LOG_GROUP = "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
 PUT_RETENTION = ("docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html; "

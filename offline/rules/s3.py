@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from offline.rules import Request, compact_json, known, plain, rule
+from gpu_platform.offline.rules import Request, compact_json, known, plain, rule
 
 NAMES = "docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
 POLICY_SIZE = "docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html (20 KB)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from offline.rules import Request, known, rule
+from gpu_platform.offline.rules import Request, known, rule
 
 TAGGING = "docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html (tag naming limits and requirements)"
 
