@@ -11,9 +11,9 @@ AMTOOL := $(TOOLS)/prometheus-alertmanager/usr/bin/amtool
 # shellcheck judges the scripts nodes run at boot (Debian's shellcheck package, unpacked the same way).
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 
-.PHONY: plan test bench clean policy-venv
+.PHONY: plan test lint bench clean policy-venv
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -33,6 +33,11 @@ $(TOOLS)/%/.unpacked:
 test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked \
 		$(TOOLS)/shellcheck/.unpacked policies/venv/.installed
 	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) $(PY) -m pytest
+
+# ruff (pyproject.toml [tool.ruff]): lint and formatting, as CI runs them.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py

@@ -50,7 +50,8 @@ class Backend:
     @property
     def uses_passphrase(self) -> bool:
         return self.secrets_provider == "passphrase" or (
-            self.secrets_provider in (None, "default") and not self.url.startswith(CLOUD_SCHEMES))
+            self.secrets_provider in (None, "default") and not self.url.startswith(CLOUD_SCHEMES)
+        )
 
     def env(self) -> dict[str, str]:
         """The environment every CLI command of the workspace gets. An empty passphrase is a passphrase
@@ -60,7 +61,8 @@ class Backend:
         if self.uses_passphrase and self.passphrase is None and not given:
             raise BackendError(
                 f"{self.url} encrypts secrets with a passphrase: pass passphrase= to Backend.local, or set "
-                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) in the environment")
+                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) in the environment"
+            )
         env = {"PULUMI_BACKEND_URL": self.url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
         if self.passphrase is not None:
             env["PULUMI_CONFIG_PASSPHRASE"] = self.passphrase

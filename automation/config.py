@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import SecretStr
-
 from gpu_platform.automation.errors import InvalidConfigError
 from gpu_platform.components.config import (
     CONFIG_KEY,
@@ -25,6 +23,7 @@ from gpu_platform.components.config import (
     PlatformConfig,
     load_platform_config,
 )
+from pydantic import SecretStr
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "gpu-platform"
@@ -105,8 +104,15 @@ def as_config(config: PlatformConfig | Mapping[str, Any], stack: str) -> Platfor
         return revalidate(config, stack)
     if isinstance(config, Mapping):
         return validate(dict(config), stack)
-    raise InvalidConfigError(stack, [f"config: must be a PlatformConfig or a mapping of the platform's keys "
-                                     f"(as in Pulumi.<stack>.yaml), not {type(config).__name__}"])
+    raise InvalidConfigError(
+        stack,
+        [
+            (
+                f"config: must be a PlatformConfig or a mapping of the platform's keys "
+                f"(as in Pulumi.<stack>.yaml), not {type(config).__name__}"
+            )
+        ],
+    )
 
 
 def revalidate(config: PlatformConfig, stack: str) -> PlatformConfig:
@@ -122,9 +128,10 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     """The `config:` map of `Pulumi.<stack>.yaml` (empty if the file has none)."""
     path = Path(project_dir) / f"Pulumi.{short_name(stack)}.yaml"
     if not path.exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
-        raise InvalidConfigError(stack, [f"no stack file {path.name} in {project_dir}; known stacks: "
-                                         + ", ".join(known)])
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
+        raise InvalidConfigError(
+            stack, [f"no stack file {path.name} in {project_dir}; known stacks: " + ", ".join(known)]
+        )
     return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
 
 
@@ -136,8 +143,11 @@ def load_config(stack: str, project_dir: Path = PROJECT_DIR) -> PlatformConfig:
 def add_gpu_pool(config: PlatformConfig, pool: GpuPoolConfig | Mapping[str, Any]) -> PlatformConfig:
     """A new config with one more GPU pool (camelCase mapping or GpuPoolConfig), validated."""
     raw = to_raw(config)
-    entry = pool.model_dump(by_alias=True, mode="json", exclude_defaults=True) \
-        if isinstance(pool, GpuPoolConfig) else dict(pool)
+    entry = (
+        pool.model_dump(by_alias=True, mode="json", exclude_defaults=True)
+        if isinstance(pool, GpuPoolConfig)
+        else dict(pool)
+    )
     raw["gpuPools"] = [*raw.get("gpuPools", []), _pruned(entry)]
     # Which stack it goes to is not known yet: bucket names are checked again by `revalidate`.
     return validate(raw, stack=None)

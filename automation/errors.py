@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gpu_platform.offline.review import Finding
 
-INSTALL_HINT = ("install the Pulumi CLI (3.202 or newer): `curl -fsSL https://get.pulumi.com | sh` "
-                "(see https://www.pulumi.com/docs/iac/download-install/), or pass pulumi_root= "
-                "to the directory that holds bin/pulumi")
+INSTALL_HINT = (
+    "install the Pulumi CLI (3.202 or newer): `curl -fsSL https://get.pulumi.com | sh` "
+    "(see https://www.pulumi.com/docs/iac/download-install/), or pass pulumi_root= "
+    "to the directory that holds bin/pulumi"
+)
 
 
 class PlatformAutomationError(Exception):
@@ -38,8 +40,7 @@ class StackNotFoundError(PlatformAutomationError):
     def __init__(self, stack: str, backend: str) -> None:
         self.stack = stack
         self.backend = backend
-        super().__init__(f"no stack named {stack!r} in {backend}; create it with create=True "
-                         "or check the backend URL")
+        super().__init__(f"no stack named {stack!r} in {backend}; create it with create=True or check the backend URL")
 
 
 class ConcurrentUpdateError(PlatformAutomationError):
@@ -48,8 +49,10 @@ class ConcurrentUpdateError(PlatformAutomationError):
     def __init__(self, stack: str, detail: str) -> None:
         self.stack = stack
         self.detail = detail
-        super().__init__(f"another update of stack {stack} is in progress; retry when it ends "
-                         f"(or `pulumi cancel -s {stack}` if it died): {detail}")
+        super().__init__(
+            f"another update of stack {stack} is in progress; retry when it ends "
+            f"(or `pulumi cancel -s {stack}` if it died): {detail}"
+        )
 
 
 class PulumiCliNotFoundError(PlatformAutomationError):
@@ -75,8 +78,9 @@ class BackendError(PlatformAutomationError):
 class OperationFailedError(PlatformAutomationError):
     """`pulumi preview/up/refresh/destroy` (or a stack command) failed; `stdout`/`stderr` have the CLI's text."""
 
-    def __init__(self, operation: str, stack: str, stdout: str, stderr: str,
-                 findings: tuple[Finding, ...] = ()) -> None:
+    def __init__(
+        self, operation: str, stack: str, stdout: str, stderr: str, findings: tuple[Finding, ...] = ()
+    ) -> None:
         self.operation = operation
         self.stack = stack
         self.stdout = stdout
@@ -89,12 +93,13 @@ class OperationFailedError(PlatformAutomationError):
 class PolicyViolationError(OperationFailedError):
     """A mandatory policy stopped the preview or update; `findings` lists every violation."""
 
-    def __init__(self, operation: str, stack: str, stdout: str, stderr: str,
-                 findings: tuple[Finding, ...]) -> None:
+    def __init__(self, operation: str, stack: str, stdout: str, stderr: str, findings: tuple[Finding, ...]) -> None:
         super().__init__(operation, stack, stdout, stderr, findings)
         blocking = [f for f in self.findings if f.enforcement_level == "mandatory"]
-        self.args = (f"{operation} of stack {stack} stopped by {len(blocking)} mandatory policy violation(s): "
-                     + "; ".join(f"{f.policy} on {f.resource}: {f.message}" for f in blocking),)
+        self.args = (
+            f"{operation} of stack {stack} stopped by {len(blocking)} mandatory policy violation(s): "
+            + "; ".join(f"{f.policy} on {f.resource}: {f.message}" for f in blocking),
+        )
 
 
 class PlanError(PlatformAutomationError):

@@ -13,12 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpu_platform.offline.review import Finding
 from pulumi.automation import EngineEvent, PolicyEvent
 
-from gpu_platform.offline.review import Finding
-
-__all__ = ["ChangeSummary", "EventCollector", "Finding", "PlanResult", "PreviewResult", "UpdateResult",
-           "finding_from_event"]
+__all__ = [
+    "ChangeSummary",
+    "EventCollector",
+    "Finding",
+    "PlanResult",
+    "PreviewResult",
+    "UpdateResult",
+    "finding_from_event",
+]
 
 OnEvent = Callable[[EngineEvent], Any]
 OnOutput = Callable[[str], Any]
@@ -35,8 +41,12 @@ class ChangeSummary:
 
     @classmethod
     def of(cls, op_map: Mapping[Any, int] | None) -> ChangeSummary:
-        return cls({getattr(k, "value", str(k)): int(v) for k, v in sorted(
-            (op_map or {}).items(), key=lambda kv: getattr(kv[0], "value", str(kv[0])))})
+        return cls(
+            {
+                getattr(k, "value", str(k)): int(v)
+                for k, v in sorted((op_map or {}).items(), key=lambda kv: getattr(kv[0], "value", str(kv[0])))
+            }
+        )
 
     def __getitem__(self, op: str) -> int:
         return self.counts.get(op, 0)
@@ -56,12 +66,12 @@ class PlanResult:
     """An offline plan of a stack and its policy review; no CLI, no cloud."""
 
     stack: str
-    document: dict[str, Any]              # a `pulumi stack export` deployment (version 3)
-    summary: str                          # the component tree with resource counts, then the outputs
-    outputs: dict[str, Any]               # plaintext values, as in UpdateResult; keys in `secret_outputs` are secrets
+    document: dict[str, Any]  # a `pulumi stack export` deployment (version 3)
+    summary: str  # the component tree with resource counts, then the outputs
+    outputs: dict[str, Any]  # plaintext values, as in UpdateResult; keys in `secret_outputs` are secrets
     secret_outputs: frozenset[str]
     findings: tuple[Finding, ...]
-    policy_config: str                    # the policy config file used, "" for the pack's defaults
+    policy_config: str  # the policy config file used, "" for the pack's defaults
     duration_seconds: float
 
     @property
@@ -82,7 +92,7 @@ class PlanResult:
 class PreviewResult:
     stack: str
     changes: ChangeSummary
-    findings: tuple[Finding, ...]         # advisory ones (a mandatory one raises PolicyViolationError)
+    findings: tuple[Finding, ...]  # advisory ones (a mandatory one raises PolicyViolationError)
     duration_seconds: float
     stdout: str
 
@@ -92,11 +102,11 @@ class UpdateResult:
     """The result of `up`, `refresh` or `destroy`."""
 
     stack: str
-    operation: str                        # up, refresh, destroy
-    result: str                           # as the stack history says: succeeded, failed, ...
-    version: int | None                   # the update's number in the stack history
+    operation: str  # up, refresh, destroy
+    result: str  # as the stack history says: succeeded, failed, ...
+    version: int | None  # the update's number in the stack history
     changes: ChangeSummary
-    outputs: dict[str, Any]               # plaintext values; keys in `secret_outputs` are secrets
+    outputs: dict[str, Any]  # plaintext values; keys in `secret_outputs` are secrets
     secret_outputs: frozenset[str]
     findings: tuple[Finding, ...]
     duration_seconds: float
@@ -114,8 +124,13 @@ def finding_from_event(event: PolicyEvent) -> Finding:
     if not message:
         description, message = "", description
     level = {"warning": "advisory"}.get(event.enforcement_level, event.enforcement_level)
-    return Finding(policy=event.policy_name, enforcement_level=level, urn=event.resource_urn or "",
-                   message=message.strip(), description=description.strip())
+    return Finding(
+        policy=event.policy_name,
+        enforcement_level=level,
+        urn=event.resource_urn or "",
+        message=message.strip(),
+        description=description.strip(),
+    )
 
 
 class EventCollector:
@@ -144,5 +159,6 @@ class EventCollector:
     @property
     def findings(self) -> tuple[Finding, ...]:
         with self._lock:
-            return tuple(sorted(self._findings, key=lambda f: (f.enforcement_level != "mandatory", f.policy,
-                                                               f.urn, f.message)))
+            return tuple(
+                sorted(self._findings, key=lambda f: (f.enforcement_level != "mandatory", f.policy, f.urn, f.message))
+            )

@@ -20,9 +20,6 @@ from typing import Any
 import grpc
 import pulumi
 import yaml
-from pulumi import automation as auto
-from semver import VersionInfo
-
 from gpu_platform.automation.backend import CLOUD_SCHEMES, Backend
 from gpu_platform.automation.config import (
     PLATFORM_KEY,
@@ -62,13 +59,17 @@ from gpu_platform.offline import review
 from gpu_platform.offline.cloud import UnknownCall
 from gpu_platform.offline.engine import EngineError, StackConfig, read_stack_config, run_program
 from gpu_platform.offline.wire import is_secret
+from pulumi import automation as auto
+from semver import VersionInfo
 
 # `pulumi config set-all --json`, which writes the whole config in one call, exists from CLI v3.202.0
 # (pulumi/pulumi CHANGELOG 3.202.0, "config set-all --json"); older CLIs answer "unknown flag: --json".
 CLI_MIN_VERSION = VersionInfo(3, 202, 0)
-ESC_POLICY_CLI = VersionInfo(3, 231, 0)   # policy config `environments` (pulumi/pulumi#22495)
-CLI_NEEDED = (f"this facade needs v{CLI_MIN_VERSION} or newer (for `pulumi config set-all --json`): "
-              "upgrade it with `curl -fsSL https://get.pulumi.com | sh`")
+ESC_POLICY_CLI = VersionInfo(3, 231, 0)  # policy config `environments` (pulumi/pulumi#22495)
+CLI_NEEDED = (
+    f"this facade needs v{CLI_MIN_VERSION} or newer (for `pulumi config set-all --json`): "
+    "upgrade it with `curl -fsSL https://get.pulumi.com | sh`"
+)
 
 # The Pulumi Python runtime keeps its settings per process: an offline plan and an inline
 # program must not run at the same time in one process.
@@ -111,10 +112,21 @@ class PlatformStack:
     process as an inline program). Both build the same `Platform`.
     """
 
-    def __init__(self, stack: str, config: PlatformConfig, *, inline: bool, set_config: bool,
-                 project_dir: Path = PROJECT_DIR, backend: Backend | None = None, create: bool = True,
-                 secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
-                 pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> None:
+    def __init__(
+        self,
+        stack: str,
+        config: PlatformConfig,
+        *,
+        inline: bool,
+        set_config: bool,
+        project_dir: Path = PROJECT_DIR,
+        backend: Backend | None = None,
+        create: bool = True,
+        secrets: Mapping[str, str] | None = None,
+        work_dir: Path | str | None = None,
+        pulumi_command: auto.PulumiCommand | None = None,
+        pulumi_root: str | None = None,
+    ) -> None:
         self.name = stack
         self.config = config
         self.inline = inline
@@ -131,32 +143,65 @@ class PlatformStack:
     # --- construction -----------------------------------------------------------------
 
     @classmethod
-    def local(cls, stack: str, config: PlatformConfig | Mapping[str, Any] | None = None, *,
-              project_dir: Path = PROJECT_DIR, backend: Backend | None = None, create: bool = True,
-              secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
-              pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> PlatformStack:
+    def local(
+        cls,
+        stack: str,
+        config: PlatformConfig | Mapping[str, Any] | None = None,
+        *,
+        project_dir: Path = PROJECT_DIR,
+        backend: Backend | None = None,
+        create: bool = True,
+        secrets: Mapping[str, str] | None = None,
+        work_dir: Path | str | None = None,
+        pulumi_command: auto.PulumiCommand | None = None,
+        pulumi_root: str | None = None,
+    ) -> PlatformStack:
         """The project's own program (`__main__.py`) for `stack`.
 
         Without `config`, the stack's `Pulumi.<stack>.yaml` is the config (validated here, set as is).
         With `config` (a PlatformConfig or the raw `platform` mapping), it is validated and written to the
         stack's config with `pulumi config set-all`.
         """
-        options = dict(backend=backend, create=create, secrets=secrets, work_dir=work_dir,
-                       pulumi_command=pulumi_command, pulumi_root=pulumi_root)
+        options = {
+            "backend": backend,
+            "create": create,
+            "secrets": secrets,
+            "work_dir": work_dir,
+            "pulumi_command": pulumi_command,
+            "pulumi_root": pulumi_root,
+        }
         if config is None:
             validated = validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
             return cls(stack, validated, inline=False, set_config=False, project_dir=project_dir, **options)
-        return cls(stack, as_config(config, stack), inline=False, set_config=True, project_dir=project_dir,
-                   **options)
+        return cls(stack, as_config(config, stack), inline=False, set_config=True, project_dir=project_dir, **options)
 
     @classmethod
-    def inline(cls, stack: str, config: PlatformConfig | Mapping[str, Any], *, backend: Backend | None = None,
-               create: bool = True, secrets: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
-               pulumi_command: auto.PulumiCommand | None = None, pulumi_root: str | None = None) -> PlatformStack:
+    def inline(
+        cls,
+        stack: str,
+        config: PlatformConfig | Mapping[str, Any],
+        *,
+        backend: Backend | None = None,
+        create: bool = True,
+        secrets: Mapping[str, str] | None = None,
+        work_dir: Path | str | None = None,
+        pulumi_command: auto.PulumiCommand | None = None,
+        pulumi_root: str | None = None,
+    ) -> PlatformStack:
         """An inline program: `stack_program(config)` in this process, for a config built in code (a
         PlatformConfig or the raw `platform` mapping)."""
-        return cls(stack, as_config(config, stack), inline=True, set_config=True, backend=backend, create=create,
-                   secrets=secrets, work_dir=work_dir, pulumi_command=pulumi_command, pulumi_root=pulumi_root)
+        return cls(
+            stack,
+            as_config(config, stack),
+            inline=True,
+            set_config=True,
+            backend=backend,
+            create=create,
+            secrets=secrets,
+            work_dir=work_dir,
+            pulumi_command=pulumi_command,
+            pulumi_root=pulumi_root,
+        )
 
     @staticmethod
     def _key(key: str) -> str:
@@ -191,16 +236,19 @@ class PlatformStack:
         try:
             environments = json.loads(path.read_text().strip() or "{}").get("environments")
         except (ValueError, AttributeError):
-            return   # the CLI reports a malformed file itself
+            return  # the CLI reports a malformed file itself
         if not environments:
             return
         if not self.backend.url.startswith(CLOUD_SCHEMES):
-            raise BackendError(f"{path} names ESC environments, which the CLI opens only with a Pulumi Cloud "
-                               f"backend, not {self.backend.url}; remove `environments` or use Pulumi Cloud")
+            raise BackendError(
+                f"{path} names ESC environments, which the CLI opens only with a Pulumi Cloud "
+                f"backend, not {self.backend.url}; remove `environments` or use Pulumi Cloud"
+            )
         found = self._command().version
         if found is not None and found.compare(ESC_POLICY_CLI) < 0:
-            raise PulumiCliVersionError(f"the Pulumi CLI is v{found}; {path} names ESC environments, which "
-                                        f"need v{ESC_POLICY_CLI} or newer")
+            raise PulumiCliVersionError(
+                f"the Pulumi CLI is v{found}; {path} names ESC environments, which need v{ESC_POLICY_CLI} or newer"
+            )
 
     def program(self) -> None:
         """The inline program: the same Platform `__main__.py` builds, from this stack's config."""
@@ -224,8 +272,9 @@ class PlatformStack:
         name = short_name(self.name)
         try:
             with _PROGRAM_LOCK:
-                recording = run_program(self.project_dir, name, self._offline_config(),
-                                        program=self.program if self.inline else None)
+                recording = run_program(
+                    self.project_dir, name, self._offline_config(), program=self.program if self.inline else None
+                )
         except (EngineError, UnknownCall, pulumi.RunError) as err:
             raise PlanError(f"offline plan of stack {name} failed: {err}") from err
         document = offline_plan.deployment(recording)
@@ -236,14 +285,19 @@ class PlatformStack:
             raise PlanError(f"policy review of stack {name} failed: {err}") from err
         except grpc.RpcError as err:
             raise PlanError(f"policy review of stack {name} failed: the policy pack failed: {err.details()}") from err
-        exported = next(r.get("outputs", {}) for r in document["deployment"]["resources"]
-                        if r["type"] == "pulumi:pulumi:Stack")
+        exported = next(
+            r.get("outputs", {}) for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"
+        )
         return PlanResult(
-            stack=name, document=document, summary=offline_plan.summary(document),
+            stack=name,
+            document=document,
+            summary=offline_plan.summary(document),
             outputs={k: offline_plan.plain_value(v) for k, v in exported.items()},
             secret_outputs=frozenset(k for k, v in exported.items() if is_secret(v)),
-            findings=tuple(report.findings), policy_config=str(self.policy_config or ""),
-            duration_seconds=time.monotonic() - start)
+            findings=tuple(report.findings),
+            policy_config=str(self.policy_config or ""),
+            duration_seconds=time.monotonic() - start,
+        )
 
     # --- the CLI --------------------------------------------------------------------------
 
@@ -273,7 +327,8 @@ class PlatformStack:
                 f"the policy pack's virtualenv {venv} is missing or lacks pulumi-policy, and `pulumi preview "
                 "--policy-pack` runs the pack with it without creating it; build it with `make policy-venv` "
                 f"(or `python3 -m venv {venv} && {venv}/bin/pip "
-                f"install -r {self.policy_pack / 'requirements.txt'}`)")
+                f"install -r {self.policy_pack / 'requirements.txt'}`)"
+            )
 
     def _project_settings(self) -> auto.ProjectSettings:
         """Pulumi.yaml of this project, for the inline program's workspace: same name, runtime and config types.
@@ -291,8 +346,8 @@ class PlatformStack:
 
     def _workspace_options(self) -> auto.LocalWorkspaceOptions:
         options = auto.LocalWorkspaceOptions(
-            env_vars=self.backend.env(), secrets_provider=self.backend.secrets_provider,
-            pulumi_command=self._command())
+            env_vars=self.backend.env(), secrets_provider=self.backend.secrets_provider, pulumi_command=self._command()
+        )
         if self.inline:
             options.project_settings = self._project_settings()
             if self.work_dir is not None:
@@ -321,25 +376,30 @@ class PlatformStack:
         if self._set_config:
             raw = to_raw(self.config, secrets=False)
             # `pulumi config --json` form: an object value lands in Pulumi.<stack>.yaml as an object.
-            stack.set_all_config_json(json.dumps(
-                {PLATFORM_KEY: {"value": json.dumps(raw), "objectValue": raw, "secret": False}}))
+            stack.set_all_config_json(
+                json.dumps({PLATFORM_KEY: {"value": json.dumps(raw), "objectValue": raw, "secret": False}})
+            )
             # Secret fields go into that object encrypted, as `pulumi config set --secret --path` puts them.
             secrets.update({f"{PLATFORM_KEY}.{path}": value for path, value in secret_paths(self.config).items()})
         if secrets:
-            stack.set_all_config({k: auto.ConfigValue(value=v, secret=True) for k, v in sorted(secrets.items())},
-                                 path=any(k.startswith(f"{PLATFORM_KEY}.") for k in secrets))
+            stack.set_all_config(
+                {k: auto.ConfigValue(value=v, secret=True) for k, v in sorted(secrets.items())},
+                path=any(k.startswith(f"{PLATFORM_KEY}.") for k in secrets),
+            )
 
     @contextmanager
-    def _translated(self, operation: str, collector: EventCollector | None = None,
-                    streams: _Streams | None = None) -> Iterator[None]:
+    def _translated(
+        self, operation: str, collector: EventCollector | None = None, streams: _Streams | None = None
+    ) -> Iterator[None]:
         """The SDK's errors as this package's, each with what to do about it."""
         try:
             yield
         except auto.StackNotFoundError as err:
             raise StackNotFoundError(self.name, self.backend.url) from err
         except auto.ConcurrentUpdateError as err:
-            raise ConcurrentUpdateError(self.name, _last_line(streams.stderr if streams else "") or
-                                        _last_line(str(err))) from err
+            raise ConcurrentUpdateError(
+                self.name, _last_line(streams.stderr if streams else "") or _last_line(str(err))
+            ) from err
         except auto.CommandError as err:
             stdout = streams.stdout if streams else ""
             stderr = streams.stderr if streams and streams.err else str(err)
@@ -349,8 +409,9 @@ class PlatformStack:
             raise OperationFailedError(operation, self.name, stdout, stderr, findings) from err
 
     @contextmanager
-    def _operation(self, operation: str, on_event: OnEvent | None,
-                   on_output: OnOutput | None) -> Iterator[tuple[auto.Stack, EventCollector, _Streams]]:
+    def _operation(
+        self, operation: str, on_event: OnEvent | None, on_output: OnOutput | None
+    ) -> Iterator[tuple[auto.Stack, EventCollector, _Streams]]:
         if operation in ("preview", "up"):
             self._check_policy_pack()
         stack = self.stack()
@@ -365,14 +426,28 @@ class PlatformStack:
         """`pulumi preview` with the policy pack. A mandatory violation raises PolicyViolationError."""
         start = time.monotonic()
         with self._operation("preview", on_event, on_output) as (stack, collector, streams):
-            result = stack.preview(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
-                                   color="never", **self._policy_args())
-        return PreviewResult(stack=self.name, changes=ChangeSummary.of(result.change_summary),
-                             findings=collector.findings, duration_seconds=time.monotonic() - start,
-                             stdout=result.stdout)
+            result = stack.preview(
+                on_event=collector,
+                on_output=streams.on_output,
+                on_error=streams.on_error,
+                color="never",
+                **self._policy_args(),
+            )
+        return PreviewResult(
+            stack=self.name,
+            changes=ChangeSummary.of(result.change_summary),
+            findings=collector.findings,
+            duration_seconds=time.monotonic() - start,
+            stdout=result.stdout,
+        )
 
-    def up(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None,
-           message: str | None = None, preview_first: bool = True) -> UpdateResult:
+    def up(
+        self,
+        on_event: OnEvent | None = None,
+        on_output: OnOutput | None = None,
+        message: str | None = None,
+        preview_first: bool = True,
+    ) -> UpdateResult:
         """`pulumi up` with the policy pack; returns the changes, the outputs and any advisory findings.
 
         The Automation API runs `up --skip-preview`, and the engine runs stack policies (AnalyzeStack) only
@@ -385,16 +460,23 @@ class PlatformStack:
             self.preview()
         start = time.monotonic()
         with self._operation("up", on_event, on_output) as (stack, collector, streams):
-            result = stack.up(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
-                              color="never", message=message, **self._policy_args())
+            result = stack.up(
+                on_event=collector,
+                on_output=streams.on_output,
+                on_error=streams.on_error,
+                color="never",
+                message=message,
+                **self._policy_args(),
+            )
         return self._update_result("up", result.summary, result.outputs, collector, start, result.stdout)
 
     def refresh(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None) -> UpdateResult:
         """`pulumi refresh`: adopt what the cloud really has into the stack's state."""
         start = time.monotonic()
         with self._operation("refresh", on_event, on_output) as (stack, collector, streams):
-            result = stack.refresh(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
-                                   color="never")
+            result = stack.refresh(
+                on_event=collector, on_output=streams.on_output, on_error=streams.on_error, color="never"
+            )
             outputs = stack.outputs()
         return self._update_result("refresh", result.summary, outputs, collector, start, result.stdout)
 
@@ -402,8 +484,9 @@ class PlatformStack:
         """`pulumi destroy`. Protected resources (storage.protect: true) make it fail, as they should."""
         start = time.monotonic()
         with self._operation("destroy", on_event, on_output) as (stack, collector, streams):
-            result = stack.destroy(on_event=collector, on_output=streams.on_output, on_error=streams.on_error,
-                                   color="never")
+            result = stack.destroy(
+                on_event=collector, on_output=streams.on_output, on_error=streams.on_error, color="never"
+            )
         return self._update_result("destroy", result.summary, {}, collector, start, result.stdout)
 
     def outputs(self) -> dict[str, Any]:
@@ -411,17 +494,33 @@ class PlatformStack:
         with self._translated("outputs"):
             return {k: v.value for k, v in self.stack().outputs().items()}
 
-    def _update_result(self, operation: str, summary: auto.UpdateSummary, outputs: Mapping[str, Any],
-                       collector: EventCollector, start: float, stdout: str) -> UpdateResult:
-        changes = ChangeSummary.of(summary.resource_changes) if summary.resource_changes is not None \
+    def _update_result(
+        self,
+        operation: str,
+        summary: auto.UpdateSummary,
+        outputs: Mapping[str, Any],
+        collector: EventCollector,
+        start: float,
+        stdout: str,
+    ) -> UpdateResult:
+        changes = (
+            ChangeSummary.of(summary.resource_changes)
+            if summary.resource_changes is not None
             else collector.summary_changes or ChangeSummary()
+        )
         return UpdateResult(
-            stack=self.name, operation=operation, result=summary.result, version=summary.version, changes=changes,
+            stack=self.name,
+            operation=operation,
+            result=summary.result,
+            version=summary.version,
+            changes=changes,
             outputs={k: v.value for k, v in outputs.items()},
             secret_outputs=frozenset(k for k, v in outputs.items() if v.secret),
-            findings=collector.findings, duration_seconds=time.monotonic() - start, stdout=stdout)
+            findings=collector.findings,
+            duration_seconds=time.monotonic() - start,
+            stdout=stdout,
+        )
 
 
 def _last_line(text: str) -> str:
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
-

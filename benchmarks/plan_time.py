@@ -19,9 +19,11 @@ sys.path.insert(0, str(ROOT))
 REPEATS = 5
 IMPORTS = "import pulumi, pulumi_aws, pulumi_eks, pulumi_kubernetes, pydantic"
 # The program's own modules, and the pulumi_aws service modules it touches (loaded on first access).
-IMPORTS_USED = IMPORTS + ("; import components.platform; pulumi_aws.ec2.Vpc, pulumi_aws.iam.Role,"
-                          " pulumi_aws.cloudwatch.LogGroup, pulumi_aws.vpc.SecurityGroupIngressRule,"
-                          " pulumi_aws.s3.Bucket, pulumi_aws.kms.Key, pulumi_aws.eks.Addon")
+IMPORTS_USED = IMPORTS + (
+    "; import components.platform; pulumi_aws.ec2.Vpc, pulumi_aws.iam.Role,"
+    " pulumi_aws.cloudwatch.LogGroup, pulumi_aws.vpc.SecurityGroupIngressRule,"
+    " pulumi_aws.s3.Bucket, pulumi_aws.kms.Key, pulumi_aws.eks.Addon"
+)
 
 
 def seconds_of(argv: list[str]) -> float:
@@ -48,14 +50,17 @@ def main() -> None:
             argv = [sys.executable, "-m", "offline", "plan", "--stack", stack, "--out", f"{tmp}/{stack}.json"]
             rows.append((f"plan {stack} (cold process, CLI)", median_of(lambda argv=argv: seconds_of(argv))))
     for stack in ("dev", "prod"):
+
         def warm(stack: str = stack) -> float:
             start = time.perf_counter()
             plan.dumps(plan.deployment(run_program(ROOT, stack)))
             return time.perf_counter() - start
+
         warm()
         rows.append((f"plan {stack} (warm, in process)", median_of(warm, repeats=10)))
 
     from gpu_platform.offline import rules as aws_rules
+
     strict_rows = {}
     for stack in ("dev", "prod"):
         resources = run_program(ROOT, stack).resources
@@ -64,6 +69,7 @@ def main() -> None:
             start = time.perf_counter()
             aws_rules.refusals(resources)
             return time.perf_counter() - start
+
         strict_rows[stack] = f"strict AWS rules {stack} ({len(resources)} res.)"
         rows.append((strict_rows[stack], median_of(strict, repeats=20)))
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 # Private ranges AWS recommends for VPCs (RFC 1918) and carrier-grade NAT space.
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in
-                       ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
 # AWS: a VPC CIDR block is between /16 and /28.
 LARGEST_VPC_PREFIX = 16
 # A private subnet must fit a few nodes with their pods' addresses.
@@ -59,11 +60,14 @@ def check_vpc_cidr(text: str) -> ipaddress.IPv4Network:
     network = parse_ipv4_network(text)
     if not any(network.subnet_of(r) for r in PRIVATE_RANGES):
         raise PydanticCustomError(
-            "cidr", "{got} is not a private range; use one inside {ranges}",
-            {"got": text, "ranges": ", ".join(str(r) for r in PRIVATE_RANGES)})
+            "cidr",
+            "{got} is not a private range; use one inside {ranges}",
+            {"got": text, "ranges": ", ".join(str(r) for r in PRIVATE_RANGES)},
+        )
     if network.prefixlen < LARGEST_VPC_PREFIX:
         raise PydanticCustomError(
-            "cidr", "{got} is larger than AWS allows for a VPC; use a /16 to /24 block", {"got": text})
+            "cidr", "{got} is larger than AWS allows for a VPC; use a /16 to /24 block", {"got": text}
+        )
     return network
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-
 from gpu_platform.components import iam, sharing
 from gpu_platform.components.catalog import CLUSTER_AUTOSCALER
 from gpu_platform.components.cluster import Cluster
@@ -34,10 +33,15 @@ NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 # Capacity Block pool, whose instances cannot launch outside the reservation, is never grown.
 AUTOSCALED_TAG = "gpu-platform.io/autoscaled"
 DESCRIBE_ACTIONS = [
-    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-    "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-    "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeTags",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
     "eks:DescribeNodegroup",
 ]
 
@@ -45,25 +49,37 @@ DESCRIBE_ACTIONS = [
 def discovery_tags(cluster_name: str) -> list[str]:
     """Keys every discovered group has; `key=value` matches the value too (aws_manager.go,
     parseASGAutoDiscoverySpec), so a group handed to another cluster's autoscaler is not taken."""
-    return ["k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/{cluster_name}",
-            f"{AUTOSCALED_TAG}={cluster_name}"]
+    return [
+        "k8s.io/cluster-autoscaler/enabled",
+        f"k8s.io/cluster-autoscaler/{cluster_name}",
+        f"{AUTOSCALED_TAG}={cluster_name}",
+    ]
 
 
 def autoscaler_statements(cluster_name: str) -> tuple[iam.Statement, ...]:
     """Read every group (describe calls take no resource), resize only the groups the platform handed over."""
     return (
         iam.allow(DESCRIBE_ACTIONS, ["*"], sid="DiscoverNodeGroups"),
-        iam.allow(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], ["*"],
-                  sid="ResizeThisClustersGroups",
-                  conditions={"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
-                                               f"aws:ResourceTag/{AUTOSCALED_TAG}": cluster_name}}),
+        iam.allow(
+            ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            ["*"],
+            sid="ResizeThisClustersGroups",
+            conditions={
+                "StringEquals": {
+                    f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                    f"aws:ResourceTag/{AUTOSCALED_TAG}": cluster_name,
+                }
+            },
+        ),
     )
 
 
 def node_template_tags(pool: GpuPool) -> dict[str, str]:
     """What one node of the pool offers, as the ASG tags the autoscaler reads for empty groups."""
-    tags = {f"{NODE_TEMPLATE}/resources/{name}": str(count)
-            for name, count in sharing.autoscaler_resources(pool.config).items()}
+    tags = {
+        f"{NODE_TEMPLATE}/resources/{name}": str(count)
+        for name, count in sharing.autoscaler_resources(pool.config).items()
+    }
     tags |= {f"{NODE_TEMPLATE}/label/{key}": value for key, value in sharing.node_labels(pool.config).items()}
     taint = sharing.taint(pool.config)
     tags[f"{NODE_TEMPLATE}/taint/{taint['key']}"] = f"{taint['value']}:{taint['effect']}"
@@ -74,41 +90,72 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     """The Cluster Autoscaler of the cluster's Kubernetes minor, with its own IRSA role; it resizes the system
     pool and every GPU pool but Capacity Blocks, and knows what an empty GPU pool's node would offer."""
 
-    def __init__(self, name: str, cluster: Cluster, pools: list[GpuPool], region: str, kubernetes_version: str,
-                 labels: CostLabels, pod_labels: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cluster: Cluster,
+        pools: list[GpuPool],
+        region: str,
+        kubernetes_version: str,
+        labels: CostLabels,
+        pod_labels: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("gpu-platform:index:ClusterAutoscaler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = IrsaRole(
-            f"{name}-role", cluster.oidc, ServiceAccountBinding(NAMESPACE, SERVICE_ACCOUNT, cluster.kubernetes,
-                                                                pod_labels),
-            labels, statements=autoscaler_statements(cluster.name),
-            description="Cluster Autoscaler resizes this cluster's node groups", opts=child)
+            f"{name}-role",
+            cluster.oidc,
+            ServiceAccountBinding(NAMESPACE, SERVICE_ACCOUNT, cluster.kubernetes, pod_labels),
+            labels,
+            statements=autoscaler_statements(cluster.name),
+            description="Cluster Autoscaler resizes this cluster's node groups",
+            opts=child,
+        )
         groups = [("system", cluster.system_nodes, {})]
-        groups += [(pool.config.name, pool.node_group, node_template_tags(pool))
-                   for pool in pools if pool.size_owner == SizeOwner.AUTOSCALER]
+        groups += [
+            (pool.config.name, pool.node_group, node_template_tags(pool))
+            for pool in pools
+            if pool.size_owner == SizeOwner.AUTOSCALER
+        ]
         for group_name, group, template in groups:
             asg = autoscaling_group_name(group)
             for key, value in sorted({AUTOSCALED_TAG: cluster.name, **template}.items()):
                 slug = key.removeprefix(f"{NODE_TEMPLATE}/").replace("/", "-")
-                aws.autoscaling.Tag(f"{name}-{group_name}-{slug}", autoscaling_group_name=asg,
-                                    tag={"key": key, "value": value, "propagate_at_launch": False}, opts=child)
+                aws.autoscaling.Tag(
+                    f"{name}-{group_name}-{slug}",
+                    autoscaling_group_name=asg,
+                    tag={"key": key, "value": value, "propagate_at_launch": False},
+                    opts=child,
+                )
         release = CLUSTER_AUTOSCALER[kubernetes_version]
         k8s.helm.v3.Release(
-            name, name=CHART, chart=CHART, version=release.chart_version, namespace=NAMESPACE,
+            name,
+            name=CHART,
+            chart=CHART,
+            version=release.chart_version,
+            namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY),
             values={
-                "cloudProvider": "aws", "awsRegion": region,
+                "cloudProvider": "aws",
+                "awsRegion": region,
                 "autoDiscovery": {"clusterName": cluster.name, "tags": discovery_tags(cluster.name)},
                 # The chart's default image can lag its appVersion; the minor's latest patch, always.
                 "image": {"tag": release.image_tag},
                 "rbac": {"serviceAccount": {"create": False, "name": SERVICE_ACCOUNT}},
                 "nodeSelector": {SYSTEM_LABEL: "true"},
                 "podLabels": pod_labels,
-                "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste",
-                              "skip-nodes-with-system-pods": False, "scale-down-unneeded-time": "10m"},
+                "extraArgs": {
+                    "balance-similar-node-groups": True,
+                    "expander": "least-waste",
+                    "skip-nodes-with-system-pods": False,
+                    "scale-down-unneeded-time": "10m",
+                },
             },
-            atomic=True, cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes,
-                                        depends_on=[role, cluster.system_nodes]))
+            atomic=True,
+            cleanup_on_fail=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=cluster.kubernetes, depends_on=[role, cluster.system_nodes]
+            ),
+        )
         self.register_outputs({})

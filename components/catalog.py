@@ -32,26 +32,39 @@ class EksRelease:
         return today < self.end_of_extended
 
 
-_EKS_CALENDAR = ("awsdocs/amazon-eks-user-guide latest/ug/versioning/kubernetes-versions.adoc @ 01385604 "
-                 "(docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, release calendar)")
-_EKS_CALENDAR_SECONDARY = ("endoflife.date/amazon-eks and aws-samples sample-apex-skills cluster-lifecycle "
-                           "(verified 2026-04-24); the AWS calendar row itself could not be read here")
+_EKS_CALENDAR = (
+    "awsdocs/amazon-eks-user-guide latest/ug/versioning/kubernetes-versions.adoc @ 01385604 "
+    "(docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, release calendar)"
+)
+_EKS_CALENDAR_SECONDARY = (
+    "endoflife.date/amazon-eks and aws-samples sample-apex-skills cluster-lifecycle "
+    "(verified 2026-04-24); the AWS calendar row itself could not be read here"
+)
 _D = datetime.date
 # The platform supports the minors that also have a Cluster Autoscaler release chart (below).
-EKS_RELEASES: dict[str, EksRelease] = {r.minor: r for r in (
-    EksRelease("1.32", _D(2025, 1, 23), _D(2026, 3, 23), _D(2027, 3, 23), _EKS_CALENDAR),
-    EksRelease("1.33", _D(2025, 5, 29), _D(2026, 7, 29), _D(2027, 7, 29), _EKS_CALENDAR),
-    EksRelease("1.34", _D(2025, 10, 2), _D(2026, 12, 2), _D(2027, 12, 2), _EKS_CALENDAR),
-    EksRelease("1.35", _D(2026, 1, 27), _D(2027, 3, 27), _D(2028, 3, 27), _EKS_CALENDAR_SECONDARY),
-)}
+EKS_RELEASES: dict[str, EksRelease] = {
+    r.minor: r
+    for r in (
+        EksRelease("1.32", _D(2025, 1, 23), _D(2026, 3, 23), _D(2027, 3, 23), _EKS_CALENDAR),
+        EksRelease("1.33", _D(2025, 5, 29), _D(2026, 7, 29), _D(2027, 7, 29), _EKS_CALENDAR),
+        EksRelease("1.34", _D(2025, 10, 2), _D(2026, 12, 2), _D(2027, 12, 2), _EKS_CALENDAR),
+        EksRelease("1.35", _D(2026, 1, 27), _D(2027, 3, 27), _D(2028, 3, 27), _EKS_CALENDAR_SECONDARY),
+    )
+}
 EKS_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(EKS_RELEASES)
 # Every minor in the EKS calendar: those above, and older ones EKS still offers (or offered) in extended
 # support that the platform does not build on. The offline AWS rules refuse a cluster only past both.
-EKS_CALENDAR: dict[str, EksRelease] = {**{r.minor: r for r in (
-    EksRelease("1.29", _D(2024, 1, 23), _D(2025, 3, 23), _D(2026, 3, 23), _EKS_CALENDAR),
-    EksRelease("1.30", _D(2024, 5, 23), _D(2025, 7, 23), _D(2026, 7, 23), _EKS_CALENDAR),
-    EksRelease("1.31", _D(2024, 9, 26), _D(2025, 11, 26), _D(2026, 11, 26), _EKS_CALENDAR),
-)}, **EKS_RELEASES}
+EKS_CALENDAR: dict[str, EksRelease] = {
+    **{
+        r.minor: r
+        for r in (
+            EksRelease("1.29", _D(2024, 1, 23), _D(2025, 3, 23), _D(2026, 3, 23), _EKS_CALENDAR),
+            EksRelease("1.30", _D(2024, 5, 23), _D(2025, 7, 23), _D(2026, 7, 23), _EKS_CALENDAR),
+            EksRelease("1.31", _D(2024, 9, 26), _D(2025, 11, 26), _D(2026, 11, 26), _EKS_CALENDAR),
+        )
+    },
+    **EKS_RELEASES,
+}
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # Control plane, USD per cluster-hour (AWS Containers blog "Amazon EKS extended support for Kubernetes
@@ -82,8 +95,28 @@ CLUSTER_AUTOSCALER: dict[str, AutoscalerRelease] = {
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API).
 LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 
@@ -122,15 +155,24 @@ class GpuInstance:
     capacity_block: bool = False
 
 
-def _family(prefix: str, gpu: Gpu, counts: dict[str, int], efa: dict[str, int] | None = None,
-            capacity_block: bool = False) -> dict[str, GpuInstance]:
-    return {f"{prefix}.{size}": GpuInstance(f"{prefix}.{size}", gpu, n, (efa or {}).get(size, 0), capacity_block)
-            for size, n in counts.items()}
+def _family(
+    prefix: str, gpu: Gpu, counts: dict[str, int], efa: dict[str, int] | None = None, capacity_block: bool = False
+) -> dict[str, GpuInstance]:
+    return {
+        f"{prefix}.{size}": GpuInstance(f"{prefix}.{size}", gpu, n, (efa or {}).get(size, 0), capacity_block)
+        for size, n in counts.items()
+    }
 
 
 _SMALL_TO_LARGE = {
-    "xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
-    "12xlarge": 4, "24xlarge": 4, "48xlarge": 8,
+    "xlarge": 1,
+    "2xlarge": 1,
+    "4xlarge": 1,
+    "8xlarge": 1,
+    "16xlarge": 1,
+    "12xlarge": 4,
+    "24xlarge": 4,
+    "48xlarge": 8,
 }
 
 # EFA: the types of the EFA device plugin chart's supportedInstanceLabels (aws/eks-charts
@@ -177,12 +219,30 @@ def _profiles(*rows: tuple[str, int, int, int]) -> dict[str, MigProfile]:
 
 
 MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
-    A100_40GB.model: _profiles(("1g.5gb", 1, 1, 7), ("1g.10gb", 1, 2, 4), ("2g.10gb", 2, 2, 3),
-                               ("3g.20gb", 3, 4, 2), ("4g.20gb", 4, 4, 1), ("7g.40gb", 7, 8, 1)),
-    A100_80GB.model: _profiles(("1g.10gb", 1, 1, 7), ("1g.20gb", 1, 2, 4), ("2g.20gb", 2, 2, 3),
-                               ("3g.40gb", 3, 4, 2), ("4g.40gb", 4, 4, 1), ("7g.80gb", 7, 8, 1)),
-    H200_141GB.model: _profiles(("1g.18gb", 1, 1, 7), ("1g.35gb", 1, 2, 4), ("2g.35gb", 2, 2, 3),
-                                ("3g.71gb", 3, 4, 2), ("4g.71gb", 4, 4, 1), ("7g.141gb", 7, 8, 1)),
+    A100_40GB.model: _profiles(
+        ("1g.5gb", 1, 1, 7),
+        ("1g.10gb", 1, 2, 4),
+        ("2g.10gb", 2, 2, 3),
+        ("3g.20gb", 3, 4, 2),
+        ("4g.20gb", 4, 4, 1),
+        ("7g.40gb", 7, 8, 1),
+    ),
+    A100_80GB.model: _profiles(
+        ("1g.10gb", 1, 1, 7),
+        ("1g.20gb", 1, 2, 4),
+        ("2g.20gb", 2, 2, 3),
+        ("3g.40gb", 3, 4, 2),
+        ("4g.40gb", 4, 4, 1),
+        ("7g.80gb", 7, 8, 1),
+    ),
+    H200_141GB.model: _profiles(
+        ("1g.18gb", 1, 1, 7),
+        ("1g.35gb", 1, 2, 4),
+        ("2g.35gb", 2, 2, 3),
+        ("3g.71gb", 3, 4, 2),
+        ("4g.71gb", 4, 4, 1),
+        ("7g.141gb", 7, 8, 1),
+    ),
 }
 MIG_PROFILES[H100_80GB.model] = MIG_PROFILES[A100_80GB.model]
 
@@ -209,7 +269,11 @@ def mig_presets(gpu: Gpu) -> dict[str, dict[str, int]]:
 # instances may not share a memory slice (NVML nvmlDeviceGetGpuInstancePossiblePlacements). 4g + 3g is
 # valid since driver R510 (MIG user guide, concepts); the EKS AL2023 NVIDIA AMIs ship far newer drivers.
 MIG_PLACEMENTS: dict[tuple[int, int], tuple[int, ...]] = {
-    (1, 1): (0, 1, 2, 3, 4, 5, 6), (1, 2): (0, 2, 4, 6), (2, 2): (0, 2, 4), (3, 4): (0, 4), (4, 4): (0,),
+    (1, 1): (0, 1, 2, 3, 4, 5, 6),
+    (1, 2): (0, 2, 4, 6),
+    (2, 2): (0, 2, 4),
+    (3, 4): (0, 4),
+    (4, 4): (0,),
     (7, 8): (0,),
 }
 
@@ -218,8 +282,10 @@ def mig_placement(gpu: Gpu, layout: dict[str, int]) -> dict[str, list[int]] | No
     """Start slots for every instance of a per-GPU layout, largest first as mig-parted creates them
     (pkg/types/mig_config.go Flatten); None if the GPU cannot place them all."""
     profiles = MIG_PROFILES[gpu.model]
-    instances = sorted((name for name, count in layout.items() for _ in range(count)),
-                       key=lambda n: (-profiles[n].memory, -profiles[n].compute, n))
+    instances = sorted(
+        (name for name, count in layout.items() for _ in range(count)),
+        key=lambda n: (-profiles[n].memory, -profiles[n].compute, n),
+    )
 
     def place(i: int, used: frozenset[int]) -> list[int] | None:
         if i == len(instances):
@@ -265,13 +331,18 @@ def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> li
     unknown = [name for name in layout if name not in profiles]
     if unknown:
         return [f"{', '.join(unknown)} is not a MIG profile of {where}; allowed: {', '.join(profiles)}"]
-    problems = [f"{name} fits at most {profiles[name].max_per_gpu} times on one GPU (got {count})"
-                for name, count in layout.items() if count > profiles[name].max_per_gpu]
+    problems = [
+        f"{name} fits at most {profiles[name].max_per_gpu} times on one GPU (got {count})"
+        for name, count in layout.items()
+        if count > profiles[name].max_per_gpu
+    ]
     compute = sum(profiles[n].compute * c for n, c in layout.items())
     memory = sum(profiles[n].memory * c for n, c in layout.items())
     if compute > MIG_COMPUTE_SLICES or memory > MIG_MEMORY_SLICES:
-        problems.append(f"needs {compute} of {MIG_COMPUTE_SLICES} compute and {memory} of {MIG_MEMORY_SLICES} "
-                        f"memory slices of one {where}")
+        problems.append(
+            f"needs {compute} of {MIG_COMPUTE_SLICES} compute and {memory} of {MIG_MEMORY_SLICES} "
+            f"memory slices of one {where}"
+        )
     elif not problems and mig_placement(gpu, layout) is None:
         problems.append(f"cannot be placed on one {where}: its instances' allowed start slots overlap")
     if problems:

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Annotated, Any, Union
 
 import pulumi
+from gpu_platform.components import addressing, catalog, naming, node_labels, regions
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,14 +33,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from gpu_platform.components import addressing, catalog, naming, node_labels, regions
-
 CONFIG_KEY = "platform"
 
 
 def _utc_today() -> datetime.date:
     """EKS support windows are published by UTC date."""
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 class ConfigError(pulumi.RunError):
@@ -60,7 +59,8 @@ def _between(low: int, high: int):
     def check(value: int) -> int:
         if not low <= value <= high:
             raise PydanticCustomError(
-                "range", "must be between {low} and {high} (got {got})",
+                "range",
+                "must be between {low} and {high} (got {got})",
                 {"low": low, "high": high, "got": value},
             )
         return value
@@ -72,7 +72,8 @@ def _one_of(allowed: tuple):
     def check(value):
         if value not in allowed:
             raise PydanticCustomError(
-                "one_of", "must be one of {allowed} (got {got})",
+                "one_of",
+                "must be one of {allowed} (got {got})",
                 {"allowed": ", ".join(str(a) for a in allowed), "got": value},
             )
         return value
@@ -85,22 +86,27 @@ def _matching(pattern: str, explain: str):
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise PydanticCustomError("pattern", "must be {explain} (got '{got}')",
-                                      {"explain": explain, "got": value})
+            raise PydanticCustomError("pattern", "must be {explain} (got '{got}')", {"explain": explain, "got": value})
         return value
 
     return AfterValidator(check)
 
 
-LabelValue = Annotated[str, _matching(
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
-    "1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit "
-    "(it is both an AWS tag and a Kubernetes label value)",
-)]
-DnsLabel = Annotated[str, _matching(
-    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
-    "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
-)]
+LabelValue = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+        "1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit "
+        "(it is both an AWS tag and a Kubernetes label value)",
+    ),
+]
+DnsLabel = Annotated[
+    str,
+    _matching(
+        r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+        "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
+    ),
+]
 _REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
 
 
@@ -111,16 +117,22 @@ def _known_region(value: str) -> str:
     partition = regions.REGIONS[value].partition
     if partition != "aws":
         raise PydanticCustomError(
-            "region", "'{got}' is in the {partition} partition; the platform's ARNs and service principals are "
-            "written for the aws partition only (see the README's known risks)", {"got": value, "partition": partition})
+            "region",
+            "'{got}' is in the {partition} partition; the platform's ARNs and service principals are "
+            "written for the aws partition only (see the README's known risks)",
+            {"got": value, "partition": partition},
+        )
     return value
 
 
 Region = Annotated[str, _matching(_REGION, "an AWS region such as us-east-1"), AfterValidator(_known_region)]
-RoleArn = Annotated[str, _matching(
-    r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
-    "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
-)]
+RoleArn = Annotated[
+    str,
+    _matching(
+        r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+        "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
+    ),
+]
 ReservationId = Annotated[str, _matching(r"cr-[0-9a-f]{17}", "a capacity reservation id such as cr-0123456789abcdef0")]
 LogRetentionDays = Annotated[int, _one_of(catalog.LOG_RETENTION_DAYS)]
 
@@ -181,8 +193,11 @@ class _Model(BaseModel):
     """camelCase keys as Pulumi users write them; unknown keys are errors."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid",
-        frozen=True, use_enum_values=False,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_enum_values=False,
     )
 
 
@@ -215,8 +230,9 @@ class NetworkConfig(_Model):
     az_count: Annotated[int, _between(2, 6)] = 3
     vpc_cidr: str = Field(default="10.0.0.0/16", validate_default=True)
     nat_gateways: NatGateways = NatGateways.PER_AZ
-    interface_endpoints: tuple[Annotated[str, _matching(
-        r"[a-z0-9]+([.-][a-z0-9]+)*", "an AWS service endpoint name such as ecr.api or sts")], ...
+    interface_endpoints: tuple[
+        Annotated[str, _matching(r"[a-z0-9]+([.-][a-z0-9]+)*", "an AWS service endpoint name such as ecr.api or sts")],
+        ...,
     ] = DEFAULT_INTERFACE_ENDPOINTS
     flow_logs: FlowLogsConfig = _section()
 
@@ -236,8 +252,7 @@ class NetworkConfig(_Model):
     def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         repeated = _repeated(value)
         if repeated:
-            raise PydanticCustomError("unique", "lists {names} more than once",
-                                      {"names": ", ".join(repeated)})
+            raise PydanticCustomError("unique", "lists {names} more than once", {"names": ", ".join(repeated)})
         return value
 
 
@@ -252,7 +267,8 @@ class NodeGroupSize(_Model):
     def _ordered(self):
         if not self.min_size <= self.desired_size <= self.max_size:
             raise PydanticCustomError(
-                "size_order", "needs minSize <= desiredSize <= maxSize (got {a} <= {b} <= {c})",
+                "size_order",
+                "needs minSize <= desiredSize <= maxSize (got {a} <= {b} <= {c})",
                 {"a": self.min_size, "b": self.desired_size, "c": self.max_size},
             )
         return self
@@ -270,7 +286,8 @@ class SystemNodeGroupConfig(NodeGroupSize):
 
 class ClusterConfig(_Model):
     kubernetes_version: Annotated[str, _one_of(catalog.EKS_KUBERNETES_VERSIONS)] = Field(
-        default=catalog.DEFAULT_KUBERNETES_VERSION, validate_default=True)
+        default=catalog.DEFAULT_KUBERNETES_VERSION, validate_default=True
+    )
     # A version past its end of standard support costs extended-support rates; only with this opt-in.
     extended_support: bool = False
     # Cluster Autoscaler: pools grow when GPU pods wait and shrink to minSize when nodes idle.
@@ -284,21 +301,28 @@ class ClusterConfig(_Model):
     def _supported_on_eks_today(self, info: ValidationInfo):
         today = (info.context or {}).get("today") or _utc_today()
         release = catalog.EKS_RELEASES[self.kubernetes_version]
-        newer = " or ".join(v for v, r in catalog.EKS_RELEASES.items()
-                            if r.in_standard_support(today) and r.released > release.released) or (
-            "a newer version, once components/catalog.py knows it (EKS_RELEASES, CLUSTER_AUTOSCALER)")
+        newer = " or ".join(
+            v for v, r in catalog.EKS_RELEASES.items() if r.in_standard_support(today) and r.released > release.released
+        ) or ("a newer version, once components/catalog.py knows it (EKS_RELEASES, CLUSTER_AUTOSCALER)")
         if not release.supported(today):
             raise PydanticCustomError(
-                "field:kubernetesVersion", "{v} left EKS extended support on {end}; use {newer}",
-                {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": newer})
+                "field:kubernetesVersion",
+                "{v} left EKS extended support on {end}; use {newer}",
+                {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": newer},
+            )
         if not release.in_standard_support(today) and not self.extended_support:
             raise PydanticCustomError(
                 "field:kubernetesVersion",
                 "{v} left EKS standard support on {end} and costs extended-support rates (${ext} instead of "
                 "${std} per cluster-hour); upgrade to {newer}, or set cluster.extendedSupport: true to pay them",
-                {"v": release.minor, "end": release.end_of_standard.isoformat(), "newer": newer,
-                 "ext": f"{catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD:.2f}",
-                 "std": f"{catalog.EKS_STANDARD_SUPPORT_HOURLY_USD:.2f}"})
+                {
+                    "v": release.minor,
+                    "end": release.end_of_standard.isoformat(),
+                    "newer": newer,
+                    "ext": f"{catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD:.2f}",
+                    "std": f"{catalog.EKS_STANDARD_SUPPORT_HOURLY_USD:.2f}",
+                },
+            )
         return self
 
     @property
@@ -317,8 +341,11 @@ class ClusterConfig(_Model):
             raise PydanticCustomError("public_cidrs", "only applies with endpointPublicAccess: true", {})
         if public and not value:
             raise PydanticCustomError(
-                "public_cidrs", "must list who may reach the public endpoint (e.g. your office or VPN CIDRs); "
-                "without it AWS opens it to 0.0.0.0/0", {})
+                "public_cidrs",
+                "must list who may reach the public endpoint (e.g. your office or VPN CIDRs); "
+                "without it AWS opens it to 0.0.0.0/0",
+                {},
+            )
         return value
 
 
@@ -340,8 +367,11 @@ class SharingConfig(_Model):
         owner = SharingMode.MIG if info.field_name == "strategy" else SharingMode.TIME_SLICING
         mode = info.data.get("mode")
         if value is not None and mode is not None and mode != owner:
-            raise PydanticCustomError("mode_field", "only applies to mode {owner} (mode is {mode})",
-                                      {"owner": owner.value, "mode": mode.value})
+            raise PydanticCustomError(
+                "mode_field",
+                "only applies to mode {owner} (mode is {mode})",
+                {"owner": owner.value, "mode": mode.value},
+            )
         if info.field_name == "replicas" and value is None and mode == SharingMode.TIME_SLICING:
             raise PydanticCustomError("mode_field", "is required with mode time-slicing (2 to 16)", {})
         return value
@@ -361,19 +391,24 @@ class SharingConfig(_Model):
         if value is None:
             if mode == SharingMode.MIG:
                 raise PydanticCustomError(
-                    "mode_field", "is required with mode mig: a preset such as all-1g, or profile counts", {})
+                    "mode_field", "is required with mode mig: a preset such as all-1g, or profile counts", {}
+                )
             return None
         if mode is not None and mode != SharingMode.MIG:
-            raise PydanticCustomError("mode_field", "only applies to mode mig (mode is {mode})",
-                                      {"mode": mode.value})
+            raise PydanticCustomError("mode_field", "only applies to mode mig (mode is {mode})", {"mode": mode.value})
         if isinstance(value, str) and value:
             return value
-        if isinstance(value, dict) and value and all(
-                isinstance(k, str) and type(n) is int and 1 <= n <= 7 for k, n in value.items()):
+        if (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(k, str) and type(n) is int and 1 <= n <= 7 for k, n in value.items())
+        ):
             return dict(value)
         raise PydanticCustomError(
-            "layout", "must be a preset name such as all-1g, or profile counts from 1 to 7 "
-            "such as 1g.10gb: 7 (got {got})", {"got": repr(value)})
+            "layout",
+            "must be a preset name such as all-1g, or profile counts from 1 to 7 such as 1g.10gb: 7 (got {got})",
+            {"got": repr(value)},
+        )
 
 
 def _node_labels(value: dict[str, str]) -> dict[str, str]:
@@ -381,16 +416,18 @@ def _node_labels(value: dict[str, str]) -> dict[str, str]:
     problems = [p for p in (node_labels.label_key_problem(k) for k in value) if p]
     owned = sorted(k for k in value if k in node_labels.PLATFORM_OWNED or k.startswith(node_labels.NVIDIA_PREFIX))
     problems += [f"{k!r} is set by the platform itself" for k in owned]
-    problems += [f"the value of {k!r} {node_labels.label_value_problem(v)}" for k, v in value.items()
-                 if node_labels.label_value_problem(v)]
+    problems += [
+        f"the value of {k!r} {node_labels.label_value_problem(v)}"
+        for k, v in value.items()
+        if node_labels.label_value_problem(v)
+    ]
     if problems:
         raise PydanticCustomError("labels", "{problems}", {"problems": "; ".join(problems)})
     return value
 
 
 NodeLabels = Annotated[dict[str, str], AfterValidator(_node_labels)]
-AvailabilityZone = Annotated[str, _matching(rf"{_REGION}[a-z]",
-                                            "an availability zone name such as us-east-1a")]
+AvailabilityZone = Annotated[str, _matching(rf"{_REGION}[a-z]", "an availability zone name such as us-east-1a")]
 
 
 class GpuPoolConfig(_Model):
@@ -417,13 +454,17 @@ class GpuPoolConfig(_Model):
         unknown = [t for t in value if t not in catalog.GPU_INSTANCES]
         if unknown:
             raise PydanticCustomError(
-                "instance", "{unknown} is not a GPU instance type the platform knows; allowed: {allowed}",
-                {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(catalog.GPU_INSTANCES))})
+                "instance",
+                "{unknown} is not a GPU instance type the platform knows; allowed: {allowed}",
+                {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(catalog.GPU_INSTANCES))},
+            )
         models = sorted({catalog.GPU_INSTANCES[t].gpu.model for t in value})
         if len(models) > 1:
             raise PydanticCustomError(
-                "instance", "mixes GPU models ({models}); a pool has one GPU model, use one pool each",
-                {"models": ", ".join(models)})
+                "instance",
+                "mixes GPU models ({models}); a pool has one GPU model, use one pool each",
+                {"models": ", ".join(models)},
+            )
         return value
 
     @property
@@ -450,8 +491,11 @@ class GpuPoolConfig(_Model):
     def _x86_image_for_x86_instances(cls, value: AmiType) -> AmiType:
         if "ARM" in value.value:
             raise PydanticCustomError(
-                "ami", "{got} is for Arm instances, and every GPU instance type here is x86_64; use "
-                "AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA", {"got": value.value})
+                "ami",
+                "{got} is for Arm instances, and every GPU instance type here is x86_64; use "
+                "AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA",
+                {"got": value.value},
+            )
         return value
 
     @field_validator("sharing")
@@ -464,28 +508,35 @@ class GpuPoolConfig(_Model):
         where = f"{gpu.model} ({', '.join(types)})"
         if sharing.mode != SharingMode.NONE and ami == AmiType.BOTTLEROCKET_NVIDIA:
             raise PydanticCustomError(
-                "field:mode", "{mode} needs the GPU Operator's device plugin, which Bottlerocket replaces with "
-                "its own; use amiType AL2023_x86_64_NVIDIA", {"mode": sharing.mode.value})
+                "field:mode",
+                "{mode} needs the GPU Operator's device plugin, which Bottlerocket replaces with "
+                "its own; use amiType AL2023_x86_64_NVIDIA",
+                {"mode": sharing.mode.value},
+            )
         if sharing.mode != SharingMode.MIG:
             return sharing
         if not gpu.mig:
-            raise PydanticCustomError(
-                "field:mode", "{where} has no MIG; share it with time-slicing", {"where": where})
+            raise PydanticCustomError("field:mode", "{where} has no MIG; share it with time-slicing", {"where": where})
         layout = sharing.layout
         if isinstance(layout, str):
             presets = catalog.mig_presets(gpu)
             if layout not in presets:
                 raise PydanticCustomError(
-                    "field:layout", "{got} is not a MIG preset of {where}; allowed: {allowed}, or profile counts",
-                    {"got": layout, "where": where, "allowed": ", ".join(presets)})
+                    "field:layout",
+                    "{got} is not a MIG preset of {where}; allowed: {allowed}, or profile counts",
+                    {"got": layout, "where": where, "allowed": ", ".join(presets)},
+                )
             layout = presets[layout]
         problems = catalog.mig_layout_problems(gpu, layout, where)
         if problems:
             raise PydanticCustomError("field:layout", "{problems}", {"problems": "; ".join(problems)})
         if sharing.strategy == MigStrategy.SINGLE and len(layout) > 1:
             raise PydanticCustomError(
-                "field:strategy", "single advertises every MIG device as nvidia.com/gpu, so the layout must use "
-                "one profile (got {profiles}); use strategy mixed", {"profiles": ", ".join(layout)})
+                "field:strategy",
+                "single advertises every MIG device as nvidia.com/gpu, so the layout must use "
+                "one profile (got {profiles}); use strategy mixed",
+                {"profiles": ", ".join(layout)},
+            )
         return sharing
 
     @field_validator("capacity_reservation_id")
@@ -495,35 +546,43 @@ class GpuPoolConfig(_Model):
         if capacity == CapacityType.CAPACITY_BLOCK and value is None:
             raise PydanticCustomError("reservation", "is required with capacityType CAPACITY_BLOCK", {})
         if capacity not in (None, CapacityType.CAPACITY_BLOCK) and value is not None:
-            raise PydanticCustomError("reservation", "only applies to capacityType CAPACITY_BLOCK (got {got})",
-                                      {"got": capacity.value})
+            raise PydanticCustomError(
+                "reservation", "only applies to capacityType CAPACITY_BLOCK (got {got})", {"got": capacity.value}
+            )
         return value
 
     @field_validator("capacity_block_start")
     @classmethod
-    def _start_of_a_capacity_block(cls, value: datetime.datetime | None,
-                                   info: ValidationInfo) -> datetime.datetime | None:
+    def _start_of_a_capacity_block(
+        cls, value: datetime.datetime | None, info: ValidationInfo
+    ) -> datetime.datetime | None:
         if value is None:
             return None
         if info.data.get("capacity_type") != CapacityType.CAPACITY_BLOCK:
             raise PydanticCustomError("start", "only applies to capacityType CAPACITY_BLOCK", {})
         if value.tzinfo is None:
-            raise PydanticCustomError("start", "needs a time zone, e.g. 2026-12-01T11:30:00Z (got {got})",
-                                      {"got": value.isoformat()})
-        return value.astimezone(datetime.timezone.utc)
+            raise PydanticCustomError(
+                "start", "needs a time zone, e.g. 2026-12-01T11:30:00Z (got {got})", {"got": value.isoformat()}
+            )
+        return value.astimezone(datetime.UTC)
 
     @field_validator("availability_zone")
     @classmethod
     def _one_zone_for_capacity_blocks(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("capacity_type") == CapacityType.CAPACITY_BLOCK:
             raise PydanticCustomError(
-                "zone", "is required with capacityType CAPACITY_BLOCK: a Capacity Block lives in one AZ; give the "
-                "AZ of the reservation (aws ec2 describe-capacity-reservations)", {})
+                "zone",
+                "is required with capacityType CAPACITY_BLOCK: a Capacity Block lives in one AZ; give the "
+                "AZ of the reservation (aws ec2 describe-capacity-reservations)",
+                {},
+            )
         region = (info.context or {}).get("region")
         if value is not None and region and value not in regions.REGIONS[region].zones:
-            raise PydanticCustomError("zone", "{got} is not an AZ of the stack's region {region} ({zones})",
-                                      {"got": value, "region": region,
-                                       "zones": ", ".join(regions.REGIONS[region].zones)})
+            raise PydanticCustomError(
+                "zone",
+                "{got} is not an AZ of the stack's region {region} ({zones})",
+                {"got": value, "region": region, "zones": ", ".join(regions.REGIONS[region].zones)},
+            )
         return value
 
     @model_validator(mode="after")
@@ -534,27 +593,51 @@ class GpuPoolConfig(_Model):
         if self.capacity_type == CapacityType.CAPACITY_BLOCK:
             unsold = [i.instance_type for i in instances if not i.capacity_block]
             if unsold:
-                problems.append(("instanceTypes", f"{', '.join(unsold)} is not sold as a Capacity Block; allowed: "
-                                 f"{', '.join(catalog.CAPACITY_BLOCK_TYPES)}"))
+                problems.append(
+                    (
+                        "instanceTypes",
+                        (
+                            f"{', '.join(unsold)} is not sold as a Capacity Block; allowed: "
+                            f"{', '.join(catalog.CAPACITY_BLOCK_TYPES)}"
+                        ),
+                    )
+                )
             elif len(instances) > 1:
                 problems.append(("instanceTypes", "a Capacity Block reserves one instance type; list only that one"))
             if self.size.min_size > 0:
-                problems.append(("size", "minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before "
-                                 "the reservation ends"))
+                problems.append(
+                    (
+                        "size",
+                        "minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the reservation ends",
+                    )
+                )
         if self.efa:
             without = [i.instance_type for i in instances if not i.efa_interfaces]
             if without:
-                problems.append(("efa", f"{', '.join(without)} has no EFA; EFA types here: "
-                                 f"{', '.join(catalog.EFA_TYPES)}"))
+                problems.append(
+                    ("efa", f"{', '.join(without)} has no EFA; EFA types here: {', '.join(catalog.EFA_TYPES)}")
+                )
             elif len({i.efa_interfaces for i in instances}) > 1:
-                problems.append(("instanceTypes", "EFA pools need instance types with the same number of network "
-                                 "cards; use one pool per type"))
+                problems.append(
+                    (
+                        "instanceTypes",
+                        "EFA pools need instance types with the same number of network cards; use one pool per type",
+                    )
+                )
             if self.availability_zone is None:
-                problems.append(("availabilityZone", "is required with efa: EFA traffic stays in one subnet and the "
-                                 "cluster placement group in one AZ"))
+                problems.append(
+                    (
+                        "availabilityZone",
+                        (
+                            "is required with efa: EFA traffic stays in one subnet and the "
+                            "cluster placement group in one AZ"
+                        ),
+                    )
+                )
         if problems:
-            raise PydanticCustomError("pool_problems", "{problems}",
-                                      {"problems": "\n".join(f"{key}: {why}" for key, why in problems)})
+            raise PydanticCustomError(
+                "pool_problems", "{problems}", {"problems": "\n".join(f"{key}: {why}" for key, why in problems)}
+            )
         return self
 
 
@@ -580,8 +663,9 @@ class StorageConfig(_Model):
         if value is not None:
             naming.check_bucket_prefix(value, context.get("region"), chosen=True)
         elif {"project", "stack"} <= set(context):
-            naming.check_bucket_prefix(naming.default_prefix(context["project"], context["stack"]),
-                                       context.get("region"), chosen=False)
+            naming.check_bucket_prefix(
+                naming.default_prefix(context["project"], context["stack"]), context.get("region"), chosen=False
+            )
         return value
 
 
@@ -590,7 +674,8 @@ class AlertingConfig(_Model):
 
     slack_webhook_url: SecretStr | None = None
     slack_channel: Annotated[str, _matching(r"#[a-z0-9][a-z0-9._-]{0,79}", "a Slack channel such as #gpu-alerts")] = (
-        "#gpu-platform-alerts")
+        "#gpu-platform-alerts"
+    )
     pagerduty_routing_key: SecretStr | None = None
     # A dead man's switch: a heartbeat URL that takes a plain POST (e.g. healthchecks.io) and that Watchdog
     # pings every one to two minutes; give it a grace period of 3 minutes or more.
@@ -600,9 +685,9 @@ class AlertingConfig(_Model):
 class ObservabilityConfig(_Model):
     """Metrics, dashboards, alerts and logs; each part can be switched off where a stack runs lean."""
 
-    enabled: bool = True   # Prometheus, Alertmanager, kube-state-metrics, node exporter, GPU alerts
-    grafana: bool = True   # dashboards (needs enabled)
-    logs: bool = True      # Fluent Bit to CloudWatch Logs
+    enabled: bool = True  # Prometheus, Alertmanager, kube-state-metrics, node exporter, GPU alerts
+    grafana: bool = True  # dashboards (needs enabled)
+    logs: bool = True  # Fluent Bit to CloudWatch Logs
     metrics_retention_days: Annotated[int, _between(1, 365)] = 15
     metrics_volume_gib: Annotated[int, _between(10, 16384)] = 100
     log_retention_days: LogRetentionDays = 30
@@ -614,8 +699,9 @@ class ObservabilityConfig(_Model):
     @classmethod
     def _grafana_reads_prometheus(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("enabled") is False:
-            raise PydanticCustomError("grafana", "needs enabled: true (its dashboards read Prometheus); "
-                                      "set grafana: false too", {})
+            raise PydanticCustomError(
+                "grafana", "needs enabled: true (its dashboards read Prometheus); set grafana: false too", {}
+            )
         return value
 
 
@@ -635,8 +721,9 @@ class PlatformConfig(_Model):
     @classmethod
     def _no_open_endpoint_in_prod(cls, cluster: ClusterConfig, info: ValidationInfo) -> ClusterConfig:
         if info.data.get("environment") == Environment.PROD and "0.0.0.0/0" in cluster.public_access_cidrs:
-            raise PydanticCustomError("field:publicAccessCidrs",
-                                      "0.0.0.0/0 opens the prod API endpoint to the internet; list your CIDRs", {})
+            raise PydanticCustomError(
+                "field:publicAccessCidrs", "0.0.0.0/0 opens the prod API endpoint to the internet; list your CIDRs", {}
+            )
         return cluster
 
     @field_validator("gpu_pools")
@@ -644,8 +731,9 @@ class PlatformConfig(_Model):
     def _unique_pool_names(cls, pools: tuple[GpuPoolConfig, ...]) -> tuple[GpuPoolConfig, ...]:
         repeated = _repeated([p.name for p in pools])
         if repeated:
-            raise PydanticCustomError("unique", "pool names must be unique ({names} repeated)",
-                                      {"names": ", ".join(repeated)})
+            raise PydanticCustomError(
+                "unique", "pool names must be unique ({names} repeated)", {"names": ", ".join(repeated)}
+            )
         return pools
 
 
@@ -667,8 +755,9 @@ _MESSAGES = {
 }
 
 
-def load_platform_config(raw: Any, project: str, stack: str | None,
-                         today: datetime.date | None = None) -> PlatformConfig:
+def load_platform_config(
+    raw: Any, project: str, stack: str | None, today: datetime.date | None = None
+) -> PlatformConfig:
     """Validate the raw `platform` object of a stack, or raise ConfigError.
 
     The project and stack name the stack's buckets, so their names are checked here too; with
@@ -676,12 +765,16 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
     (default: the UTC date) decides which Kubernetes versions are still in EKS standard support.
     """
     if raw is None:
-        raise ConfigError([f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in "
-                           f"Pulumi.{stack or '<stack>'}.yaml"])
+        raise ConfigError(
+            [f"{CONFIG_KEY}: is required; set `{project}:{CONFIG_KEY}` in Pulumi.{stack or '<stack>'}.yaml"]
+        )
     region = raw.get("region") if isinstance(raw, dict) else None
-    context = {"project": project, **({"stack": stack} if stack is not None else {}),
-               "today": today or _utc_today(),
-               "region": region if isinstance(region, str) and region in regions.REGIONS else None}
+    context = {
+        "project": project,
+        **({"stack": stack} if stack is not None else {}),
+        "today": today or _utc_today(),
+        "region": region if isinstance(region, str) and region in regions.REGIONS else None,
+    }
     try:
         return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
@@ -690,8 +783,12 @@ def load_platform_config(raw: Any, project: str, stack: str | None,
 
 
 # Values the README says to set with `pulumi config set --secret --path 'platform.<path>'`.
-SECRET_PATHS = ("observability.alerting.slackWebhookUrl", "observability.alerting.pagerdutyRoutingKey",
-                "observability.alerting.deadMansSwitchUrl", "observability.grafanaAdminPassword")
+SECRET_PATHS = (
+    "observability.alerting.slackWebhookUrl",
+    "observability.alerting.pagerdutyRoutingKey",
+    "observability.alerting.deadMansSwitchUrl",
+    "observability.grafanaAdminPassword",
+)
 
 
 def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: str) -> list[str]:
@@ -702,8 +799,10 @@ def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: s
     for key in sorted(k for k in values if k.startswith(f"{project}:") and k != own):
         near = difflib.get_close_matches(key.split(":", 1)[1], [CONFIG_KEY], n=1, cutoff=0.6)
         hint = f"did you mean {CONFIG_KEY}? " if near else ""
-        problems.append(f"{key}: is not a config key of this project; {hint}every setting goes under {own} "
-                        "(the README lists its keys)")
+        problems.append(
+            f"{key}: is not a config key of this project; {hint}every setting goes under {own} "
+            "(the README lists its keys)"
+        )
     raw = values.get(own)
     if isinstance(raw, str):
         try:
@@ -714,16 +813,20 @@ def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: s
         return problems
     region, aws_region = raw.get("region"), values.get("aws:region")
     if aws_region and isinstance(region, str) and aws_region != region:
-        problems.append(f"aws:region: is {aws_region} but {CONFIG_KEY}.region is {region}; the platform builds "
-                        f"in {CONFIG_KEY}.region: set aws:region to {region} or remove it")
+        problems.append(
+            f"aws:region: is {aws_region} but {CONFIG_KEY}.region is {region}; the platform builds "
+            f"in {CONFIG_KEY}.region: set aws:region to {region} or remove it"
+        )
     if own not in secret_keys:
         for path in SECRET_PATHS:
             node: Any = raw
             for part in path.split("."):
                 node = node.get(part) if isinstance(node, dict) else None
             if node is not None:
-                problems.append(f"{CONFIG_KEY}.{path}: is in plain text in the stack file; make it a secret with "
-                                f"`pulumi config set --secret --path '{CONFIG_KEY}.{path}' <value>`")
+                problems.append(
+                    f"{CONFIG_KEY}.{path}: is in plain text in the stack file; make it a secret with "
+                    f"`pulumi config set --secret --path '{CONFIG_KEY}.{path}' <value>`"
+                )
     return problems
 
 
@@ -757,9 +860,13 @@ def _pool_by_name(problem: str, raw: Any) -> str:
     def name(match: re.Match) -> str:
         index = int(match.group(1))
         found = names[index] if index < len(names) else None
-        usable = isinstance(found, str) and re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", found) \
+        usable = (
+            isinstance(found, str)
+            and re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", found)
             and names.count(found) == 1
+        )
         return f"{CONFIG_KEY}.gpuPools[{found if usable else index}]"
+
     return re.sub(rf"{CONFIG_KEY}\.gpuPools\[(\d+)\]", name, problem)
 
 

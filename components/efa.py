@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-
 from gpu_platform.components import sharing
 from gpu_platform.components.node_labels import EFA_LABEL
 
@@ -27,10 +26,18 @@ def chart_values(pod_labels: dict[str, str]) -> dict:
     }
 
 
-def efa_device_plugin(name: str, kubernetes: k8s.Provider, pod_labels: dict[str, str],
-                      opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def efa_device_plugin(
+    name: str, kubernetes: k8s.Provider, pod_labels: dict[str, str], opts: pulumi.ResourceOptions
+) -> k8s.helm.v3.Release:
     return k8s.helm.v3.Release(
-        name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY), values=chart_values(pod_labels),
-        atomic=True, cleanup_on_fail=True,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=kubernetes)))
+        name,
+        name=CHART,
+        chart=CHART,
+        version=CHART_VERSION,
+        namespace=NAMESPACE,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY),
+        values=chart_values(pod_labels),
+        atomic=True,
+        cleanup_on_fail=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=kubernetes)),
+    )

@@ -44,7 +44,8 @@ DCGM_COUNTERS: tuple[tuple[str, str, str], ...] = (
 
 def counters_csv() -> str:
     return "# Exported by dcgm-exporter for gpu-platform (format: field, type, help)\n" + "".join(
-        f"{name}, {kind}, {text}\n" for name, kind, text in DCGM_COUNTERS)
+        f"{name}, {kind}, {text}\n" for name, kind, text in DCGM_COUNTERS
+    )
 
 
 DCGM_JOB = "nvidia-dcgm-exporter"  # the GPU Operator's DCGM exporter Service, hence the scrape job
@@ -62,7 +63,7 @@ class Alert:
     duration: str
     severity: str
     summary: str
-    runbook: str    # what it means and the first response
+    runbook: str  # what it means and the first response
 
 
 # Labels dcgm-exporter adds per pod. With KUBERNETES_VIRTUAL_GPUS every pod sharing a device gets a copy of
@@ -83,94 +84,161 @@ def device(metric: str, selector: str = "") -> str:
 # a time-sliced one, 1/instances under MIG strategy single. Physical GPUs are counted from DCGM (one UUID
 # each, however many pods share it).
 MIG_SHARE = " or ".join(
-    f'kube_pod_container_resource_requests{{resource=~"nvidia_com_mig_{g}g_.+"}} * {g} / 7' for g in (1, 2, 3, 4, 7))
+    f'kube_pod_container_resource_requests{{resource=~"nvidia_com_mig_{g}g_.+"}} * {g} / 7' for g in (1, 2, 3, 4, 7)
+)
 RECORDING_RULES: tuple[tuple[str, str], ...] = (
     # Physical GPUs behind one advertised nvidia.com/gpu, per node.
     # Capacity, not allocatable: a GPU the device plugin marks unhealthy must not raise everyone's share.
-    ("gpu_platform:node_gpus:per_advertised_gpu",
-     "count by (node) (count by (node, UUID) (DCGM_FI_DEV_GPU_TEMP))"
-     ' / on (node) max by (node) (kube_node_status_capacity{resource="nvidia_com_gpu"} > 0)'),
+    (
+        "gpu_platform:node_gpus:per_advertised_gpu",
+        (
+            "count by (node) (count by (node, UUID) (DCGM_FI_DEV_GPU_TEMP))"
+            ' / on (node) max by (node) (kube_node_status_capacity{resource="nvidia_com_gpu"} > 0)'
+        ),
+    ),
     # GPUs held by running pods, per pod, as shares of physical GPUs.
-    ("gpu_platform:pod_gpus:allocated",
-     f"sum by (namespace, pod) ({MIG_SHARE}"
-     ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"}'
-     " * on (node) group_left () gpu_platform:node_gpus:per_advertised_gpu"
-     # a node whose exporter is not scraped counts each advertised GPU as one, rather than not at all
-     ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"})'
-     ' * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase{phase="Running"}) == 1)'),
+    (
+        "gpu_platform:pod_gpus:allocated",
+        (
+            f"sum by (namespace, pod) ({MIG_SHARE}"
+            ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"}'
+            " * on (node) group_left () gpu_platform:node_gpus:per_advertised_gpu"
+            # a node whose exporter is not scraped counts each advertised GPU as one, rather than not at all
+            ' or kube_pod_container_resource_requests{resource="nvidia_com_gpu"})'
+            ' * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase{phase="Running"}) == 1)'
+        ),
+    ),
     # ... with who pays for them.
-    ("gpu_platform:pod_gpus:allocated_by_cost",
-     f"gpu_platform:pod_gpus:allocated * on (namespace, pod) group_left ({COST_LABELS})"
-     f" max by (namespace, pod, {COST_LABELS}) (kube_pod_labels)"),
+    (
+        "gpu_platform:pod_gpus:allocated_by_cost",
+        (
+            f"gpu_platform:pod_gpus:allocated * on (namespace, pod) group_left ({COST_LABELS})"
+            f" max by (namespace, pod, {COST_LABELS}) (kube_pod_labels)"
+        ),
+    ),
     # The part of those GPUs that does no work, with who pays. Activity is measured per device (or MIG
     # instance) and copied to every pod sharing it (dcgm-exporter KUBERNETES_VIRTUAL_GPUS): a pod's idle
     # share is its allocation times the fraction of its devices that are idle.
-    ("gpu_platform:pod_gpus:idle_by_cost",
-     "gpu_platform:pod_gpus:allocated_by_cost * on (namespace, pod) group_left ()"
-     f' (count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}} < {IDLE_ACTIVITY})'
-     ' / count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod!=""}))'),
+    (
+        "gpu_platform:pod_gpus:idle_by_cost",
+        (
+            "gpu_platform:pod_gpus:allocated_by_cost * on (namespace, pod) group_left ()"
+            f' (count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}} < {IDLE_ACTIVITY})'
+            ' / count by (namespace, pod) (DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod!=""}))'
+        ),
+    ),
 )
 
 ALERTS: tuple[Alert, ...] = (
-    Alert("GpuXidError", f"{device('DCGM_FI_DEV_XID_ERRORS')} > 0", "0m", "critical",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} reported XID {{ $value }}",
-          "The driver reported an XID error (the value is its code: 13/31/43 are usually the application, "
-          "48/63/64/74/79/92/94/95 the hardware or NVLink). Look up the code in NVIDIA's XID catalogue; for a "
-          "hardware code, cordon and drain the node and replace the instance."),
-    Alert("GpuEccDoubleBitErrors",
-          f"max without ({POD_ATTRIBUTION}) (increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m])) > 0", "0m", "critical",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} had uncorrectable ECC errors",
-          "Double-bit (uncorrectable) memory errors corrupt results and usually crash the process. Cordon and "
-          "drain the node; if row remapping failed too, stop the instance so AWS moves it to new hardware."),
-    Alert("GpuRowRemapFailed", f"{device('DCGM_FI_DEV_ROW_REMAP_FAILURE')} > 0", "0m", "critical",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} could not remap faulty memory rows",
-          "The GPU ran out of spare memory rows. Cordon and drain the node and stop/start the instance to get "
-          "new hardware."),
-    Alert("GpuTemperatureHigh", f"{device('DCGM_FI_DEV_GPU_TEMP')} > {HOT_CELSIUS}", "5m", "warning",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} is at {{ $value }} C",
-          "Above 85 C the GPU throttles its clocks and work slows down. Check power draw and clocks on the GPU "
-          "fleet dashboard; if only one node is hot, drain it and replace the instance."),
-    Alert("GpuFramebufferNearlyFull",
-          f"{device('DCGM_FI_DEV_FB_USED')} / ({device('DCGM_FI_DEV_FB_USED')} + {device('DCGM_FI_DEV_FB_FREE')})"
-          f" > {FRAMEBUFFER_FULL}", "15m", "warning",
-          "GPU {{ $labels.gpu }} on {{ $labels.node }} has used over 95% of its memory",
-          "The next allocation of the pod on this GPU will fail with out-of-memory. Check the model's batch size "
-          "and KV-cache settings, or move it to a larger MIG profile or a whole GPU."),
+    Alert(
+        "GpuXidError",
+        f"{device('DCGM_FI_DEV_XID_ERRORS')} > 0",
+        "0m",
+        "critical",
+        "GPU {{ $labels.gpu }} on {{ $labels.node }} reported XID {{ $value }}",
+        "The driver reported an XID error (the value is its code: 13/31/43 are usually the application, "
+        "48/63/64/74/79/92/94/95 the hardware or NVLink). Look up the code in NVIDIA's XID catalogue; for a "
+        "hardware code, cordon and drain the node and replace the instance.",
+    ),
+    Alert(
+        "GpuEccDoubleBitErrors",
+        f"max without ({POD_ATTRIBUTION}) (increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m])) > 0",
+        "0m",
+        "critical",
+        "GPU {{ $labels.gpu }} on {{ $labels.node }} had uncorrectable ECC errors",
+        "Double-bit (uncorrectable) memory errors corrupt results and usually crash the process. Cordon and "
+        "drain the node; if row remapping failed too, stop the instance so AWS moves it to new hardware.",
+    ),
+    Alert(
+        "GpuRowRemapFailed",
+        f"{device('DCGM_FI_DEV_ROW_REMAP_FAILURE')} > 0",
+        "0m",
+        "critical",
+        "GPU {{ $labels.gpu }} on {{ $labels.node }} could not remap faulty memory rows",
+        "The GPU ran out of spare memory rows. Cordon and drain the node and stop/start the instance to get "
+        "new hardware.",
+    ),
+    Alert(
+        "GpuTemperatureHigh",
+        f"{device('DCGM_FI_DEV_GPU_TEMP')} > {HOT_CELSIUS}",
+        "5m",
+        "warning",
+        "GPU {{ $labels.gpu }} on {{ $labels.node }} is at {{ $value }} C",
+        "Above 85 C the GPU throttles its clocks and work slows down. Check power draw and clocks on the GPU "
+        "fleet dashboard; if only one node is hot, drain it and replace the instance.",
+    ),
+    Alert(
+        "GpuFramebufferNearlyFull",
+        f"{device('DCGM_FI_DEV_FB_USED')} / ({device('DCGM_FI_DEV_FB_USED')} + {device('DCGM_FI_DEV_FB_FREE')})"
+        f" > {FRAMEBUFFER_FULL}",
+        "15m",
+        "warning",
+        "GPU {{ $labels.gpu }} on {{ $labels.node }} has used over 95% of its memory",
+        "The next allocation of the pod on this GPU will fail with out-of-memory. Check the model's batch size "
+        "and KV-cache settings, or move it to a larger MIG profile or a whole GPU.",
+    ),
     # One alert per pod: a pod holding several GPUs (or time-sliced replicas, one series each) alerts once.
-    Alert("GpuAllocatedButIdle",
-          f'max by (namespace, pod, node) (max_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}}[5m]))'
-          f" < {IDLE_ACTIVITY}",
-          "1h", "warning",
-          "{{ $labels.namespace }}/{{ $labels.pod }} has held a GPU for an hour without using it",
-          "Money is burning: the GPU is allocated to a pod that does no work. Ask the owner (the cost labels on "
-          "the pod) to scale the workload down, or use a MIG profile or a time-sliced pool."),
-    Alert("GpuPodsPending",
-          f"sum by (namespace, pod) ({GPU_REQUESTS})"
-          " * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_unschedulable) == 1) > 0",
-          "10m", "warning",
-          "{{ $labels.namespace }}/{{ $labels.pod }} has waited 10 minutes for a GPU",
-          "No node of the pool the pod targets has a free GPU of the kind it asks for. Check that the pool "
-          "advertises that resource (its MIG profile or time-slicing), then raise the pool's maxSize or free "
-          "capacity; for SPOT pools, check for interruptions."),
-    Alert("DcgmExporterDown", f'up{{job="{DCGM_JOB}"}} == 0', "5m", "critical",
-          "The DCGM exporter on {{ $labels.node }} cannot be scraped",
-          "GPU health on this node is invisible: XID, ECC and temperature alerts cannot fire. Check the "
-          "nvidia-dcgm-exporter pod in the gpu-operator namespace (kubectl -n gpu-operator describe pod)."),
-    Alert("DcgmExporterMissing",
-          f'absent(up{{job="{DCGM_JOB}"}}) and on () '
-          f'(count(kube_node_labels{{{POOL_METRIC_LABEL}!=""}}) > 0)', "10m", "critical",
-          "GPU nodes run, but no DCGM exporter is scraped at all",
-          "The GPU Operator's exporter or its ServiceMonitor is missing. Check the ClusterPolicy status "
-          "(kubectl get clusterpolicy) and the ServiceMonitor in the gpu-operator namespace."),
+    Alert(
+        "GpuAllocatedButIdle",
+        f'max by (namespace, pod, node) (max_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{{pod!=""}}[5m]))'
+        f" < {IDLE_ACTIVITY}",
+        "1h",
+        "warning",
+        "{{ $labels.namespace }}/{{ $labels.pod }} has held a GPU for an hour without using it",
+        "Money is burning: the GPU is allocated to a pod that does no work. Ask the owner (the cost labels on "
+        "the pod) to scale the workload down, or use a MIG profile or a time-sliced pool.",
+    ),
+    Alert(
+        "GpuPodsPending",
+        f"sum by (namespace, pod) ({GPU_REQUESTS})"
+        " * on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_unschedulable) == 1) > 0",
+        "10m",
+        "warning",
+        "{{ $labels.namespace }}/{{ $labels.pod }} has waited 10 minutes for a GPU",
+        "No node of the pool the pod targets has a free GPU of the kind it asks for. Check that the pool "
+        "advertises that resource (its MIG profile or time-slicing), then raise the pool's maxSize or free "
+        "capacity; for SPOT pools, check for interruptions.",
+    ),
+    Alert(
+        "DcgmExporterDown",
+        f'up{{job="{DCGM_JOB}"}} == 0',
+        "5m",
+        "critical",
+        "The DCGM exporter on {{ $labels.node }} cannot be scraped",
+        "GPU health on this node is invisible: XID, ECC and temperature alerts cannot fire. Check the "
+        "nvidia-dcgm-exporter pod in the gpu-operator namespace (kubectl -n gpu-operator describe pod).",
+    ),
+    Alert(
+        "DcgmExporterMissing",
+        f'absent(up{{job="{DCGM_JOB}"}}) and on () (count(kube_node_labels{{{POOL_METRIC_LABEL}!=""}}) > 0)',
+        "10m",
+        "critical",
+        "GPU nodes run, but no DCGM exporter is scraped at all",
+        "The GPU Operator's exporter or its ServiceMonitor is missing. Check the ClusterPolicy status "
+        "(kubectl get clusterpolicy) and the ServiceMonitor in the gpu-operator namespace.",
+    ),
 )
 
 
 def rule_groups() -> list[dict]:
     """Prometheus rule groups, in the format of a rules file and of a PrometheusRule's spec."""
     return [
-        {"name": "gpu-platform.cost", "interval": "1m", "rules": [
-            {"record": name, "expr": expr} for name, expr in RECORDING_RULES]},
-        {"name": "gpu-platform.gpu", "rules": [
-            {"alert": a.name, "expr": a.expr, "for": a.duration, "labels": {"severity": a.severity},
-             "annotations": {"summary": a.summary, "runbook": a.runbook}} for a in ALERTS]},
+        {
+            "name": "gpu-platform.cost",
+            "interval": "1m",
+            "rules": [{"record": name, "expr": expr} for name, expr in RECORDING_RULES],
+        },
+        {
+            "name": "gpu-platform.gpu",
+            "rules": [
+                {
+                    "alert": a.name,
+                    "expr": a.expr,
+                    "for": a.duration,
+                    "labels": {"severity": a.severity},
+                    "annotations": {"summary": a.summary, "runbook": a.runbook},
+                }
+                for a in ALERTS
+            ],
+        },
     ]

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
-
 from gpu_platform.components import gpu_metrics, sharing
 from gpu_platform.components.config import GpuPoolConfig, SharingMode
 from gpu_platform.components.node_labels import SYSTEM_LABEL
@@ -61,8 +60,8 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str], time_sliced:
     internal/pkg/transformation/kubernetes.go). Set through the chart's dcgmExporter.env."""
     exporter_env = [{"name": "KUBERNETES_VIRTUAL_GPUS", "value": "true"}] if time_sliced else []
     return {
-        "driver": {"enabled": False},    # the AL2023 NVIDIA AMI ships the driver
-        "toolkit": {"enabled": False},   # ... and the container toolkit (nodeadm sets the nvidia runtime)
+        "driver": {"enabled": False},  # the AL2023 NVIDIA AMI ships the driver
+        "toolkit": {"enabled": False},  # ... and the container toolkit (nodeadm sets the nvidia runtime)
         "devicePlugin": {"config": {"name": DEVICE_PLUGIN_CONFIGMAP, "default": sharing.WHOLE_GPUS}},
         "migManager": {"config": {"name": MIG_CONFIGMAP, "default": sharing.MIG_DISABLED}},
         # No cluster-wide strategy: it would override each pool's flags.migStrategy.
@@ -72,7 +71,8 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str], time_sliced:
             "env": exporter_env,
             "config": {"name": DCGM_CONFIGMAP},  # the counters of gpu_metrics.py, ECC included
             "serviceMonitor": {
-                "enabled": service_monitor, "interval": "15s",
+                "enabled": service_monitor,
+                "interval": "15s",
                 # pod/namespace/container name the GPU's workload (set by the exporter only when a pod
                 # holds the GPU), never the exporter pod: keep the exporter's, drop the target's own.
                 "honorLabels": True,
@@ -82,8 +82,11 @@ def chart_values(service_monitor: bool, pod_labels: dict[str, str], time_sliced:
                 ],
             },
         },
-        "daemonsets": {"tolerations": [sharing.GPU_TOLERATION], "labels": pod_labels,
-                       "priorityClassName": "system-node-critical"},
+        "daemonsets": {
+            "tolerations": [sharing.GPU_TOLERATION],
+            "labels": pod_labels,
+            "priorityClassName": "system-node-critical",
+        },
         "node-feature-discovery": {"worker": {"tolerations": [sharing.GPU_TOLERATION]}},
         "operator": {"nodeSelector": {"kubernetes.io/os": "linux", SYSTEM_LABEL: "true"}},
     }
@@ -97,30 +100,59 @@ class GpuOperator(pulumi.ComponentResource):
     mig_data: dict[str, str]
     configmaps: list[k8s.core.v1.ConfigMap]  # what node labels name: nodes are relabelled after these change
 
-    def __init__(self, name: str, pools: list[GpuPoolConfig], kubernetes: k8s.Provider, service_monitor: bool,
-                 pod_labels: dict[str, str], after: Sequence[pulumi.Resource] = (),
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        pools: list[GpuPoolConfig],
+        kubernetes: k8s.Provider,
+        service_monitor: bool,
+        pod_labels: dict[str, str],
+        after: Sequence[pulumi.Resource] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("gpu-platform:index:GpuOperator", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=kubernetes)
         self.namespace = NAMESPACE
-        namespace = k8s.core.v1.Namespace(name, metadata={"name": NAMESPACE, "labels": {
-            **pod_labels,
-            # The operator's daemonsets are privileged by nature (device plugin, DCGM, MIG manager).
-            "pod-security.kubernetes.io/enforce": "privileged"}}, opts=on_cluster)
+        namespace = k8s.core.v1.Namespace(
+            name,
+            metadata={
+                "name": NAMESPACE,
+                "labels": {
+                    **pod_labels,
+                    # The operator's daemonsets are privileged by nature (device plugin, DCGM, MIG manager).
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                },
+            },
+            opts=on_cluster,
+        )
         self.device_plugin_data = device_plugin_configs(pools)
         self.mig_data = mig_parted_configs(pools)
         self.configmaps = configmaps = [
-            k8s.core.v1.ConfigMap(f"{name}-{cm}", metadata={"name": cm, "namespace": NAMESPACE, "labels": pod_labels},
-                                  data=data, opts=pulumi.ResourceOptions(parent=self, provider=kubernetes,
-                                                                         depends_on=[namespace]))
-            for cm, data in ((DEVICE_PLUGIN_CONFIGMAP, self.device_plugin_data), (MIG_CONFIGMAP, self.mig_data),
-                             (DCGM_CONFIGMAP, {DCGM_CONFIG_KEY: gpu_metrics.counters_csv()}))]
+            k8s.core.v1.ConfigMap(
+                f"{name}-{cm}",
+                metadata={"name": cm, "namespace": NAMESPACE, "labels": pod_labels},
+                data=data,
+                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[namespace]),
+            )
+            for cm, data in (
+                (DEVICE_PLUGIN_CONFIGMAP, self.device_plugin_data),
+                (MIG_CONFIGMAP, self.mig_data),
+                (DCGM_CONFIGMAP, {DCGM_CONFIG_KEY: gpu_metrics.counters_csv()}),
+            )
+        ]
         k8s.helm.v3.Release(
-            name, name=CHART, chart=CHART, version=CHART_VERSION, namespace=NAMESPACE,
+            name,
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
-            values=chart_values(service_monitor, pod_labels,
-                                time_sliced=any(p.sharing.mode == SharingMode.TIME_SLICING for p in pools)),
-            atomic=True, cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]))
+            values=chart_values(
+                service_monitor, pod_labels, time_sliced=any(p.sharing.mode == SharingMode.TIME_SLICING for p in pools)
+            ),
+            atomic=True,
+            cleanup_on_fail=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]),
+        )
         # `after` names what must run first: the monitoring CRDs and the nodes the operator is pinned to.
         self.register_outputs({"namespace": NAMESPACE})

@@ -25,8 +25,9 @@ def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
-def allow(actions: list[str], resources: list[str], sid: str | None = None,
-          conditions: dict[str, Any] | None = None) -> Statement:
+def allow(
+    actions: list[str], resources: list[str], sid: str | None = None, conditions: dict[str, Any] | None = None
+) -> Statement:
     statement: Statement = {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
     if sid:
         statement["Sid"] = sid

@@ -26,14 +26,15 @@ class CostLabels:
     environment: str
 
     @classmethod
-    def of(cls, config: PlatformConfig) -> "CostLabels":
+    def of(cls, config: PlatformConfig) -> CostLabels:
         return cls(config.labels.cost_center, config.labels.product, config.environment.value)
 
     def base(self) -> dict[str, str]:
         return {COST_CENTER: self.cost_center, PRODUCT: self.product, ENVIRONMENT: self.environment}
 
-    def aws_tags(self, name: str, workload_type: WorkloadType | None = None,
-                 extra: dict[str, str] | None = None) -> dict[str, str]:
+    def aws_tags(
+        self, name: str, workload_type: WorkloadType | None = None, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
         """Tags for one AWS resource: the cost keys, its `Name`, and any extras."""
         tags = {**self.base(), "Name": name, **(extra or {})}
         if workload_type is not None:

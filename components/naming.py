@@ -32,15 +32,25 @@ def check_bucket_prefix(prefix: str, region: str | None, chosen: bool) -> str:
     where = "" if chosen else " (derived from project-stack; set storage.bucketPrefix to choose one)"
     if not _PREFIX.fullmatch(prefix) or "--" in prefix or prefix.startswith(_RESERVED_STARTS):
         raise PydanticCustomError(
-            "bucket", "'{prefix}'{where} is not usable in S3 bucket names: use lowercase letters, digits "
+            "bucket",
+            "'{prefix}'{where} is not usable in S3 bucket names: use lowercase letters, digits "
             "and single hyphens, starting and ending with a letter or digit",
-            {"prefix": prefix, "where": where})
+            {"prefix": prefix, "where": where},
+        )
     longest = bucket_name(prefix, max(PURPOSES, key=len), "0" * ACCOUNT_ID_LENGTH, region or LONGEST_REGION)
     if len(longest) > MAX_BUCKET_NAME:
         room = len(prefix) - (len(longest) - MAX_BUCKET_NAME)
         raise PydanticCustomError(
-            "bucket", "'{prefix}'{where} makes bucket names of {length} characters ({example}); S3 allows "
+            "bucket",
+            "'{prefix}'{where} makes bucket names of {length} characters ({example}); S3 allows "
             "{limit}: use a prefix of at most {room} characters",
-            {"prefix": prefix, "where": where, "length": len(longest), "example": longest,
-             "limit": MAX_BUCKET_NAME, "room": room})
+            {
+                "prefix": prefix,
+                "where": where,
+                "length": len(longest),
+                "example": longest,
+                "limit": MAX_BUCKET_NAME,
+                "room": room,
+            },
+        )
     return prefix

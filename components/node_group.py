@@ -14,7 +14,6 @@ from enum import Enum
 
 import pulumi
 import pulumi_aws as aws
-
 from gpu_platform.components.config import NodeGroupSize
 
 # EKS taint effects are spelled differently from Kubernetes'.
@@ -24,9 +23,9 @@ EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoS
 class SizeOwner(str, Enum):
     """Who changes a node group's desired size once it exists; `pulumi up` keeps min and max either way."""
 
-    CONFIG = "config"              # the stack config: `pulumi up` sets it
-    AUTOSCALER = "autoscaler"      # the Cluster Autoscaler
-    RESERVATION = "reservation"    # a Capacity Block: EKS's scheduled scale-down before the reservation ends
+    CONFIG = "config"  # the stack config: `pulumi up` sets it
+    AUTOSCALER = "autoscaler"  # the Cluster Autoscaler
+    RESERVATION = "reservation"  # a Capacity Block: EKS's scheduled scale-down before the reservation ends
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,9 @@ class NodeGroupArgs:
     taints: list[dict[str, str]] = field(default_factory=list)  # Kubernetes form: key, value, effect
 
 
-def managed_node_group(name: str, args: NodeGroupArgs, template: aws.ec2.LaunchTemplate,
-                       opts: pulumi.ResourceOptions) -> aws.eks.NodeGroup:
+def managed_node_group(
+    name: str, args: NodeGroupArgs, template: aws.ec2.LaunchTemplate, opts: pulumi.ResourceOptions
+) -> aws.eks.NodeGroup:
     """A node group on the cluster's version whose unhealthy nodes EKS repairs.
 
     Node repair replaces or reboots nodes whose kubelet stays NotReady, and, with the node monitoring
@@ -59,19 +59,28 @@ def managed_node_group(name: str, args: NodeGroupArgs, template: aws.ec2.LaunchT
         # running reservation by itself (see README, "Kubernetes versions and upgrades").
         ignored.append("version")
     return aws.eks.NodeGroup(
-        name, cluster_name=args.cluster_name, version=args.kubernetes_version, node_role_arn=args.node_role_arn,
-        subnet_ids=args.subnet_ids, instance_types=list(args.instance_types) if args.instance_types else None,
-        ami_type=args.ami_type, capacity_type=args.capacity_type,
+        name,
+        cluster_name=args.cluster_name,
+        version=args.kubernetes_version,
+        node_role_arn=args.node_role_arn,
+        subnet_ids=args.subnet_ids,
+        instance_types=list(args.instance_types) if args.instance_types else None,
+        ami_type=args.ami_type,
+        capacity_type=args.capacity_type,
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            min_size=args.size.min_size, desired_size=args.size.desired_size, max_size=args.size.max_size),
-        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id,
-                                                            version=template.latest_version.apply(str)),
+            min_size=args.size.min_size, desired_size=args.size.desired_size, max_size=args.size.max_size
+        ),
+        launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
         labels=args.labels,
-        taints=[aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect=EKS_EFFECT[t["effect"]])
-                for t in args.taints] or None,
+        taints=[
+            aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect=EKS_EFFECT[t["effect"]])
+            for t in args.taints
+        ]
+        or None,
         node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
         tags=args.tags,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=ignored or None)))
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=ignored or None)),
+    )
 
 
 def autoscaling_group_name(group: aws.eks.NodeGroup) -> pulumi.Output[str]:

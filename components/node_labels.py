@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 
 PLATFORM_DOMAIN = "gpu-platform.io"
-POOL_LABEL = f"{PLATFORM_DOMAIN}/pool"        # a GPU pool's nodes: the pool's name
-SYSTEM_LABEL = f"{PLATFORM_DOMAIN}/system"    # the system pool's nodes: "true"
-EFA_LABEL = f"{PLATFORM_DOMAIN}/efa"          # nodes with EFA interfaces: "true" (the EFA device plugin runs there)
+POOL_LABEL = f"{PLATFORM_DOMAIN}/pool"  # a GPU pool's nodes: the pool's name
+SYSTEM_LABEL = f"{PLATFORM_DOMAIN}/system"  # the system pool's nodes: "true"
+EFA_LABEL = f"{PLATFORM_DOMAIN}/efa"  # nodes with EFA interfaces: "true" (the EFA device plugin runs there)
 WORKLOAD_LABEL = "workload-type"
 ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"  # the Cluster Autoscaler's AWS GPU label (see catalog.py)
-NVIDIA_PREFIX = "nvidia.com/"                  # the GPU Operator's node labels (config selection, deploy switches)
+NVIDIA_PREFIX = "nvidia.com/"  # the GPU Operator's node labels (config selection, deploy switches)
 PLATFORM_OWNED = (POOL_LABEL, SYSTEM_LABEL, EFA_LABEL, WORKLOAD_LABEL, ACCELERATOR_LABEL)
 RESERVED_PREFIX_PARTS = ("kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
 
@@ -45,12 +45,16 @@ def label_key_problem(key: str) -> str | None:
     """Why a managed node group cannot carry this label key, or None when it can."""
     match = _QUALIFIED.fullmatch(key)
     if not match or len(match.group("prefix") or "") > 253:
-        return (f"{key!r} is not a Kubernetes label key: an optional DNS prefix and '/', then 1 to 63 letters, "
-                "digits, '-', '_' or '.', starting and ending with a letter or digit")
+        return (
+            f"{key!r} is not a Kubernetes label key: an optional DNS prefix and '/', then 1 to 63 letters, "
+            "digits, '-', '_' or '.', starting and ending with a letter or digit"
+        )
     part = reserved_part(key)
     if part is not None:
-        return (f"{key!r} has a prefix EKS refuses on node groups ({', '.join(RESERVED_PREFIX_PARTS)}); "
-                f"use a domain of your own, such as {PLATFORM_DOMAIN}/{key.rpartition('/')[2]}")
+        return (
+            f"{key!r} has a prefix EKS refuses on node groups ({', '.join(RESERVED_PREFIX_PARTS)}); "
+            f"use a domain of your own, such as {PLATFORM_DOMAIN}/{key.rpartition('/')[2]}"
+        )
     return None
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-
 TAGGED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
 MIME_BOUNDARY = "==GPU-PLATFORM=="
 
@@ -53,9 +52,16 @@ def efa_network_interfaces(efa: EfaInterfaces) -> list[dict]:
     managed node group's template may not name a subnet; an interface's security groups replace the
     cluster security group EKS would add (EKS user guide, launch templates), so it is given here too.
     """
-    return [{"network_card_index": card, "device_index": 0 if card == 0 else 1,
-             "interface_type": "efa" if card == 0 else "efa-only", "delete_on_termination": "true",
-             "security_groups": list(efa.security_group_ids)} for card in range(efa.count)]
+    return [
+        {
+            "network_card_index": card,
+            "device_index": 0 if card == 0 else 1,
+            "interface_type": "efa" if card == 0 else "efa-only",
+            "delete_on_termination": "true",
+            "security_groups": list(efa.security_group_ids),
+        }
+        for card in range(efa.count)
+    ]
 
 
 def mime_user_data(shell_script: str) -> str:
@@ -71,8 +77,9 @@ def mime_user_data(shell_script: str) -> str:
     return base64.b64encode(document.encode()).decode()
 
 
-def node_launch_template(name: str, args: NodeTemplateArgs,
-                         opts: pulumi.ResourceOptions | None = None) -> aws.ec2.LaunchTemplate:
+def node_launch_template(
+    name: str, args: NodeTemplateArgs, opts: pulumi.ResourceOptions | None = None
+) -> aws.ec2.LaunchTemplate:
     extras: dict = {}
     if args.capacity_reservation_id:
         # EKS user guide, "Capacity Blocks for ML" (managed node groups): market type, reservation and
@@ -80,7 +87,8 @@ def node_launch_template(name: str, args: NodeTemplateArgs,
         extras = {
             "instance_market_options": {"market_type": "capacity-block"},
             "capacity_reservation_specification": {
-                "capacity_reservation_target": {"capacity_reservation_id": args.capacity_reservation_id}},
+                "capacity_reservation_target": {"capacity_reservation_id": args.capacity_reservation_id}
+            },
         }
     if args.instance_type:
         extras["instance_type"] = args.instance_type
@@ -98,11 +106,17 @@ def node_launch_template(name: str, args: NodeTemplateArgs,
             "http_put_response_hop_limit": 1,
             "instance_metadata_tags": "disabled",
         },
-        block_device_mappings=[{
-            "device_name": image_volume_device(args.ami_type),
-            "ebs": {"volume_size": args.disk_size_gib, "volume_type": "gp3", "encrypted": "true",
-                    "delete_on_termination": "true"},
-        }],
+        block_device_mappings=[
+            {
+                "device_name": image_volume_device(args.ami_type),
+                "ebs": {
+                    "volume_size": args.disk_size_gib,
+                    "volume_type": "gp3",
+                    "encrypted": "true",
+                    "delete_on_termination": "true",
+                },
+            }
+        ],
         tag_specifications=[{"resource_type": kind, "tags": args.tags} for kind in TAGGED_RESOURCE_TYPES],
         user_data=mime_user_data(args.shell_script) if args.shell_script else None,
         tags=args.tags,

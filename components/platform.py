@@ -10,7 +10,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-
 from gpu_platform.components.autoscaler import ClusterAutoscaler
 from gpu_platform.components.cluster import Cluster, control_plane_log_group_name
 from gpu_platform.components.config import GpuPoolConfig, PlatformConfig, WorkloadType
@@ -44,61 +43,127 @@ class Platform(pulumi.ComponentResource):
     observability: Observability
     model_server_role: IrsaRole
 
-    def __init__(self, name: str, config: PlatformConfig,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:Platform", name, None, opts)
         labels = CostLabels.of(config)
         pod_labels = labels.k8s_labels(WorkloadType.INFERENCE)
         # Every AWS resource below uses this provider: one region, and cost tags by default.
         aws_provider = aws.Provider(
-            f"{name}-aws", region=config.region,
+            f"{name}-aws",
+            region=config.region,
             default_tags=aws.ProviderDefaultTagsArgs(tags=labels.base()),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # Generated secrets (Grafana's admin password) come from an explicit provider too: no default providers.
         random_provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider, "random": random_provider})
 
-        log_groups = [control_plane_log_group_name(f"{name}-cluster"),
-                      *([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
-                      *([container_log_group_name(f"{name}-cluster")] if config.observability.logs else [])]
-        log_key_arn = log_group_key(f"{name}-logs", config.region, log_groups, labels,
-                                    protect=config.storage.protect, provider=aws_provider, opts=child).arn
+        log_groups = [
+            control_plane_log_group_name(f"{name}-cluster"),
+            *([flow_log_group_name(f"{name}-network")] if config.network.flow_logs.enabled else []),
+            *([container_log_group_name(f"{name}-cluster")] if config.observability.logs else []),
+        ]
+        log_key_arn = log_group_key(
+            f"{name}-logs",
+            config.region,
+            log_groups,
+            labels,
+            protect=config.storage.protect,
+            provider=aws_provider,
+            opts=child,
+        ).arn
         self.network = Network(f"{name}-network", config.network, config.region, labels, log_key_arn, opts=child)
-        self.cluster = Cluster(f"{name}-cluster", config.cluster, self.network.vpc_id,
-                               self.network.private_subnet_ids, labels, protect=config.storage.protect,
-                               log_key_arn=log_key_arn, log_retention_days=config.observability.log_retention_days,
-                               opts=child)
-        self.observability = Observability(f"{name}-observability", config.observability, self.cluster,
-                                           config.region, labels, pod_labels, log_key_arn, opts=child)
+        self.cluster = Cluster(
+            f"{name}-cluster",
+            config.cluster,
+            self.network.vpc_id,
+            self.network.private_subnet_ids,
+            labels,
+            protect=config.storage.protect,
+            log_key_arn=log_key_arn,
+            log_retention_days=config.observability.log_retention_days,
+            opts=child,
+        )
+        self.observability = Observability(
+            f"{name}-observability",
+            config.observability,
+            self.cluster,
+            config.region,
+            labels,
+            pod_labels,
+            log_key_arn,
+            opts=child,
+        )
         # The operator creates the DCGM ServiceMonitor only if its CRD exists: install it after the stack's CRDs.
-        self.gpu_operator = GpuOperator(
-            f"{name}-gpu-operator", list(config.gpu_pools), self.cluster.kubernetes,
-            service_monitor=config.observability.enabled, pod_labels=pod_labels,
-            after=[self.cluster.system_nodes, *self.observability.crds], opts=child) if config.gpu_pools else None
+        self.gpu_operator = (
+            GpuOperator(
+                f"{name}-gpu-operator",
+                list(config.gpu_pools),
+                self.cluster.kubernetes,
+                service_monitor=config.observability.enabled,
+                pod_labels=pod_labels,
+                after=[self.cluster.system_nodes, *self.observability.crds],
+                opts=child,
+            )
+            if config.gpu_pools
+            else None
+        )
         # A pool's nodes are (re)labelled with its config entries only once the ConfigMaps hold them.
         sharing_configs = self.gpu_operator.configmaps if self.gpu_operator else []
-        self.gpu_pools = [GpuPool(f"{name}-{pool.name}", pool, self.cluster, self._subnets_of(pool),
-                                  labels, autoscaled=config.cluster.autoscaler, configs=sharing_configs, opts=child)
-                          for pool in config.gpu_pools]
+        self.gpu_pools = [
+            GpuPool(
+                f"{name}-{pool.name}",
+                pool,
+                self.cluster,
+                self._subnets_of(pool),
+                labels,
+                autoscaled=config.cluster.autoscaler,
+                configs=sharing_configs,
+                opts=child,
+            )
+            for pool in config.gpu_pools
+        ]
         if any(pool.efa for pool in config.gpu_pools):
-            efa_device_plugin(f"{name}-efa-device-plugin", self.cluster.kubernetes, pod_labels,
-                              pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]))
+            efa_device_plugin(
+                f"{name}-efa-device-plugin",
+                self.cluster.kubernetes,
+                pod_labels,
+                pulumi.ResourceOptions(parent=self, depends_on=[self.cluster.system_nodes]),
+            )
         if config.cluster.autoscaler:
-            ClusterAutoscaler(f"{name}-autoscaler", self.cluster, self.gpu_pools, config.region,
-                              config.cluster.kubernetes_version, labels, pod_labels, opts=child)
+            ClusterAutoscaler(
+                f"{name}-autoscaler",
+                self.cluster,
+                self.gpu_pools,
+                config.region,
+                config.cluster.kubernetes_version,
+                labels,
+                pod_labels,
+                opts=child,
+            )
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
 
         # Workload identities: each service account gets exactly the access it needs.
         inference = k8s.core.v1.Namespace(
-            f"{name}-{INFERENCE_NAMESPACE}", metadata={"name": INFERENCE_NAMESPACE,
-                                                       "labels": {**pod_labels, **RESTRICTED}},
-            opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes))
+            f"{name}-{INFERENCE_NAMESPACE}",
+            metadata={"name": INFERENCE_NAMESPACE, "labels": {**pod_labels, **RESTRICTED}},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes),
+        )
         self.model_server_role = IrsaRole(
-            f"{name}-{MODEL_SERVER_ACCOUNT}", self.cluster.oidc,
-            ServiceAccountBinding(INFERENCE_NAMESPACE, MODEL_SERVER_ACCOUNT, self.cluster.kubernetes, pod_labels,
-                                  namespace_resource=inference),
-            labels, description="Model servers read model weights from the platform bucket", opts=child)
+            f"{name}-{MODEL_SERVER_ACCOUNT}",
+            self.cluster.oidc,
+            ServiceAccountBinding(
+                INFERENCE_NAMESPACE,
+                MODEL_SERVER_ACCOUNT,
+                self.cluster.kubernetes,
+                pod_labels,
+                namespace_resource=inference,
+            ),
+            labels,
+            description="Model servers read model weights from the platform bucket",
+            opts=child,
+        )
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
         self.register_outputs(self.outputs())
 
@@ -106,8 +171,9 @@ class Platform(pulumi.ComponentResource):
         """Every private subnet, or the one of the pool's AZ (a Capacity Block's, an EFA pool's)."""
         if pool.availability_zone is None:
             return self.network.private_subnet_ids
-        return self.network.private_subnets_in(pool.availability_zone,
-                                               f"platform.gpuPools[{pool.name}].availabilityZone")
+        return self.network.private_subnets_in(
+            pool.availability_zone, f"platform.gpuPools[{pool.name}].availabilityZone"
+        )
 
     def outputs(self) -> dict[str, pulumi.Output]:
         """The stack outputs other services read (camelCase, as `pulumi stack output` shows them)."""
@@ -122,7 +188,8 @@ class Platform(pulumi.ComponentResource):
             "kubeconfig": self.cluster.kubeconfig,
             "oidcProviderArn": pulumi.Output.from_input(self.cluster.oidc.arn),
             "gpuPools": pulumi.Output.from_input(
-                {pool.config.name: {"advertised": pool.advertised, **pool.placement} for pool in self.gpu_pools}),
+                {pool.config.name: {"advertised": pool.advertised, **pool.placement} for pool in self.gpu_pools}
+            ),
             "bucketName": self.storage.bucket_name,
             "logBucketName": self.storage.log_bucket_name,
             "modelServerRoleArn": self.model_server_role.arn,

@@ -39,25 +39,49 @@ class Region:
         return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
 
 
-REGIONS: dict[str, Region] = {r.code: r for r in (
-    Region("us-east-1", "abcdef"), Region("us-east-2", "abc"), Region("us-west-1", "ac"),
-    Region("us-west-2", "abcd"), Region("ca-central-1", "abd"), Region("ca-west-1", "abc", opt_in=True),
-    Region("mx-central-1", "abc", opt_in=True), Region("sa-east-1", "abc"),
-    Region("eu-west-1", "abc"), Region("eu-west-2", "abc"), Region("eu-west-3", "abc"),
-    Region("eu-central-1", "abc"), Region("eu-central-2", "abc", opt_in=True), Region("eu-north-1", "abc"),
-    Region("eu-south-1", "abc", opt_in=True), Region("eu-south-2", "abc", opt_in=True),
-    Region("af-south-1", "abc", opt_in=True), Region("il-central-1", "abc", opt_in=True),
-    Region("me-south-1", "abc", opt_in=True), Region("me-central-1", "abc", opt_in=True),
-    Region("ap-south-1", "abc"), Region("ap-south-2", "abc", opt_in=True),
-    Region("ap-northeast-1", "acd"), Region("ap-northeast-2", "abcd"), Region("ap-northeast-3", "abc"),
-    Region("ap-southeast-1", "abc"), Region("ap-southeast-2", "abc"),
-    Region("ap-southeast-3", "abc", opt_in=True), Region("ap-southeast-4", "abc", opt_in=True),
-    Region("ap-southeast-5", "abc", opt_in=True), Region("ap-southeast-6", "abc", opt_in=True),
-    Region("ap-southeast-7", "abc", opt_in=True), Region("ap-east-1", "abc", opt_in=True),
-    Region("ap-east-2", "abc", opt_in=True),
-    Region("cn-north-1", "abc"), Region("cn-northwest-1", "abc"),
-    Region("us-gov-west-1", "abc"), Region("us-gov-east-1", "abc"),
-)}
+REGIONS: dict[str, Region] = {
+    r.code: r
+    for r in (
+        Region("us-east-1", "abcdef"),
+        Region("us-east-2", "abc"),
+        Region("us-west-1", "ac"),
+        Region("us-west-2", "abcd"),
+        Region("ca-central-1", "abd"),
+        Region("ca-west-1", "abc", opt_in=True),
+        Region("mx-central-1", "abc", opt_in=True),
+        Region("sa-east-1", "abc"),
+        Region("eu-west-1", "abc"),
+        Region("eu-west-2", "abc"),
+        Region("eu-west-3", "abc"),
+        Region("eu-central-1", "abc"),
+        Region("eu-central-2", "abc", opt_in=True),
+        Region("eu-north-1", "abc"),
+        Region("eu-south-1", "abc", opt_in=True),
+        Region("eu-south-2", "abc", opt_in=True),
+        Region("af-south-1", "abc", opt_in=True),
+        Region("il-central-1", "abc", opt_in=True),
+        Region("me-south-1", "abc", opt_in=True),
+        Region("me-central-1", "abc", opt_in=True),
+        Region("ap-south-1", "abc"),
+        Region("ap-south-2", "abc", opt_in=True),
+        Region("ap-northeast-1", "acd"),
+        Region("ap-northeast-2", "abcd"),
+        Region("ap-northeast-3", "abc"),
+        Region("ap-southeast-1", "abc"),
+        Region("ap-southeast-2", "abc"),
+        Region("ap-southeast-3", "abc", opt_in=True),
+        Region("ap-southeast-4", "abc", opt_in=True),
+        Region("ap-southeast-5", "abc", opt_in=True),
+        Region("ap-southeast-6", "abc", opt_in=True),
+        Region("ap-southeast-7", "abc", opt_in=True),
+        Region("ap-east-1", "abc", opt_in=True),
+        Region("ap-east-2", "abc", opt_in=True),
+        Region("cn-north-1", "abc"),
+        Region("cn-northwest-1", "abc"),
+        Region("us-gov-west-1", "abc"),
+        Region("us-gov-east-1", "abc"),
+    )
+}
 
 
 def region_problem(code: str) -> str | None:

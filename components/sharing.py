@@ -80,11 +80,13 @@ def device_plugin_config(pool: GpuPoolConfig) -> dict[str, Any] | None:
         return {
             "version": "v1",
             "flags": {"migStrategy": "none"},
-            "sharing": {"timeSlicing": {
-                "renameByDefault": False,
-                "failRequestsGreaterThanOne": sharing.fails_requests_greater_than_one,
-                "resources": [{"name": GPU_RESOURCE, "replicas": sharing.replicas}],
-            }},
+            "sharing": {
+                "timeSlicing": {
+                    "renameByDefault": False,
+                    "failRequestsGreaterThanOne": sharing.fails_requests_greater_than_one,
+                    "resources": [{"name": GPU_RESOURCE, "replicas": sharing.replicas}],
+                }
+            },
         }
     if sharing.mode == SharingMode.MIG:
         return {"version": "v1", "flags": {"migStrategy": sharing.mig_strategy.value}}

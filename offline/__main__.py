@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pulumi
-
 from gpu_platform.offline import plan, review
 from gpu_platform.offline.cloud import UnknownCall
 from gpu_platform.offline.engine import EngineError, run_program
@@ -26,21 +25,33 @@ def main(argv: list[str] | None = None) -> int:
     plan_cmd = commands.add_parser("plan", help="write the plan of a stack as a `pulumi stack export` document")
     plan_cmd.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     plan_cmd.add_argument("--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json)")
-    plan_cmd.add_argument("--preview", action="store_true",
-                          help="as a first `pulumi preview`: what providers compute is unknown (default: as `up`)")
-    plan_cmd.add_argument("--project", type=Path, default=PROJECT_DIR,
-                          help="the Pulumi project folder whose program to plan (default: this platform)")
+    plan_cmd.add_argument(
+        "--preview",
+        action="store_true",
+        help="as a first `pulumi preview`: what providers compute is unknown (default: as `up`)",
+    )
+    plan_cmd.add_argument(
+        "--project",
+        type=Path,
+        default=PROJECT_DIR,
+        help="the Pulumi project folder whose program to plan (default: this platform)",
+    )
     review_cmd = commands.add_parser("review", help="judge a deployment (plan or stack export) with the policy pack")
     review_cmd.add_argument("file", type=Path, help="a deployment: build/plan-<stack>.json or `pulumi stack export`")
     review_cmd.add_argument("--format", choices=review.FORMATS, default="text", help="output format (default: text)")
-    review_cmd.add_argument("--policy-config", type=Path,
-                            help="policy config file (default: policies/config/<stack of the URNs>.json)")
+    review_cmd.add_argument(
+        "--policy-config", type=Path, help="policy config file (default: policies/config/<stack of the URNs>.json)"
+    )
     args = parser.parse_args(argv)
     if args.command == "review":
         return review.run(args.file, args.format, args.policy_config)
     suffix = "-preview" if args.preview else ""
-    return write_plan(args.project, args.stack, args.out or args.project / "build" / f"plan-{args.stack}{suffix}.json",
-                      preview=args.preview)
+    return write_plan(
+        args.project,
+        args.stack,
+        args.out or args.project / "build" / f"plan-{args.stack}{suffix}.json",
+        preview=args.preview,
+    )
 
 
 def write_plan(project: Path, stack: str, out: Path, preview: bool = False) -> int:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import importlib
 import inspect
-import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from gpu_platform.components import catalog, regions
 from gpu_platform.offline import pulumi_eks
@@ -77,18 +78,38 @@ class Context:
     # input name -> the URNs its value came from (a remote provider's Construct keeps them on each input)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     remote: bool = False
-    preview: bool = False   # a first preview: what providers compute is unknown, inputs built from it too
+    preview: bool = False  # a first preview: what providers compute is unknown, inputs built from it too
 
-    def child(self, type_: str, name: str, id_: str, outputs: dict[str, Any], inputs: dict[str, Any] | None = None,
-              parent: str = "", custom: bool = True, depends: tuple[str, ...] = ()) -> dict[str, Any]:
+    def child(
+        self,
+        type_: str,
+        name: str,
+        id_: str,
+        outputs: dict[str, Any],
+        inputs: dict[str, Any] | None = None,
+        parent: str = "",
+        custom: bool = True,
+        depends: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         """Record a child of this remote component (or of one of its children) and return a reference to it."""
         parent = parent or self.urn
         stack_project, qualified = parent.rsplit("::", 2)[0], parent.split("::")[2]
         urn = f"{stack_project}::{qualified}${type_}::{name}"
         inputs = dict(inputs or {})
         outputs = {**inputs, **outputs, **({"id": id_} if custom else {})}
-        self.children.append(Child(urn, type_, id_, outputs, owner=self.urn, parent=parent, inputs=inputs,
-                                   custom=custom, dependencies=tuple(depends)))
+        self.children.append(
+            Child(
+                urn,
+                type_,
+                id_,
+                outputs,
+                owner=self.urn,
+                parent=parent,
+                inputs=inputs,
+                custom=custom,
+                dependencies=tuple(depends),
+            )
+        )
         return reference(urn, id_)
 
 
@@ -118,9 +139,16 @@ def autoname(ctx: Context, hex_digits: int = 7) -> str:
 #   annotation, unless it sets `generateName` (provider/pkg/metadata/naming.go); a Helm release's `name`, also
 #   8 hex characters (helm_release.go).
 _AUTONAMED = {"aws:s3/bucket:Bucket": "bucket", "aws:eks/nodeGroup:NodeGroup": "nodeGroupName"}
-_NAMED_BY_NAME = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/launchTemplate:LaunchTemplate",
-                  "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
-                  "aws:iam/policy:Policy", "aws:ec2/placementGroup:PlacementGroup", "aws:eks/cluster:Cluster")
+_NAMED_BY_NAME = (
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/policy:Policy",
+    "aws:ec2/placementGroup:PlacementGroup",
+    "aws:eks/cluster:Cluster",
+)
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
@@ -136,8 +164,12 @@ def check(ctx: Context) -> dict[str, Any]:
         return {**ctx.inputs, "metadata": {**metadata, "name": autoname(ctx, 8), "annotations": annotations}}
     if ctx.type == "aws:kms/alias:Alias":
         return ctx.inputs if ctx.inputs.get("name") else {**ctx.inputs, "name": f"alias/{autoname(ctx)}"}
-    key = _AUTONAMED.get(ctx.type) or ("name" if ctx.type in _NAMED_BY_NAME or (
-        ctx.type.startswith("aws:") and ctx.type not in _RESOURCES and _takes_a_name(ctx.type)) else None)
+    key = _AUTONAMED.get(ctx.type) or (
+        "name"
+        if ctx.type in _NAMED_BY_NAME
+        or (ctx.type.startswith("aws:") and ctx.type not in _RESOURCES and _takes_a_name(ctx.type))
+        else None
+    )
     if key is None or ctx.inputs.get(key):
         return ctx.inputs
     name = autoname(ctx)
@@ -172,9 +204,11 @@ def _ec2(ctx: Context) -> tuple[str, dict[str, Any]]:
     if kind:
         outputs["arn"] = arn("ec2", ctx.region, f"{kind}/{id_}")
     if ctx.type == "aws:ec2/vpc:Vpc":
-        outputs |= {"defaultSecurityGroupId": f"sg-{digest(ctx.urn, 'sg')}",
-                    "mainRouteTableId": f"rtb-{digest(ctx.urn, 'rtb')}",
-                    "defaultNetworkAclId": f"acl-{digest(ctx.urn, 'acl')}"}
+        outputs |= {
+            "defaultSecurityGroupId": f"sg-{digest(ctx.urn, 'sg')}",
+            "mainRouteTableId": f"rtb-{digest(ctx.urn, 'rtb')}",
+            "defaultNetworkAclId": f"acl-{digest(ctx.urn, 'acl')}",
+        }
     elif ctx.type == "aws:ec2/eip:Eip":
         octets = bytes.fromhex(digest(ctx.urn, length=8))
         outputs |= {"allocationId": id_, "publicIp": f"3.{octets[1]}.{octets[2]}.{octets[3]}"}
@@ -202,8 +236,7 @@ def _log_group(ctx: Context) -> tuple[str, dict[str, Any]]:
 def _iam_role(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or autoname(ctx)
     role_arn = arn("iam", ctx.region, f"role{ctx.inputs.get('path', '/')}{name}", regional=False)
-    return name, {"name": name, "arn": role_arn,
-                  "uniqueId": "AROA" + digest(ctx.urn, length=17).upper()}
+    return name, {"name": name, "arn": role_arn, "uniqueId": "AROA" + digest(ctx.urn, length=17).upper()}
 
 
 def _iam_role_policy(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -218,17 +251,24 @@ def _kms_key(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def _kms_alias(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or f"alias/{autoname(ctx)}"
-    return name, {"name": name, "arn": arn("kms", ctx.region, name), "targetKeyArn": arn(
-        "kms", ctx.region, f"key/{ctx.inputs.get('targetKeyId', '')}")}
+    return name, {
+        "name": name,
+        "arn": arn("kms", ctx.region, name),
+        "targetKeyArn": arn("kms", ctx.region, f"key/{ctx.inputs.get('targetKeyId', '')}"),
+    }
 
 
 def _bucket(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("bucket") or autoname(ctx)
     suffix = dns_suffix(ctx.region)
-    return name, {"bucket": name, "arn": f"arn:{partition(ctx.region)}:s3:::{name}", "region": ctx.region,
-                  "bucketDomainName": f"{name}.s3.{suffix}",
-                  "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.{suffix}",
-                  "hostedZoneId": "Z3AQBSTGFYJSTF"}
+    return name, {
+        "bucket": name,
+        "arn": f"arn:{partition(ctx.region)}:s3:::{name}",
+        "region": ctx.region,
+        "bucketDomainName": f"{name}.s3.{suffix}",
+        "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.{suffix}",
+        "hostedZoneId": "Z3AQBSTGFYJSTF",
+    }
 
 
 def _bucket_setting(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -244,12 +284,22 @@ def _eks_control_plane(ctx: Context, name: str) -> dict[str, Any]:
     """What EKS computes for a cluster: its ARN, API endpoint, certificate authority, OIDC issuer, security group."""
     suffix = dns_suffix(ctx.region)
     return {
-        "arn": arn("eks", ctx.region, f"cluster/{name}"), "status": "ACTIVE",
+        "arn": arn("eks", ctx.region, f"cluster/{name}"),
+        "status": "ACTIVE",
         "endpoint": f"https://{digest(ctx.urn, 'endpoint', length=32).upper()}.gr7.{ctx.region}.eks.{suffix}",
-        "certificateAuthority": {"data": base64.b64encode(f"offline certificate authority of {name}".encode())
-                                 .decode()},
-        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.{suffix}/id/"
-                                             f"{digest(ctx.urn, 'oidc', length=32).upper()}"}]}],
+        "certificateAuthority": {
+            "data": base64.b64encode(f"offline certificate authority of {name}".encode()).decode()
+        },
+        "identities": [
+            {
+                "oidcs": [
+                    {
+                        "issuer": f"https://oidc.eks.{ctx.region}.{suffix}/id/"
+                        f"{digest(ctx.urn, 'oidc', length=32).upper()}"
+                    }
+                ]
+            }
+        ],
         "vpcConfig": {"clusterSecurityGroupId": f"sg-{digest(ctx.urn, 'cluster-sg')}"},
     }
 
@@ -259,9 +309,14 @@ def _aws_eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or autoname(ctx)
     computed = _eks_control_plane(ctx, name)
     vpc_config = {**(ctx.inputs.get("vpcConfig") or {}), **computed.pop("vpcConfig")}
-    return name, {**computed, "name": name, "vpcConfig": vpc_config,
-                  "certificateAuthorities": [computed["certificateAuthority"]],
-                  "platformVersion": "eks.1", "version": ctx.inputs.get("version") or catalog.DEFAULT_KUBERNETES_VERSION}
+    return name, {
+        **computed,
+        "name": name,
+        "vpcConfig": vpc_config,
+        "certificateAuthorities": [computed["certificateAuthority"]],
+        "platformVersion": "eks.1",
+        "version": ctx.inputs.get("version") or catalog.DEFAULT_KUBERNETES_VERSION,
+    }
 
 
 def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -271,71 +326,155 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     options = {**ctx.inputs, "name": name, "component": ctx.name}
     tags = dict(ctx.inputs.get("tags") or {})
     computed = _eks_control_plane(ctx, name)
-    issuer, endpoint = computed["identities"][0]["oidcs"][0]["issuer"].removeprefix("https://"), computed["endpoint"]
+    endpoint = computed["endpoint"]
     ca = computed["certificateAuthority"]["data"]
 
     service_role = ctx.child("eks:index:ServiceRole", f"{ctx.name}-eksRole", "", {}, custom=False)
     role_name = f"{ctx.name}-eksRole-role-{digest(ctx.urn, 'role', length=7)}"
     role_arn = arn("iam", ctx.region, f"role/{role_name}", regional=False)
-    role = ctx.child("aws:iam/role:Role", f"{ctx.name}-eksRole-role", role_name, {"arn": role_arn},
-                     inputs={"assumeRolePolicy": pulumi_eks.service_role_trust(),
-                             "description": "Allows EKS to manage clusters on your behalf.", "tags": tags,
-                             "name": role_name},   # pulumi-aws autonames it in Check: known in a preview too
-                     parent=service_role["urn"])
-    if ctx.preview:   # the role's ARN and the cluster's endpoint come from Create: unknown in a first preview
+    role = ctx.child(
+        "aws:iam/role:Role",
+        f"{ctx.name}-eksRole-role",
+        role_name,
+        {"arn": role_arn},
+        inputs={
+            "assumeRolePolicy": pulumi_eks.service_role_trust(),
+            "description": "Allows EKS to manage clusters on your behalf.",
+            "tags": tags,
+            "name": role_name,
+        },  # pulumi-aws autonames it in Check: known in a preview too
+        parent=service_role["urn"],
+    )
+    if ctx.preview:  # the role's ARN and the cluster's endpoint come from Create: unknown in a first preview
         role_arn = UNKNOWN
-    attachment = ctx.child("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                           pulumi_eks.role_attachment_name(ctx.name), f"{role_name}-{digest(ctx.urn, 'attach')}", {},
-                           inputs={"policyArn": pulumi_eks.CLUSTER_POLICY, "role": role_name},
-                           parent=service_role["urn"], depends=(role["urn"],))
+    attachment = ctx.child(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        pulumi_eks.role_attachment_name(ctx.name),
+        f"{role_name}-{digest(ctx.urn, 'attach')}",
+        {},
+        inputs={"policyArn": pulumi_eks.CLUSTER_POLICY, "role": role_name},
+        parent=service_role["urn"],
+        depends=(role["urn"],),
+    )
     version = ctx.inputs.get("version", "")
-    eks_cluster = ctx.child("aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", name, {
-        **computed, "vpcConfig": {**pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
-                                  **computed["vpcConfig"], "vpcId": ctx.inputs.get("vpcId", "")},
-    }, inputs=pulumi_eks.cluster_inputs(options, role_arn), depends=(
-        role["urn"], attachment["urn"], *ctx.property_dependencies.get("privateSubnetIds", []),
-        *ctx.property_dependencies.get("encryptionConfigKeyArn", [])))
+    eks_cluster = ctx.child(
+        "aws:eks/cluster:Cluster",
+        f"{ctx.name}-eksCluster",
+        name,
+        {
+            **computed,
+            "vpcConfig": {
+                **pulumi_eks.cluster_inputs(options, role_arn)["vpcConfig"],
+                **computed["vpcConfig"],
+                "vpcId": ctx.inputs.get("vpcId", ""),
+            },
+        },
+        inputs=pulumi_eks.cluster_inputs(options, role_arn),
+        depends=(
+            role["urn"],
+            attachment["urn"],
+            *ctx.property_dependencies.get("privateSubnetIds", []),
+            *ctx.property_dependencies.get("encryptionConfigKeyArn", []),
+        ),
+    )
     addon_version = f"v{version}.0-eksbuild.1"  # as the getAddonVersion stand-in answers
-    ctx.child("aws:eks/addon:Addon", f"{ctx.name}-kube-proxy", f"{name}:kube-proxy",
-              {"arn": arn("eks", ctx.region, f"addon/{name}/kube-proxy/x")},
-              inputs=pulumi_eks.addon_inputs(name, "kube-proxy", addon_version, tags), depends=(eks_cluster["urn"],))
+    ctx.child(
+        "aws:eks/addon:Addon",
+        f"{ctx.name}-kube-proxy",
+        f"{name}:kube-proxy",
+        {"arn": arn("eks", ctx.region, f"addon/{name}/kube-proxy/x")},
+        inputs=pulumi_eks.addon_inputs(name, "kube-proxy", addon_version, tags),
+        depends=(eks_cluster["urn"],),
+    )
     kubeconfig = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "aws",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "aws",
         "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
-        "users": [{"name": "aws", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-            "args": ["--region", ctx.region, "eks", "get-token", "--cluster-name", name, "--output", "json"],
-            "env": [{"name": "KUBERNETES_EXEC_INFO",
-                     "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}]}}}],
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": [
+                            "--region",
+                            ctx.region,
+                            "eks",
+                            "get-token",
+                            "--cluster-name",
+                            name,
+                            "--output",
+                            "json",
+                        ],
+                        "env": [
+                            {
+                                "name": "KUBERNETES_EXEC_INFO",
+                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
+                            }
+                        ],
+                    }
+                },
+            }
+        ],
     }
-    k8s_provider = ctx.child("pulumi:providers:kubernetes", f"{ctx.name}-eks-k8s", uuid_for(f"{ctx.urn}-k8s"), {},
-                             inputs={"kubeconfig": UNKNOWN if ctx.preview else json.dumps(kubeconfig)},
-                             depends=(eks_cluster["urn"],))
+    k8s_provider = ctx.child(
+        "pulumi:providers:kubernetes",
+        f"{ctx.name}-eks-k8s",
+        uuid_for(f"{ctx.urn}-k8s"),
+        {},
+        inputs={"kubeconfig": UNKNOWN if ctx.preview else json.dumps(kubeconfig)},
+        depends=(eks_cluster["urn"],),
+    )
     entries = []
     for key, inputs, associations in pulumi_eks.access_entries(name, ctx.inputs.get("accessEntries") or {}):
         principal = inputs["principalArn"]
-        entry = ctx.child("aws:eks/accessEntry:AccessEntry", f"{ctx.name}-{key}", f"{name}:{principal}",
-                          {"accessEntryArn": arn("eks", ctx.region, f"access-entry/{name}/role/{key}")},
-                          inputs=inputs, depends=(eks_cluster["urn"],))
+        entry = ctx.child(
+            "aws:eks/accessEntry:AccessEntry",
+            f"{ctx.name}-{key}",
+            f"{name}:{principal}",
+            {"accessEntryArn": arn("eks", ctx.region, f"access-entry/{name}/role/{key}")},
+            inputs=inputs,
+            depends=(eks_cluster["urn"],),
+        )
         entries.append(entry["urn"])
         for association_key, association in associations:
-            ctx.child("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
-                      f"{ctx.name}-{key}-{association_key}", f"{name}#{principal}#{association['policyArn']}", {},
-                      inputs=association, parent=entry["urn"], depends=(entry["urn"], eks_cluster["urn"]))
+            ctx.child(
+                "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                f"{ctx.name}-{key}-{association_key}",
+                f"{name}#{principal}#{association['policyArn']}",
+                {},
+                inputs=association,
+                parent=entry["urn"],
+                depends=(entry["urn"], eks_cluster["urn"]),
+            )
     cni = ctx.child("eks:index:VpcCniAddon", f"{ctx.name}-vpc-cni", "", {}, custom=False, depends=tuple(entries))
-    ctx.child("aws:eks/addon:Addon", f"{ctx.name}-vpc-cni", f"{name}:vpc-cni",
-              {"arn": arn("eks", ctx.region, f"addon/{name}/vpc-cni/x")},
-              inputs=pulumi_eks.addon_inputs(name, "vpc-cni", addon_version, tags, pulumi_eks.VPC_CNI_CONFIGURATION),
-              parent=cni["urn"], depends=(eks_cluster["urn"],))
+    ctx.child(
+        "aws:eks/addon:Addon",
+        f"{ctx.name}-vpc-cni",
+        f"{name}:vpc-cni",
+        {"arn": arn("eks", ctx.region, f"addon/{name}/vpc-cni/x")},
+        inputs=pulumi_eks.addon_inputs(name, "vpc-cni", addon_version, tags, pulumi_eks.VPC_CNI_CONFIGURATION),
+        parent=cni["urn"],
+        depends=(eks_cluster["urn"],),
+    )
     return "", {
-        "eksCluster": eks_cluster, "kubeconfig": kubeconfig, "kubeconfigJson": json.dumps(kubeconfig),
+        "eksCluster": eks_cluster,
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
         "clusterSecurityGroupId": computed["vpcConfig"]["clusterSecurityGroupId"],
-        "nodeSecurityGroupId": computed["vpcConfig"]["clusterSecurityGroupId"], "oidcProviderArn": "",
+        "nodeSecurityGroupId": computed["vpcConfig"]["clusterSecurityGroupId"],
+        "oidcProviderArn": "",
         "provider": k8s_provider,
-        "core": {"cluster": eks_cluster, "endpoint": endpoint, "vpcId": ctx.inputs.get("vpcId", ""),
-                 "subnetIds": ctx.inputs.get("privateSubnetIds", []),
-                 "privateSubnetIds": ctx.inputs.get("privateSubnetIds", [])},
+        "core": {
+            "cluster": eks_cluster,
+            "endpoint": endpoint,
+            "vpcId": ctx.inputs.get("vpcId", ""),
+            "subnetIds": ctx.inputs.get("privateSubnetIds", []),
+            "privateSubnetIds": ctx.inputs.get("privateSubnetIds", []),
+        },
     }
 
 
@@ -345,10 +484,12 @@ def _eks_node_group(ctx: Context) -> tuple[str, dict[str, Any]]:
     group = ctx.inputs.get("nodeGroupName") or autoname(ctx)
     node_group_id = digest(ctx.urn, length=8)
     return f"{cluster_name}:{group}", {
-        "nodeGroupName": group, "status": "ACTIVE",
+        "nodeGroupName": group,
+        "status": "ACTIVE",
         "arn": arn("eks", ctx.region, f"nodegroup/{cluster_name}/{group}/{node_group_id}"),
-        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{node_group_id}"}],
-                       "remoteAccessSecurityGroupId": ""}],
+        "resources": [
+            {"autoscalingGroups": [{"name": f"eks-{group}-{node_group_id}"}], "remoteAccessSecurityGroupId": ""}
+        ],
     }
 
 
@@ -368,8 +509,11 @@ def _oidc_provider(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def _placement_group(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = ctx.inputs.get("name") or autoname(ctx)
-    return name, {"name": name, "placementGroupId": f"pg-{digest(ctx.urn)}",
-                  "arn": arn("ec2", ctx.region, f"placement-group/{name}")}
+    return name, {
+        "name": name,
+        "placementGroupId": f"pg-{digest(ctx.urn)}",
+        "arn": arn("ec2", ctx.region, f"placement-group/{name}"),
+    }
 
 
 def _kubernetes_object(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -378,14 +522,22 @@ def _kubernetes_object(ctx: Context) -> tuple[str, dict[str, Any]]:
     name = metadata.get("name") or autoname(ctx)
     namespace = metadata.get("namespace")
     return (f"{namespace}/{name}" if namespace else name), {
-        "metadata": {**metadata, "name": name, "uid": uuid_for(ctx.urn)}}
+        "metadata": {**metadata, "name": name, "uid": uuid_for(ctx.urn)}
+    }
 
 
 def _helm_release(ctx: Context) -> tuple[str, dict[str, Any]]:
     name, namespace = ctx.inputs.get("name") or autoname(ctx), ctx.inputs.get("namespace", "default")
-    return f"{namespace}/{name}", {"status": {
-        "name": name, "namespace": namespace, "chart": ctx.inputs.get("chart", ""),
-        "version": ctx.inputs.get("version", ""), "status": "deployed", "revision": 1}}
+    return f"{namespace}/{name}", {
+        "status": {
+            "name": name,
+            "namespace": namespace,
+            "chart": ctx.inputs.get("chart", ""),
+            "version": ctx.inputs.get("version", ""),
+            "status": "deployed",
+            "revision": 1,
+        }
+    }
 
 
 def _provider(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -402,14 +554,26 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _bucket,
-    "aws:autoscaling/schedule:Schedule": lambda ctx: (ctx.inputs.get("scheduledActionName", ""), {
-        "arn": arn("autoscaling", ctx.region, f"scheduledUpdateGroupAction:{digest(ctx.urn, length=8)}:"
-                   f"autoScalingGroupName/{ctx.inputs.get('autoscalingGroupName')}:scheduledActionName/"
-                   f"{ctx.inputs.get('scheduledActionName')}")}),
+    "aws:autoscaling/schedule:Schedule": lambda ctx: (
+        ctx.inputs.get("scheduledActionName", ""),
+        {
+            "arn": arn(
+                "autoscaling",
+                ctx.region,
+                f"scheduledUpdateGroupAction:{digest(ctx.urn, length=8)}:"
+                f"autoScalingGroupName/{ctx.inputs.get('autoscalingGroupName')}:scheduledActionName/"
+                f"{ctx.inputs.get('scheduledActionName')}",
+            )
+        },
+    ),
     "aws:autoscaling/tag:Tag": lambda ctx: (
-        f"{ctx.inputs.get('autoscalingGroupName')},{ctx.inputs.get('tag', {}).get('key')}", {}),
-    "aws:eks/addon:Addon": lambda ctx: (f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}", {
-        "arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")}),
+        f"{ctx.inputs.get('autoscalingGroupName')},{ctx.inputs.get('tag', {}).get('key')}",
+        {},
+    ),
+    "aws:eks/addon:Addon": lambda ctx: (
+        f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('addonName')}",
+        {"arn": arn("eks", ctx.region, f"addon/{ctx.inputs.get('clusterName')}/{ctx.inputs.get('addonName')}/x")},
+    ),
     "eks:index:Cluster": _eks_cluster,
     "aws:eks/cluster:Cluster": _aws_eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
@@ -417,17 +581,39 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "kubernetes:helm.sh/v3:Release": _helm_release,
-    **{f"kubernetes:{kind}": _kubernetes_object for kind in (
-        "core/v1:Namespace", "core/v1:ConfigMap", "core/v1:ServiceAccount", "core/v1:Secret", "core/v1:Service",
-        "apps/v1:Deployment", "apps/v1:DaemonSet", "apps/v1:StatefulSet", "batch/v1:Job", "batch/v1:CronJob",
-        "storage.k8s.io/v1:StorageClass", "monitoring.coreos.com/v1:ServiceMonitor",
-        "monitoring.coreos.com/v1:PrometheusRule", "networking.k8s.io/v1:NetworkPolicy",
-        "scheduling.k8s.io/v1:PriorityClass", "policy/v1:PodDisruptionBudget")},
-    **{f"aws:s3/{module}:{kind}": _bucket_setting for module, kind in (
-        ("bucketPolicy", "BucketPolicy"), ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
-        ("bucketOwnershipControls", "BucketOwnershipControls"), ("bucketVersioning", "BucketVersioning"),
-        ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
-        ("bucketLifecycleConfiguration", "BucketLifecycleConfiguration"), ("bucketLogging", "BucketLogging"))},
+    **{
+        f"kubernetes:{kind}": _kubernetes_object
+        for kind in (
+            "core/v1:Namespace",
+            "core/v1:ConfigMap",
+            "core/v1:ServiceAccount",
+            "core/v1:Secret",
+            "core/v1:Service",
+            "apps/v1:Deployment",
+            "apps/v1:DaemonSet",
+            "apps/v1:StatefulSet",
+            "batch/v1:Job",
+            "batch/v1:CronJob",
+            "storage.k8s.io/v1:StorageClass",
+            "monitoring.coreos.com/v1:ServiceMonitor",
+            "monitoring.coreos.com/v1:PrometheusRule",
+            "networking.k8s.io/v1:NetworkPolicy",
+            "scheduling.k8s.io/v1:PriorityClass",
+            "policy/v1:PodDisruptionBudget",
+        )
+    },
+    **{
+        f"aws:s3/{module}:{kind}": _bucket_setting
+        for module, kind in (
+            ("bucketPolicy", "BucketPolicy"),
+            ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
+            ("bucketOwnershipControls", "BucketOwnershipControls"),
+            ("bucketVersioning", "BucketVersioning"),
+            ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
+            ("bucketLifecycleConfiguration", "BucketLifecycleConfiguration"),
+            ("bucketLogging", "BucketLogging"),
+        )
+    },
 }
 
 
@@ -436,8 +622,10 @@ def new_resource(ctx: Context) -> tuple[str, dict[str, Any]]:
     if ctx.type.startswith("pulumi:providers:"):
         return _provider(ctx)
     if ctx.type not in _RESOURCES and ctx.remote:
-        raise UnknownCall(f"the offline cloud does not know remote component {ctx.type}: its provider's children "
-                          "and outputs cannot be made up; model it in offline/cloud.py (see pulumi_eks.py)")
+        raise UnknownCall(
+            f"the offline cloud does not know remote component {ctx.type}: its provider's children "
+            "and outputs cannot be made up; model it in offline/cloud.py (see pulumi_eks.py)"
+        )
     return _RESOURCES.get(ctx.type, _generic)(ctx)
 
 
@@ -453,7 +641,9 @@ def _generic(ctx: Context) -> tuple[str, dict[str, Any]]:
     outputs: dict[str, Any] = {}
     if ctx.type.startswith("aws:") and ctx.region:
         service = ctx.type.split(":")[1].split("/")[0].lower()
-        kind = re.sub(r"(?<!^)(?=[A-Z])", "-", ctx.type.rsplit(":", 1)[1]).lower()   # InstanceProfile -> instance-profile
+        kind = re.sub(
+            r"(?<!^)(?=[A-Z])", "-", ctx.type.rsplit(":", 1)[1]
+        ).lower()  # InstanceProfile -> instance-profile
         outputs["arn"] = arn(service, ctx.region, f"{kind}/{name}", regional=service not in _GLOBAL_SERVICES)
     return f"{name}-{digest(ctx.urn, length=8)}", outputs
 
@@ -462,11 +652,11 @@ def _generic(ctx: Context) -> tuple[str, dict[str, Any]]:
 _GLOBAL_SERVICES = frozenset(("iam", "s3", "cloudfront", "route53", "organizations", "waf", "globalaccelerator"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _takes_a_name(type_: str) -> bool:
     """Whether a pulumi-aws resource has a `name` argument (its Python SDK's constructor), which the provider
     autonames when left out (SetAutonaming)."""
-    module, _, cls = type_.split(":")[1].partition("/")
+    module, _, _cls = type_.split(":")[1].partition("/")
     try:
         package = importlib.import_module("pulumi_aws" if module == "index" else f"pulumi_aws.{module}")
         resource = getattr(package, type_.rsplit(":", 1)[1])
@@ -496,10 +686,18 @@ def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     filters = {f.get("name"): f.get("values", []) for f in args.get("filters") or []}
     pattern = (filters.get("name") or ["offline-image-*"])[0]
     image = f"ami-{digest(region, json.dumps(args, sort_keys=True))}"
-    return {**args, "id": image, "imageId": image, "name": pattern.replace("*", "20261101"),
-            "architecture": (filters.get("architecture") or ["x86_64"])[0], "ownerId": ACCOUNT_ID,
-            "rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "state": "available",
-            "arn": arn("ec2", region, f"image/{image}", account="")}
+    return {
+        **args,
+        "id": image,
+        "imageId": image,
+        "name": pattern.replace("*", "20261101"),
+        "architecture": (filters.get("architecture") or ["x86_64"])[0],
+        "ownerId": ACCOUNT_ID,
+        "rootDeviceName": "/dev/xvda",
+        "virtualizationType": "hvm",
+        "state": "available",
+        "arn": arn("ec2", region, f"image/{image}", account=""),
+    }
 
 
 _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
@@ -507,33 +705,55 @@ _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     # An add-on version string as EKS writes them (v<upstream>-eksbuild.<n>); offline, a stand-in per add-on
     # and Kubernetes version.
     "aws:eks/getAddonVersion:getAddonVersion": lambda args, region: {
-        "addonName": args.get("addonName", ""), "kubernetesVersion": args.get("kubernetesVersion", ""),
-        "mostRecent": args.get("mostRecent", False), "id": args.get("addonName", ""),
-        "version": f"v{args.get('kubernetesVersion', '0')}.0-eksbuild.1"},
+        "addonName": args.get("addonName", ""),
+        "kubernetesVersion": args.get("kubernetesVersion", ""),
+        "mostRecent": args.get("mostRecent", False),
+        "id": args.get("addonName", ""),
+        "version": f"v{args.get('kubernetesVersion', '0')}.0-eksbuild.1",
+    },
     "aws:ec2/getAmi:getAmi": lambda args, region: _ami(args, region),
     # The account's default VPC (172.31.0.0/16, one default subnet per AZ: VPC user guide, default-vpc.html).
     "aws:ec2/getVpc:getVpc": lambda args, region: {
-        **args, "id": f"vpc-{digest(region, 'default-vpc')}", "cidrBlock": "172.31.0.0/16",
-        "default": bool(args.get("default", True)), "state": "available", "ownerId": ACCOUNT_ID,
-        "arn": arn("ec2", region, f"vpc/vpc-{digest(region, 'default-vpc')}")},
+        **args,
+        "id": f"vpc-{digest(region, 'default-vpc')}",
+        "cidrBlock": "172.31.0.0/16",
+        "default": bool(args.get("default", True)),
+        "state": "available",
+        "ownerId": ACCOUNT_ID,
+        "arn": arn("ec2", region, f"vpc/vpc-{digest(region, 'default-vpc')}"),
+    },
     "aws:ec2/getSubnets:getSubnets": lambda args, region: {
-        **args, "id": region, "ids": [f"subnet-{digest(region, zone)}" for zone in _region(region).zones]},
+        **args,
+        "id": region,
+        "ids": [f"subnet-{digest(region, zone)}" for zone in _region(region).zones],
+    },
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
-        "accountId": ACCOUNT_ID, "arn": arn("iam", region, "user/offline", regional=False),
-        "userId": "AIDAOFFLINEOFFLINE", "id": ACCOUNT_ID},
+        "accountId": ACCOUNT_ID,
+        "arn": arn("iam", region, "user/offline", regional=False),
+        "userId": "AIDAOFFLINEOFFLINE",
+        "id": ACCOUNT_ID,
+    },
     "aws:index/getPartition:getPartition": lambda args, region: {
-        "partition": partition(region), "dnsSuffix": dns_suffix(region), "id": partition(region),
-        "reverseDnsPrefix": ".".join(reversed(dns_suffix(region).split(".")))},
+        "partition": partition(region),
+        "dnsSuffix": dns_suffix(region),
+        "id": partition(region),
+        "reverseDnsPrefix": ".".join(reversed(dns_suffix(region).split("."))),
+    },
     "aws:index/getRegion:getRegion": lambda args, region: {
-        "name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.{dns_suffix(region)}",
-        "description": region},
+        "name": region,
+        "region": region,
+        "id": region,
+        "endpoint": f"ec2.{region}.{dns_suffix(region)}",
+        "description": region,
+    },
 }
 
 
 def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
     if token not in _INVOKES:
-        raise UnknownCall(f"the offline cloud does not know invoke {token}; "
-                          "add it to offline/cloud.py with a realistic answer")
+        raise UnknownCall(
+            f"the offline cloud does not know invoke {token}; add it to offline/cloud.py with a realistic answer"
+        )
     return _INVOKES[token](args, region)
 
 

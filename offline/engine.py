@@ -11,8 +11,8 @@ everything `pulumi stack export` would: parent, provider, dependencies
 from __future__ import annotations
 
 import asyncio
-import difflib
 import contextvars
+import difflib
 import json
 import logging
 import os
@@ -27,15 +27,22 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import empty_pb2
+from gpu_platform.offline import cloud, pulumi_eks, rules
+from gpu_platform.offline.wire import (
+    RESOURCE_SIG,
+    SPECIAL_SIG,
+    UNKNOWN,
+    from_struct,
+    resource_references,
+    reveal,
+    secret,
+    to_struct,
+)
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import MockEngine
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
-
-from gpu_platform.offline import cloud, pulumi_eks, rules
-from gpu_platform.offline.wire import (RESOURCE_SIG, SPECIAL_SIG, UNKNOWN, from_struct, resource_references, reveal, secret,
-                          to_struct)
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
@@ -50,8 +57,9 @@ class RefusedByAws(pulumi.RunError):
 
     def __init__(self, refusals: list[str]) -> None:
         self.refusals = refusals
-        super().__init__(f"AWS would refuse {len(refusals)} request(s) of this plan:\n"
-                         + "\n".join(f"  {line}" for line in refusals))
+        super().__init__(
+            f"AWS would refuse {len(refusals)} request(s) of this plan:\n" + "\n".join(f"  {line}" for line in refusals)
+        )
 
 
 @dataclass
@@ -141,16 +149,24 @@ class RecordingMonitor:
         if provider_ref:
             return self._find(provider_ref.rsplit("::", 1)[0])
         package = type_.split(":")[0]
-        urn = self.make_urn("", f"pulumi:providers:{package}", f"default_{version.replace('.', '_')}"
-                            if version else "default")
+        urn = self.make_urn(
+            "", f"pulumi:providers:{package}", f"default_{version.replace('.', '_')}" if version else "default"
+        )
         with self._lock:
             if urn in self._resources:
                 return self._resources[urn]
         inputs = {"version": version} if version else {}
         if package == "aws":
             inputs["region"] = self.stack_region()
-        default = Resource(urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1],
-                           custom=True, id=cloud.uuid_for(urn), inputs=inputs, outputs=inputs)
+        default = Resource(
+            urn=urn,
+            type=f"pulumi:providers:{package}",
+            name=urn.rsplit("::", 1)[1],
+            custom=True,
+            id=cloud.uuid_for(urn),
+            inputs=inputs,
+            outputs=inputs,
+        )
         with self._lock:
             if urn not in self._resources:
                 self._resources[urn] = default
@@ -162,8 +178,10 @@ class RecordingMonitor:
         pulumi-aws reads it (sdk/python pulumi_aws/provider.py)."""
         region = self.config.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if not region:
-            raise EngineError("the AWS provider has no region: set it with `pulumi config set aws:region "
-                              "<region>` (or AWS_REGION), or give the resource an explicit provider")
+            raise EngineError(
+                "the AWS provider has no region: set it with `pulumi config set aws:region "
+                "<region>` (or AWS_REGION), or give the resource an explicit provider"
+            )
         return region
 
     def _region_of(self, provider: Resource) -> str:
@@ -175,11 +193,17 @@ class RecordingMonitor:
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = from_struct(request.object)
         resource = Resource(
-            urn=urn, type=request.type, name=request.name, custom=request.custom,
-            parent=request.parent, inputs=inputs,
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=request.custom,
+            parent=request.parent,
+            inputs=inputs,
             dependencies=self._visible(set(request.dependencies) | set(resource_references(inputs))),
             property_dependencies={k: self._visible(v.urns) for k, v in request.propertyDependencies.items()},
-            protect=request.protect, retain_on_delete=request.retainOnDelete, remote=request.remote,
+            protect=request.protect,
+            retain_on_delete=request.retainOnDelete,
+            remote=request.remote,
             ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
         )
@@ -200,14 +224,27 @@ class RecordingMonitor:
             aws_provider = f"{provider.urn}::{provider.id}"
             region = self._region_of(provider)
         elif request.remote:
-            region = self.stack_region()   # the component's provider makes its children with the default one
-        context = cloud.Context(urn=urn, type=request.type, name=request.name,
-                                inputs=reveal(inputs), region=region, stack=self.stack,
-                                property_dependencies=dict(resource.property_dependencies), remote=request.remote,
-                                preview=self.preview)
-        if request.custom and not request.type.startswith("pulumi:providers:") and not (
-                self.preview and resource.provider and _holds_unknown(
-                    self._find(resource.provider.rsplit("::", 1)[0]).inputs)):
+            region = self.stack_region()  # the component's provider makes its children with the default one
+        context = cloud.Context(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            inputs=reveal(inputs),
+            region=region,
+            stack=self.stack,
+            property_dependencies=dict(resource.property_dependencies),
+            remote=request.remote,
+            preview=self.preview,
+        )
+        if (
+            request.custom
+            and not request.type.startswith("pulumi:providers:")
+            and not (
+                self.preview
+                and resource.provider
+                and _holds_unknown(self._find(resource.provider.rsplit("::", 1)[0]).inputs)
+            )
+        ):
             # The provider's Check names what the program left unnamed, before preview and update alike; a
             # provider whose config is still unknown checks nothing (provider_plugin.go Check).
             checked = cloud.check(context)
@@ -226,8 +263,12 @@ class RecordingMonitor:
             # whose own config is still unknown previews nothing (pulumi/pulumi provider_plugin.go Create:
             # empty outputs), so stack policies see nothing of its resources.
             resource.outputs = {**extra, **inputs} if self.preview else {**inputs, **extra}
-            if self.preview and request.custom and resource.provider and _holds_unknown(
-                    self._find(resource.provider.rsplit("::", 1)[0]).inputs):
+            if (
+                self.preview
+                and request.custom
+                and resource.provider
+                and _holds_unknown(self._find(resource.provider.rsplit("::", 1)[0]).inputs)
+            ):
                 resource.outputs = {}
             with self._lock:
                 self._children.update((child.urn, child) for child in context.children)
@@ -241,16 +282,23 @@ class RecordingMonitor:
             self._record(resource)
             for child in context.children:
                 creating = self.preview and child.custom and not child.type.startswith("pulumi:providers:")
-                self._record(Resource(
-                    urn=child.urn, type=child.type, name=child.name, custom=child.custom,
-                    id="" if creating else child.id,
-                    parent=child.parent, inputs=child.inputs, outputs=child.outputs,
-                    dependencies=sorted(child.dependencies),
-                    provider=aws_provider if child.custom and child.type.startswith("aws:") else ""))
+                self._record(
+                    Resource(
+                        urn=child.urn,
+                        type=child.type,
+                        name=child.name,
+                        custom=child.custom,
+                        id="" if creating else child.id,
+                        parent=child.parent,
+                        inputs=child.inputs,
+                        outputs=child.outputs,
+                        dependencies=sorted(child.dependencies),
+                        provider=aws_provider if child.custom and child.type.startswith("aws:") else "",
+                    )
+                )
             return resource_pb2.RegisterResourceResponse(urn=urn, id=resource.id, object=to_struct(resource.outputs))
         self._record(resource)
-        return resource_pb2.RegisterResourceResponse(
-            urn=urn, id=resource.id, object=to_struct(resource.outputs))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource.id, object=to_struct(resource.outputs))
 
     def RegisterResourceOutputs(self, request):
         outputs = from_struct(request.outputs)
@@ -287,12 +335,14 @@ class RecordingMonitor:
         return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
 
     def GetDeploymentInfo(self, request):
-        return resource_pb2.DeploymentInfo(supportedFeatures=[
-            resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS,
-            resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
-            resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
-            resource_pb2.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
-        ])
+        return resource_pb2.DeploymentInfo(
+            supportedFeatures=[
+                resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS,
+                resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
+                resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
+                resource_pb2.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
+            ]
+        )
 
     def RegisterPackage(self, request):
         return resource_pb2.RegisterPackageResponse(ref=f"{request.name}@{request.version}")
@@ -356,9 +406,11 @@ def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = sorted(p.name[7:-5] for p in project_dir.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name} in {project_dir} "
-                                + (f"(stacks with a file: {', '.join(known)})" if known else "(it has no stack files)")
-                                + f"; create it, e.g. with `pulumi config set aws:region us-east-1 --stack {stack}`")
+        raise FileNotFoundError(
+            f"no stack file {path.name} in {project_dir} "
+            + (f"(stacks with a file: {', '.join(known)})" if known else "(it has no stack files)")
+            + f"; create it, e.g. with `pulumi config set aws:region us-east-1 --stack {stack}`"
+        )
     document = load_yaml(path) or {}
     values, secret_keys = {}, []
     for key, value in (document.get("config") or {}).items():
@@ -402,6 +454,7 @@ def _unknown_but_references(value: Any) -> Any:
 def aws_config_keys() -> frozenset[str]:
     """The `aws:` config keys pulumi-aws reads (its SDK's config module, generated from the provider schema)."""
     import pulumi_aws
+
     source = (Path(pulumi_aws.__file__).parent / "config" / "vars.py").read_text()
     return frozenset(re.findall(r"__config__\.get\w*\('(\w+)'", source))
 
@@ -417,8 +470,14 @@ def check_provider_config(values: dict[str, str]) -> None:
             raise StackFileError(f"{key}: is not a setting of the AWS provider{hint}")
 
 
-def run_program(project_dir: Path, stack: str, config: StackConfig | None = None,
-                program: Any = None, monitor: RecordingMonitor | None = None, preview: bool = False) -> Recording:
+def run_program(
+    project_dir: Path,
+    stack: str,
+    config: StackConfig | None = None,
+    program: Any = None,
+    monitor: RecordingMonitor | None = None,
+    preview: bool = False,
+) -> Recording:
     """Run `__main__.py` of `project_dir` (or `program`, a callable) for `stack`; return what it registered.
 
     Each run gets a fresh context, so runs in one process never share state.
@@ -432,11 +491,18 @@ def run_program(project_dir: Path, stack: str, config: StackConfig | None = None
 
     def run() -> None:
         # A whole Settings, so every per-run bag (RPCs, outputs, package refs) starts empty.
-        pulumi_settings.configure(pulumi_settings.Settings(
-            monitor=monitor, engine=MockEngine(logging.getLogger("offline")),
-            project=project, stack=stack, root_directory=str(project_dir), dry_run=monitor.preview,
-            organization="organization", parallel=8,
-        ))
+        pulumi_settings.configure(
+            pulumi_settings.Settings(
+                monitor=monitor,
+                engine=MockEngine(logging.getLogger("offline")),
+                project=project,
+                stack=stack,
+                root_directory=str(project_dir),
+                dry_run=monitor.preview,
+                organization="organization",
+                parallel=8,
+            )
+        )
         pulumi_settings.ROOT.set(None)
         set_all_config(dict(config.values), list(config.secret_keys))
         entry = program or (lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))

@@ -32,8 +32,7 @@ def deployment(recording: Recording) -> dict[str, Any]:
     return {
         "version": DEPLOYMENT_VERSION,
         "deployment": {
-            "manifest": {"time": PLAN_TIME, "magic": hashlib.sha256(version.encode()).hexdigest(),
-                         "version": version},
+            "manifest": {"time": PLAN_TIME, "magic": hashlib.sha256(version.encode()).hexdigest(), "version": version},
             "resources": [_entry(r) for r in ordered(recording.resources)],
         },
     }
@@ -48,8 +47,12 @@ def ordered(resources: list[Resource]) -> list[Resource]:
     by_urn = {r.urn: r for r in resources}
     before: dict[str, set[str]] = {r.urn: set() for r in resources}
     for r in resources:
-        deps = {r.parent, r.provider.rsplit("::", 1)[0], *r.dependencies,
-                *(u for urns in r.property_dependencies.values() for u in urns)}
+        deps = {
+            r.parent,
+            r.provider.rsplit("::", 1)[0],
+            *r.dependencies,
+            *(u for urns in r.property_dependencies.values() for u in urns),
+        }
         before[r.urn] = {d for d in deps if d in by_urn and d != r.urn}
     after: dict[str, set[str]] = defaultdict(set)
     for urn, deps in before.items():
@@ -135,16 +138,21 @@ def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
         return f"Kubernetes {minor}: not in the platform's EKS calendar (components/catalog.py)"
     std, ext = catalog.EKS_STANDARD_SUPPORT_HOURLY_USD, catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD
     if release.in_standard_support(today):
-        after = ("then EKS upgrades the control plane" if support == "STANDARD"
-                 else f"then extended support at ${ext:.2f}")
+        after = (
+            "then EKS upgrades the control plane" if support == "STANDARD" else f"then extended support at ${ext:.2f}"
+        )
         days = (release.end_of_standard - today).days
         soon = f"; {days} days left: plan the upgrade" if days <= UPGRADE_WARNING_DAYS else ""
-        return (f"Kubernetes {minor}: EKS standard support until {release.end_of_standard} "
-                f"(${std:.2f} per cluster-hour), {after}{soon}")
+        return (
+            f"Kubernetes {minor}: EKS standard support until {release.end_of_standard} "
+            f"(${std:.2f} per cluster-hour), {after}{soon}"
+        )
     extra = (ext - std) * catalog.HOURS_PER_MONTH
-    return (f"Kubernetes {minor}: EKS EXTENDED support since {release.end_of_standard}, until "
-            f"{release.end_of_extended}: ${ext:.2f} per cluster-hour, ${extra:,.0f} a month more than a "
-            "version in standard support")
+    return (
+        f"Kubernetes {minor}: EKS EXTENDED support since {release.end_of_standard}, until "
+        f"{release.end_of_extended}: ${ext:.2f} per cluster-hour, ${extra:,.0f} a month more than a "
+        "version in standard support"
+    )
 
 
 KNOWN_AFTER_CREATE = "(known after create)"
@@ -188,22 +196,39 @@ def summary(document: dict[str, Any], today: datetime.date | None = None) -> str
         if not root["custom"]:
             walk(root, "")
     custom = sum(1 for r in resources if counted(r))
-    lines.append(f"{custom} resources and {len(resources) - custom} components, the stack included "
-                 f"({len(resources)} entries in the plan, as the review counts them)")
+    lines.append(
+        f"{custom} resources and {len(resources) - custom} components, the stack included "
+        f"({len(resources)} entries in the plan, as the review counts them)"
+    )
     generic = Counter(r["type"] for r in resources if r["custom"] and cloud.is_generic(r["type"]))
     if generic:
-        lines.append(f"{sum(generic.values())} resource(s) have no fake of their own: inputs as sent, ids and "
-                     f"computed outputs made up by the generic fake ({', '.join(sorted(generic))})")
-    opt_in = sorted({r["inputs"].get("region") for r in resources if r["type"] == "pulumi:providers:aws"
-                     and regions.REGIONS.get(str(r["inputs"].get("region")), regions.REGIONS["us-east-1"]).opt_in})
-    lines += [f"{code} is an opt-in Region: enable it for the account first (aws account enable-region "
-              f"--region-name {code})" for code in opt_in]
-    lines += [kubernetes_support({**r.get("outputs", {}), **r["inputs"]},
-                                 today or datetime.datetime.now(datetime.timezone.utc).date())
-              for r in resources if r["type"] == EKS_CLUSTER_TYPE]
+        lines.append(
+            f"{sum(generic.values())} resource(s) have no fake of their own: inputs as sent, ids and "
+            f"computed outputs made up by the generic fake ({', '.join(sorted(generic))})"
+        )
+    opt_in = sorted(
+        {
+            r["inputs"].get("region")
+            for r in resources
+            if r["type"] == "pulumi:providers:aws"
+            and regions.REGIONS.get(str(r["inputs"].get("region")), regions.REGIONS["us-east-1"]).opt_in
+        }
+    )
+    lines += [
+        f"{code} is an opt-in Region: enable it for the account first (aws account enable-region --region-name {code})"
+        for code in opt_in
+    ]
+    lines += [
+        kubernetes_support({**r.get("outputs", {}), **r["inputs"]}, today or datetime.datetime.now(datetime.UTC).date())
+        for r in resources
+        if r["type"] == EKS_CLUSTER_TYPE
+    ]
     lines.append("Outputs:")
     for key, value in sorted(stack.get("outputs", {}).items()):
-        shown = "[secret]" if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG else \
-            json.dumps(_shown(value)).replace(json.dumps(KNOWN_AFTER_CREATE), KNOWN_AFTER_CREATE)
+        shown = (
+            "[secret]"
+            if isinstance(value, dict) and value.get(SPECIAL_SIG) == SECRET_SIG
+            else json.dumps(_shown(value)).replace(json.dumps(KNOWN_AFTER_CREATE), KNOWN_AFTER_CREATE)
+        )
         lines.append(f"    {key}: {shown}")
     return "\n".join(lines)

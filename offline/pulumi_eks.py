@@ -19,23 +19,52 @@ from typing import Any
 PACKAGES_WITHOUT_COMPONENT_INPUTS = ("eks",)
 # Cluster inputs this model knows; the values the program passes are read below.
 KNOWN_OPTIONS = {
-    "name", "version", "vpcId", "privateSubnetIds", "endpointPrivateAccess", "endpointPublicAccess",
-    "publicAccessCidrs", "authenticationMode", "accessEntries", "createOidcProvider", "encryptionConfigKeyArn",
-    "enabledClusterLogTypes", "upgradePolicy", "skipDefaultNodeGroup", "skipDefaultSecurityGroups", "tags",
+    "name",
+    "version",
+    "vpcId",
+    "privateSubnetIds",
+    "endpointPrivateAccess",
+    "endpointPublicAccess",
+    "publicAccessCidrs",
+    "authenticationMode",
+    "accessEntries",
+    "createOidcProvider",
+    "encryptionConfigKeyArn",
+    "enabledClusterLogTypes",
+    "upgradePolicy",
+    "skipDefaultNodeGroup",
+    "skipDefaultSecurityGroups",
+    "tags",
     "clusterTags",
 }
 # What the options must be for this model to hold (anything else changes what pulumi-eks registers).
-REQUIRED = {"skipDefaultNodeGroup": True, "skipDefaultSecurityGroups": True, "createOidcProvider": False,
-            "authenticationMode": "API"}
+REQUIRED = {
+    "skipDefaultNodeGroup": True,
+    "skipDefaultSecurityGroups": True,
+    "createOidcProvider": False,
+    "authenticationMode": "API",
+}
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 # addons/cni-addon.ts computeEnv defaults, keys sorted by stringifyAddonConfiguration.
-VPC_CNI_CONFIGURATION = json.dumps({
-    "env": {"AWS_VPC_ENI_MTU": "9001", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
-            "AWS_VPC_K8S_CNI_EXTERNALSNAT": "false", "AWS_VPC_K8S_CNI_LOGLEVEL": "DEBUG",
+VPC_CNI_CONFIGURATION = json.dumps(
+    {
+        "env": {
+            "AWS_VPC_ENI_MTU": "9001",
+            "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
+            "AWS_VPC_K8S_CNI_EXTERNALSNAT": "false",
+            "AWS_VPC_K8S_CNI_LOGLEVEL": "DEBUG",
             "AWS_VPC_K8S_CNI_LOG_FILE": "/host/var/log/aws-routed-eni/ipamd.log",
-            "AWS_VPC_K8S_CNI_VETHPREFIX": "eni", "AWS_VPC_K8S_PLUGIN_LOG_FILE": "/var/log/aws-routed-eni/plugin.log",
-            "AWS_VPC_K8S_PLUGIN_LOG_LEVEL": "DEBUG", "ENABLE_POD_ENI": "false", "WARM_ENI_TARGET": "1"},
-    "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "false"}}}, separators=(",", ":"), sort_keys=True)
+            "AWS_VPC_K8S_CNI_VETHPREFIX": "eni",
+            "AWS_VPC_K8S_PLUGIN_LOG_FILE": "/var/log/aws-routed-eni/plugin.log",
+            "AWS_VPC_K8S_PLUGIN_LOG_LEVEL": "DEBUG",
+            "ENABLE_POD_ENI": "false",
+            "WARM_ENI_TARGET": "1",
+        },
+        "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "false"}},
+    },
+    separators=(",", ":"),
+    sort_keys=True,
+)
 
 
 class UnmodelledOption(LookupError):
@@ -49,7 +78,8 @@ def check_options(inputs: dict[str, Any]) -> None:
         raise UnmodelledOption(
             "the offline model of pulumi-eks's Cluster (offline/pulumi_eks.py) does not know "
             + ", ".join([*(f"option {k}" for k in unknown), *(f"{k}={inputs.get(k)!r}" for k in wrong)])
-            + "; model what pulumi-eks registers for it before the plan can show it")
+            + "; model what pulumi-eks registers for it before the plan can show it"
+        )
 
 
 def role_attachment_name(component: str) -> str:
@@ -58,41 +88,71 @@ def role_attachment_name(component: str) -> str:
 
 
 def service_role_trust() -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{  # JSON.stringify: compact
-        "Action": ["sts:AssumeRole", "sts:TagSession"], "Effect": "Allow",
-        "Principal": {"Service": ["eks.amazonaws.com"]}}]}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {  # JSON.stringify: compact
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["eks.amazonaws.com"]},
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
 
 
 def cluster_inputs(options: dict[str, Any], role_arn: str) -> dict[str, Any]:
     """The inputs of `${name}-eksCluster` (cluster.ts createCore, 687-762)."""
     subnets = options.get("privateSubnetIds", [])
-    vpc: dict[str, Any] = {"subnetIds": list(subnets) if isinstance(subnets, list) else subnets,
-                           "endpointPrivateAccess": options.get("endpointPrivateAccess"),
-                           "endpointPublicAccess": options.get("endpointPublicAccess")}
+    vpc: dict[str, Any] = {
+        "subnetIds": list(subnets) if isinstance(subnets, list) else subnets,
+        "endpointPrivateAccess": options.get("endpointPrivateAccess"),
+        "endpointPublicAccess": options.get("endpointPublicAccess"),
+    }
     if options.get("publicAccessCidrs"):
         vpc["publicAccessCidrs"] = list(options["publicAccessCidrs"])
     inputs: dict[str, Any] = {
-        "name": options["name"], "roleArn": role_arn, "bootstrapSelfManagedAddons": True, "vpcConfig": vpc,
-        "version": options.get("version"), "enabledClusterLogTypes": list(options.get("enabledClusterLogTypes", [])),
-        "tags": {"Name": f"{options['component']}-eksCluster", **options.get("clusterTags", {}),
-                 **options.get("tags", {})},
-        "accessConfig": {"authenticationMode": options["authenticationMode"],
-                         "bootstrapClusterCreatorAdminPermissions": True},
+        "name": options["name"],
+        "roleArn": role_arn,
+        "bootstrapSelfManagedAddons": True,
+        "vpcConfig": vpc,
+        "version": options.get("version"),
+        "enabledClusterLogTypes": list(options.get("enabledClusterLogTypes", [])),
+        "tags": {
+            "Name": f"{options['component']}-eksCluster",
+            **options.get("clusterTags", {}),
+            **options.get("tags", {}),
+        },
+        "accessConfig": {
+            "authenticationMode": options["authenticationMode"],
+            "bootstrapClusterCreatorAdminPermissions": True,
+        },
     }
     if options.get("encryptionConfigKeyArn"):
-        inputs["encryptionConfig"] = {"provider": {"keyArn": options["encryptionConfigKeyArn"]},
-                                      "resources": ["secrets"]}
+        inputs["encryptionConfig"] = {
+            "provider": {"keyArn": options["encryptionConfigKeyArn"]},
+            "resources": ["secrets"],
+        }
     if options.get("upgradePolicy"):
         inputs["upgradePolicy"] = options["upgradePolicy"]
     return inputs
 
 
-def addon_inputs(cluster_name: str, addon: str, version: str, tags: dict[str, str],
-                 configuration: str | None = None) -> dict[str, Any]:
+def addon_inputs(
+    cluster_name: str, addon: str, version: str, tags: dict[str, str], configuration: str | None = None
+) -> dict[str, Any]:
     """kube-proxy (cluster.ts 764-797) and vpc-cni (cni-addon.ts 297-313): the newest version, OVERWRITE, preserve."""
-    inputs: dict[str, Any] = {"clusterName": cluster_name, "addonName": addon, "addonVersion": version,
-                              "preserve": True, "resolveConflictsOnCreate": "OVERWRITE",
-                              "resolveConflictsOnUpdate": "OVERWRITE", "tags": tags}
+    inputs: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "addonName": addon,
+        "addonVersion": version,
+        "preserve": True,
+        "resolveConflictsOnCreate": "OVERWRITE",
+        "resolveConflictsOnUpdate": "OVERWRITE",
+        "tags": tags,
+    }
     if configuration:
         inputs["configurationValues"] = configuration
     return inputs
@@ -105,9 +165,17 @@ def access_entries(cluster_name: str, entries: dict[str, Any]) -> list[tuple[str
         inputs = {"clusterName": cluster_name, "principalArn": entry.get("principalArn")}
         if entry.get("tags"):
             inputs["tags"] = entry["tags"]
-        associations = [(association_key, {
-            "clusterName": cluster_name, "principalArn": entry.get("principalArn"),
-            "policyArn": association.get("policyArn"), "accessScope": association.get("accessScope")})
-            for association_key, association in sorted((entry.get("accessPolicies") or {}).items())]
+        associations = [
+            (
+                association_key,
+                {
+                    "clusterName": cluster_name,
+                    "principalArn": entry.get("principalArn"),
+                    "policyArn": association.get("policyArn"),
+                    "accessScope": association.get("accessScope"),
+                },
+            )
+            for association_key, association in sorted((entry.get("accessPolicies") or {}).items())
+        ]
         result.append((key, inputs, associations))
     return result

@@ -20,7 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import grpc
 import jsonschema
@@ -36,8 +36,12 @@ RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 PREVIEW_SKIP = "can't run policy"  # pulumi_policy's note for a rule that read a value unknown in a preview
 STACK_TYPE = "pulumi:pulumi:Stack"
-LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
-          analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+LEVELS = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "remediate",
+    analyzer_pb2.DISABLED: "disabled",
+}
 LEVEL_CODES = {name: code for code, name in LEVELS.items()}
 FORMATS = ("text", "markdown", "sarif", "json")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -50,10 +54,10 @@ class ReviewError(Exception):
 @dataclass(frozen=True)
 class Finding:
     policy: str
-    enforcement_level: str        # mandatory, advisory (a rule skipped for unknown values: advisory)
-    urn: str                      # "" for a finding about the whole stack
-    message: str                  # what is wrong, without the rule's description
-    description: str              # the rule's one line: what it enforces and how to fix it
+    enforcement_level: str  # mandatory, advisory (a rule skipped for unknown values: advisory)
+    urn: str  # "" for a finding about the whole stack
+    message: str  # what is wrong, without the rule's description
+    description: str  # the rule's one line: what it enforces and how to fix it
 
     @property
     def resource(self) -> str:
@@ -66,11 +70,11 @@ class Report:
     stack: str
     pack: str
     pack_version: str
-    config: str                   # the policy config file used, or "" for the pack's defaults
+    config: str  # the policy config file used, or "" for the pack's defaults
     resources: int
-    policies: dict[str, dict[str, str]]   # name -> {"description", "enforcementLevel"}
+    policies: dict[str, dict[str, str]]  # name -> {"description", "enforcementLevel"}
     findings: list[Finding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)   # e.g. policy config naming no policy of the pack
+    warnings: list[str] = field(default_factory=list)  # e.g. policy config naming no policy of the pack
     # Checks a rule could not make in a preview: the values it reads are known only after creation
     # (pulumi_policy reports them as "can't run policy ... during preview"). They run again at `up`.
     not_run: list[Finding] = field(default_factory=list)
@@ -96,16 +100,19 @@ def load_deployment(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ReviewError(f"{path}: not a deployment (not JSON: {err})") from None
     if not isinstance(document, dict) or "deployment" not in document or "version" not in document:
-        raise ReviewError(f"{path}: not a deployment (expected the output of `pulumi stack export`: "
-                          "an object with version and deployment)")
+        raise ReviewError(
+            f"{path}: not a deployment (expected the output of `pulumi stack export`: "
+            "an object with version and deployment)"
+        )
     if document["version"] != 3:
         raise ReviewError(f"{path}: deployment version {document['version']!r} is not supported (expected 3)")
     resources = document["deployment"].get("resources") if isinstance(document["deployment"], dict) else None
     if not isinstance(resources, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("urn"), str) and isinstance(r.get("type"), str)
-            for r in resources):
-        raise ReviewError(f"{path}: not a deployment (deployment.resources must be a list of resources "
-                          "with urn and type)")
+        isinstance(r, dict) and isinstance(r.get("urn"), str) and isinstance(r.get("type"), str) for r in resources
+    ):
+        raise ReviewError(
+            f"{path}: not a deployment (deployment.resources must be a list of resources with urn and type)"
+        )
     if not resources:
         raise ReviewError(f"{path}: the deployment has no resources")
     return document
@@ -129,8 +136,8 @@ def to_wire(value: Any) -> Any:
                 return {SPECIAL_SIG: SECRET_SIG, "value": to_wire(json.loads(value["plaintext"]))}
             if "value" in value:
                 return {SPECIAL_SIG: SECRET_SIG, "value": to_wire(value["value"])}
-            return {SPECIAL_SIG: SECRET_SIG, "value": UNKNOWN}   # ciphertext: cannot be read here
-        if sig == RESOURCE_SIG:   # resource references are sent as the resource's id (or URN without one)
+            return {SPECIAL_SIG: SECRET_SIG, "value": UNKNOWN}  # ciphertext: cannot be read here
+        if sig == RESOURCE_SIG:  # resource references are sent as the resource's id (or URN without one)
             return value.get("id") or value.get("urn", "")
         return {k: to_wire(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):
@@ -166,7 +173,7 @@ def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> 
     if path is None:
         return {}
     try:
-        raw = json.loads(path.read_text().strip() or "{}")   # the CLI takes an empty file (strings.TrimSpace)
+        raw = json.loads(path.read_text().strip() or "{}")  # the CLI takes an empty file (strings.TrimSpace)
     except ValueError as err:
         raise ReviewError(f"{path}: policy config is not JSON ({err})") from None
     if not isinstance(raw, dict):
@@ -174,12 +181,15 @@ def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> 
     if "environments" in raw:
         environments = raw.pop("environments")
         if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
-            raise ReviewError(f'{path}: "environments" must be an array of ESC environment names '
-                              f'(got {environments!r})')
+            raise ReviewError(
+                f'{path}: "environments" must be an array of ESC environment names (got {environments!r})'
+            )
         if environments and warnings is not None:
-            warnings.append(f"{path}: ESC environments {', '.join(environments)} are not opened offline; "
-                            "the values they give the pack are missing from this review. The CLI takes them "
-                            "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)")
+            warnings.append(
+                f"{path}: ESC environments {', '.join(environments)} are not opened offline; "
+                "the values they give the pack are missing from this review. The CLI takes them "
+                "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)"
+            )
     result = {}
     for name, value in raw.items():
         properties = dict(value) if isinstance(value, dict) else {}
@@ -187,14 +197,14 @@ def read_policy_config(path: Path | None, warnings: list[str] | None = None) -> 
         if not isinstance(value, (str, dict)):
             raise ReviewError(f"{path}: {name}: {value!r} must be an enforcement level or an object")
         if level is not None and level not in LEVEL_CODES:
-            raise ReviewError(f"{path}: {name}: {level!r} is not an enforcement level "
-                              f"({', '.join(LEVEL_CODES)})")
+            raise ReviewError(f"{path}: {name}: {level!r} is not an enforcement level ({', '.join(LEVEL_CODES)})")
         result[name] = {"enforcementLevel": level, "properties": properties}
     return result
 
 
-def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]], source: str,
-              warnings: list[str] | None = None) -> dict[str, Any]:
+def reconcile(
+    info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]], source: str, warnings: list[str] | None = None
+) -> dict[str, Any]:
     """Schema defaults, then the file (its "all" level first), validated against each rule's schema.
 
     A name that is no policy of the pack changes nothing: the CLI passes it on to Configure
@@ -219,18 +229,20 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, given: dict[str, dict[str, Any]],
             continue
         if name not in known:
             if warnings is not None:
-                warnings.append(f"{source}: {name} is not a policy of this pack, ignored; policies: "
-                                f"{', '.join(sorted(known))}")
+                warnings.append(
+                    f"{source}: {name} is not a policy of this pack, ignored; policies: {', '.join(sorted(known))}"
+                )
             continue
         if entry["enforcementLevel"]:
             result[name]["enforcementLevel"] = entry["enforcementLevel"]
         result[name]["properties"].update(entry["properties"])
     problems = []
     for policy in info.policies:
-        schema = {"type": "object", **({"properties": MessageToDict(policy.configSchema.properties)}
-                                       if policy.configSchema.properties else {})}
-        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(result[policy.name]["properties"]),
-                        key=str)
+        schema = {
+            "type": "object",
+            **({"properties": MessageToDict(policy.configSchema.properties)} if policy.configSchema.properties else {}),
+        }
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(result[policy.name]["properties"]), key=str)
         problems += [f"{source}: {policy.name}: {e.message}" for e in errors]
     if problems:
         raise ReviewError("\n".join(problems))
@@ -251,18 +263,29 @@ class Analyzer:
             venv_python = policy_dir / "venv" / "bin" / "python"
             python = str(venv_python) if venv_python.exists() else sys.executable
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([python, "-u", str(policy_dir / "__main__.py")], cwd=policy_dir, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [python, "-u", str(policy_dir / "__main__.py")],
+            cwd=policy_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             self.process.kill()
-            stderr = self.process.stderr.read().decode().strip()   # read before close() closes the pipe
+            stderr = self.process.stderr.read().decode().strip()  # read before close() closes the pipe
             self.close()
-            raise ReviewError(f"the policy pack at {policy_dir} did not start ({python}): "
-                              f"{stderr[-2000:] or line or 'no output'}")
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[
-            ("grpc.max_receive_message_length", 400 * 1024 * 1024),
-            ("grpc.max_send_message_length", 400 * 1024 * 1024)])
+            raise ReviewError(
+                f"the policy pack at {policy_dir} did not start ({python}): {stderr[-2000:] or line or 'no output'}"
+            )
+        self.channel = grpc.insecure_channel(
+            f"127.0.0.1:{line}",
+            options=[
+                ("grpc.max_receive_message_length", 400 * 1024 * 1024),
+                ("grpc.max_send_message_length", 400 * 1024 * 1024),
+            ],
+        )
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         grpc.channel_ready_future(self.channel).result(timeout=30)
 
@@ -275,7 +298,7 @@ class Analyzer:
         for stream in (self.process.stdout, self.process.stderr):
             stream.close()
 
-    def __enter__(self) -> "Analyzer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -285,14 +308,23 @@ class Analyzer:
         return self.stub.GetAnalyzerInfo(empty_pb2.Empty())
 
     def configure(self, config: dict[str, Any]) -> None:
-        self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
-            name: analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_CODES[c["enforcementLevel"]],
-                                            properties=_struct(c["properties"]))
-            for name, c in config.items()}))
+        self.stub.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(
+                policyConfig={
+                    name: analyzer_pb2.PolicyConfig(
+                        enforcementLevel=LEVEL_CODES[c["enforcementLevel"]], properties=_struct(c["properties"])
+                    )
+                    for name, c in config.items()
+                }
+            )
+        )
 
     def configure_stack(self, stack: str, project: str) -> None:
-        self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=stack, project=project, organization="organization", dry_run=True))
+        self.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=stack, project=project, organization="organization", dry_run=True
+            )
+        )
 
     def review(self, document: dict[str, Any], workers: int = 4) -> list[analyzer_pb2.AnalyzeDiagnostic]:
         resources = document["deployment"]["resources"]
@@ -303,38 +335,59 @@ class Analyzer:
             if found is None:
                 return None
             return analyzer_pb2.AnalyzerProviderResource(
-                type=found["type"], urn=found["urn"], name=found["urn"].rsplit("::", 1)[-1],
-                properties=_struct(to_wire(found.get("inputs", {}))))
+                type=found["type"],
+                urn=found["urn"],
+                name=found["urn"].rsplit("::", 1)[-1],
+                properties=_struct(to_wire(found.get("inputs", {}))),
+            )
 
         def options(entry: dict[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
             return analyzer_pb2.AnalyzerResourceOptions(
-                protect=bool(entry.get("protect")), parent=entry.get("parent", ""),
-                additionalSecretOutputs=entry.get("additionalSecretOutputs", []))
+                protect=bool(entry.get("protect")),
+                parent=entry.get("parent", ""),
+                additionalSecretOutputs=entry.get("additionalSecretOutputs", []),
+            )
 
         def analyze(entry: dict[str, Any]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
             request = analyzer_pb2.AnalyzeRequest(
-                type=entry["type"], urn=entry["urn"], name=entry["urn"].rsplit("::", 1)[-1],
-                properties=_struct(to_wire(entry.get("inputs", {}))), options=options(entry),
-                provider=provider_of(entry))
+                type=entry["type"],
+                urn=entry["urn"],
+                name=entry["urn"].rsplit("::", 1)[-1],
+                properties=_struct(to_wire(entry.get("inputs", {}))),
+                options=options(entry),
+                provider=provider_of(entry),
+            )
             # As the engine: remediations first, each rewriting the properties the next step sees, then Analyze
             # (pulumi/pulumi pkg/resource/deploy/step_generator.go). This pack remediates nothing yet.
             for remediation in self.stub.Remediate(request).remediations:
                 if remediation.HasField("properties"):
                     request.properties.CopyFrom(remediation.properties)
             diagnostics = list(self.stub.Analyze(request).diagnostics)
-            for d in diagnostics:   # the engine files a resource's findings under that resource
+            for d in diagnostics:  # the engine files a resource's findings under that resource
                 d.urn = d.urn or entry["urn"]
             return diagnostics
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             found = [d for ds in pool.map(analyze, resources) for d in ds]
-        stack = analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
-            type=r["type"], urn=r["urn"], name=r["urn"].rsplit("::", 1)[-1],
-            properties=_struct(to_wire(r.get("outputs", {}))), options=options(r), provider=provider_of(r),
-            parent=r.get("parent", ""), dependencies=r.get("dependencies", []),
-            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                                  for k, v in (r.get("propertyDependencies") or {}).items()})
-            for r in resources])
+        stack = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r["type"],
+                    urn=r["urn"],
+                    name=r["urn"].rsplit("::", 1)[-1],
+                    properties=_struct(to_wire(r.get("outputs", {}))),
+                    options=options(r),
+                    provider=provider_of(r),
+                    parent=r.get("parent", ""),
+                    dependencies=r.get("dependencies", []),
+                    propertyDependencies={
+                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                        for k, v in (r.get("propertyDependencies") or {}).items()
+                    },
+                )
+                for r in resources
+            ]
+        )
         return found + list(self.stub.AnalyzeStack(stack).diagnostics)
 
 
@@ -352,17 +405,24 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
     analyzer.configure_stack(stack, project_of(document))
     info = analyzer.info()
     warnings: list[str] = []
-    config = reconcile(info, read_policy_config(config_path, warnings), str(config_path or "pack defaults"),
-                       warnings)
+    config = reconcile(info, read_policy_config(config_path, warnings), str(config_path or "pack defaults"), warnings)
     analyzer.configure(config)
     report = Report(
-        source=str(source), stack=stack, pack=info.name, pack_version=pack_version(analyzer.policy_dir),
-        config=os.path.relpath(config_path) if config_path else "", resources=len(document["deployment"]["resources"]),
-        policies={p.name: {"description": p.description, "enforcementLevel": config[p.name]["enforcementLevel"]}
-                  for p in info.policies}, warnings=warnings)
+        source=str(source),
+        stack=stack,
+        pack=info.name,
+        pack_version=pack_version(analyzer.policy_dir),
+        config=os.path.relpath(config_path) if config_path else "",
+        resources=len(document["deployment"]["resources"]),
+        policies={
+            p.name: {"description": p.description, "enforcementLevel": config[p.name]["enforcementLevel"]}
+            for p in info.policies
+        },
+        warnings=warnings,
+    )
     root = next((r["urn"] for r in document["deployment"]["resources"] if r["type"] == STACK_TYPE), "")
     for d in analyzer.review(document):
-        d.urn = d.urn or root   # the engine files stack-level findings under the root stack
+        d.urn = d.urn or root  # the engine files stack-level findings under the root stack
         message = d.message.removeprefix(d.description).lstrip("\n") if d.description else d.message
         finding = Finding(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn, message, d.description)
         (report.not_run if message.startswith(PREVIEW_SKIP) else report.findings).append(finding)
@@ -374,28 +434,36 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
 
 
 def render(report: Report, fmt: str) -> str:
-    return {"text": to_text, "markdown": to_markdown, "sarif": lambda r: json.dumps(to_sarif(r), indent=2),
-            "json": lambda r: json.dumps(to_json(r), indent=2)}[fmt](report)
+    return {
+        "text": to_text,
+        "markdown": to_markdown,
+        "sarif": lambda r: json.dumps(to_sarif(r), indent=2),
+        "json": lambda r: json.dumps(to_json(r), indent=2),
+    }[fmt](report)
 
 
 def _verdict(report: Report) -> str:
     mandatory, advisory = len(report.mandatory), len(report.findings) - len(report.mandatory)
-    return (f"{mandatory} mandatory and {advisory} advisory finding(s): "
-            f"{'FAILED' if mandatory else 'passed'}")
+    return f"{mandatory} mandatory and {advisory} advisory finding(s): {'FAILED' if mandatory else 'passed'}"
 
 
 def to_text(report: Report) -> str:
-    lines = [f"Policy review of stack {report.stack} ({report.source}): {report.resources} resources, "
-             f"pack {report.pack} {report.pack_version}, config {report.config or 'pack defaults'}"]
+    lines = [
+        (
+            f"Policy review of stack {report.stack} ({report.source}): {report.resources} resources, "
+            f"pack {report.pack} {report.pack_version}, config {report.config or 'pack defaults'}"
+        )
+    ]
     lines += [f"warning: {w}" for w in report.warnings]
     if report.not_run:
-        lines.append(f"{len(report.not_run)} check(s) could not run: the values they read are not known here (in a "
-                     "preview, until the resource exists: they run at `up`; or secrets exported without "
-                     "--show-secrets):")
+        lines.append(
+            f"{len(report.not_run)} check(s) could not run: the values they read are not known here (in a "
+            "preview, until the resource exists: they run at `up`; or secrets exported without "
+            "--show-secrets):"
+        )
         lines += [f"    {f.policy} on {f.resource}: {f.message.split(': ', 1)[-1]}" for f in report.not_run]
     for f in report.findings:
-        lines += [f"{f.enforcement_level:<9} {f.policy}  {f.resource}", f"    {f.message}",
-                  f"    fix: {f.description}"]
+        lines += [f"{f.enforcement_level:<9} {f.policy}  {f.resource}", f"    {f.message}", f"    fix: {f.description}"]
     lines.append(_verdict(report))
     return "\n".join(lines)
 
@@ -406,13 +474,22 @@ def _cell(text: str) -> str:
 
 def to_markdown(report: Report) -> str:
     mark = ":x:" if report.mandatory else ":white_check_mark:"
-    lines = [f"### {mark} Policy review of `{report.stack}`", "",
-             f"{report.resources} resources, pack `{report.pack}` {report.pack_version}, "
-             f"config `{report.config or 'pack defaults'}`. **{_verdict(report)}**", ""]
+    lines = [
+        f"### {mark} Policy review of `{report.stack}`",
+        "",
+        (
+            f"{report.resources} resources, pack `{report.pack}` {report.pack_version}, "
+            f"config `{report.config or 'pack defaults'}`. **{_verdict(report)}**"
+        ),
+        "",
+    ]
     if report.findings:
         lines += ["| level | rule | resource | finding | how to fix |", "|---|---|---|---|---|"]
-        lines += [f"| {f.enforcement_level} | `{f.policy}` | `{_cell(f.resource)}` | {_cell(f.message)} | "
-                  f"{_cell(f.description)} |" for f in report.findings]
+        lines += [
+            f"| {f.enforcement_level} | `{f.policy}` | `{_cell(f.resource)}` | {_cell(f.message)} | "
+            f"{_cell(f.description)} |"
+            for f in report.findings
+        ]
     return "\n".join(lines)
 
 
@@ -421,40 +498,77 @@ SARIF_LEVELS = {"mandatory": "error", "advisory": "warning", "disabled": "none",
 
 def to_sarif(report: Report) -> dict[str, Any]:
     names = list(report.policies)
-    rules = [{"id": name, "name": name, "shortDescription": {"text": p["description"].split(": ", 1)[0]},
-              "fullDescription": {"text": p["description"]},
-              "help": {"text": p["description"]},
-              "defaultConfiguration": {"level": SARIF_LEVELS.get(p["enforcementLevel"], "warning"),
-                                       "enabled": p["enforcementLevel"] != "disabled"},
-              "properties": {"enforcementLevel": p["enforcementLevel"]}}
-             for name, p in report.policies.items()]
+    rules = [
+        {
+            "id": name,
+            "name": name,
+            "shortDescription": {"text": p["description"].split(": ", 1)[0]},
+            "fullDescription": {"text": p["description"]},
+            "help": {"text": p["description"]},
+            "defaultConfiguration": {
+                "level": SARIF_LEVELS.get(p["enforcementLevel"], "warning"),
+                "enabled": p["enforcementLevel"] != "disabled",
+            },
+            "properties": {"enforcementLevel": p["enforcementLevel"]},
+        }
+        for name, p in report.policies.items()
+    ]
     results = []
     for f in report.findings:
-        result = {"ruleId": f.policy, "level": SARIF_LEVELS.get(f.enforcement_level, "warning"),
-                  "message": {"text": f.message or f.description},
-                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": Path(report.source).as_posix()}},
-                                 "logicalLocations": [{"name": f.resource, "fullyQualifiedName": f.urn or
-                                                       f"stack {report.stack}", "kind": "resource"}]}],
-                  "properties": {"enforcementLevel": f.enforcement_level, "urn": f.urn}}
+        result = {
+            "ruleId": f.policy,
+            "level": SARIF_LEVELS.get(f.enforcement_level, "warning"),
+            "message": {"text": f.message or f.description},
+            "locations": [
+                {
+                    "physicalLocation": {"artifactLocation": {"uri": Path(report.source).as_posix()}},
+                    "logicalLocations": [
+                        {"name": f.resource, "fullyQualifiedName": f.urn or f"stack {report.stack}", "kind": "resource"}
+                    ],
+                }
+            ],
+            "properties": {"enforcementLevel": f.enforcement_level, "urn": f.urn},
+        }
         if f.policy in names:
             result["ruleIndex"] = names.index(f.policy)
         results.append(result)
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": report.pack, "version": report.pack_version, "rules": rules}},
-        "automationDetails": {"id": f"policy-review/{report.stack}/"},
-        "results": results}]}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": report.pack, "version": report.pack_version, "rules": rules}},
+                "automationDetails": {"id": f"policy-review/{report.stack}/"},
+                "results": results,
+            }
+        ],
+    }
 
 
 def to_json(report: Report) -> dict[str, Any]:
-    return {"stack": report.stack, "source": report.source, "pack": report.pack, "packVersion": report.pack_version,
-            "config": report.config or None, "resources": report.resources, "passed": report.passed,
-            "mandatory": len(report.mandatory), "advisory": len(report.findings) - len(report.mandatory),
-            "findings": [{**{k: v for k, v in asdict(f).items() if k != "enforcement_level"},
-                          "enforcementLevel": f.enforcement_level, "resource": f.resource}
-                         for f in report.findings],
-            "notRun": [{"policy": f.policy, "resource": f.resource, "urn": f.urn, "reason": f.message}
-                       for f in report.not_run],
-            "warnings": report.warnings}
+    return {
+        "stack": report.stack,
+        "source": report.source,
+        "pack": report.pack,
+        "packVersion": report.pack_version,
+        "config": report.config or None,
+        "resources": report.resources,
+        "passed": report.passed,
+        "mandatory": len(report.mandatory),
+        "advisory": len(report.findings) - len(report.mandatory),
+        "findings": [
+            {
+                **{k: v for k, v in asdict(f).items() if k != "enforcement_level"},
+                "enforcementLevel": f.enforcement_level,
+                "resource": f.resource,
+            }
+            for f in report.findings
+        ],
+        "notRun": [
+            {"policy": f.policy, "resource": f.resource, "urn": f.urn, "reason": f.message} for f in report.not_run
+        ],
+        "warnings": report.warnings,
+    }
 
 
 # --- the command ---------------------------------------------------------------------

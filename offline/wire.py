@@ -60,8 +60,6 @@ def reveal(value: Any) -> Any:
     return value
 
 
-
-
 def reference(urn: str, id_: str) -> dict[str, Any]:
     """A resource reference, as an output that names another resource."""
     return {SPECIAL_SIG: RESOURCE_SIG, "urn": urn, "id": id_, "packageVersion": ""}

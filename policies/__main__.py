@@ -12,8 +12,9 @@ from pathlib import Path
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 _here = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("gpu_platform_policies", _here / "__init__.py",
-                                               submodule_search_locations=[str(_here)])
+_spec = importlib.util.spec_from_file_location(
+    "gpu_platform_policies", _here / "__init__.py", submodule_search_locations=[str(_here)]
+)
 _package = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _package
 _spec.loader.exec_module(_package)

@@ -7,8 +7,18 @@ from dataclasses import dataclass
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from .shapes import (GPU_POOL_LABEL, NODE_GROUP_TYPES, advertised, containers, gpu_pool_name, gpu_resources, items,
-                     mapping, normal_effect, pod_template)
+from .shapes import (
+    GPU_POOL_LABEL,
+    NODE_GROUP_TYPES,
+    advertised,
+    containers,
+    gpu_pool_name,
+    gpu_resources,
+    items,
+    mapping,
+    normal_effect,
+    pod_template,
+)
 
 
 def _quantity(value: object) -> str | None:
@@ -33,20 +43,24 @@ def _gpu_requests_and_limits(args, report_violation) -> None:
             # An extended resource's request defaults to its limit, and must equal it when both are given
             # (Kubernetes, "Managing resources for containers"; apis/core/validation ValidateResourceRequirements).
             if limit is None:
-                report_violation(f"{args.name}: container {name}: {gpu} request {request} has no limit; "
-                                 f"set limits {gpu}: {request}")
+                report_violation(
+                    f"{args.name}: container {name}: {gpu} request {request} has no limit; set limits {gpu}: {request}"
+                )
             elif request not in (None, limit):
                 report_violation(f"{args.name}: container {name}: {gpu} request {request} != limit {limit}")
         missing = [r for r in ("cpu", "memory") if requests.get(r) in (None, "")]
         if missing:
-            report_violation(f"{args.name}: container {name} asks for {', '.join(gpus)} without "
-                             f"{' and '.join(missing)} requests")
+            report_violation(
+                f"{args.name}: container {name} asks for {', '.join(gpus)} without {' and '.join(missing)} requests"
+            )
 
 
 gpu_requests_and_limits = ResourceValidationPolicy(
     name="gpu-requests-and-limits",
-    description=("A container asking for nvidia.com/gpu or nvidia.com/mig-* sets a GPU limit (a request, if given, "
-                 "equal to it) and CPU and memory requests: write the GPU quantity under limits."),
+    description=(
+        "A container asking for nvidia.com/gpu or nvidia.com/mig-* sets a GPU limit (a request, if given, "
+        "equal to it) and CPU and memory requests: write the GPU quantity under limits."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_requests_and_limits,
 )
@@ -57,7 +71,7 @@ class Pool:
     """A GPU pool as its node group declares it."""
 
     name: str
-    taints: tuple[tuple[str, str, str], ...]   # (key, value, effect as Kubernetes writes it)
+    taints: tuple[tuple[str, str, str], ...]  # (key, value, effect as Kubernetes writes it)
     advertised: Mapping[str, int]
 
 
@@ -66,8 +80,14 @@ def pools_of(resources) -> dict[str, Pool]:
     for r in resources:
         name = gpu_pool_name(r.props) if r.resource_type in NODE_GROUP_TYPES else None
         if name:
-            taints = tuple((str(mapping(t).get("key")), str(mapping(t).get("value") or ""),
-                            normal_effect(mapping(t).get("effect"))) for t in items(r.props.get("taints")))
+            taints = tuple(
+                (
+                    str(mapping(t).get("key")),
+                    str(mapping(t).get("value") or ""),
+                    normal_effect(mapping(t).get("effect")),
+                )
+                for t in items(r.props.get("taints"))
+            )
             pools[name] = Pool(name, taints, advertised(r.props.get("tags")))
     return pools
 
@@ -95,36 +115,47 @@ def _gpu_placement(args, report_violation) -> None:
             continue
         wanted = mapping(spec.get("nodeSelector")).get(GPU_POOL_LABEL)
         if not wanted:
-            report_violation(f"{r.name}: asks for {', '.join(asked)} but selects no GPU pool "
-                             f"(nodeSelector {GPU_POOL_LABEL})", r.urn)
+            report_violation(
+                f"{r.name}: asks for {', '.join(asked)} but selects no GPU pool (nodeSelector {GPU_POOL_LABEL})", r.urn
+            )
             continue
         pool = pools.get(wanted)
         if pool is None:
-            report_violation(f"{r.name}: selects GPU pool '{wanted}', which no node group of this stack is; "
-                             f"pools: {', '.join(sorted(pools)) or 'none'}", r.urn)
+            report_violation(
+                f"{r.name}: selects GPU pool '{wanted}', which no node group of this stack is; "
+                f"pools: {', '.join(sorted(pools)) or 'none'}",
+                r.urn,
+            )
             continue
         tolerations = [mapping(t) for t in items(spec.get("tolerations"))]
         own = [t for t in pool.taints if t[2] == "NoSchedule"]
         if not own or not all(any(_tolerates(t, taint) for t in tolerations) for taint in own):
             shown = ", ".join(f"{k}={v}:{e}" for k, v, e in own) or "none"
             report_violation(f"{r.name}: does not tolerate the taint of GPU pool '{wanted}' ({shown})", r.urn)
-        others = sorted(p.name for p in pools.values() if p.name != wanted and any(
-            _tolerates(t, taint) for t in tolerations for taint in p.taints))
+        others = sorted(
+            p.name
+            for p in pools.values()
+            if p.name != wanted and any(_tolerates(t, taint) for t in tolerations for taint in p.taints)
+        )
         if others:
             report_violation(f"{r.name}: tolerates the taints of other GPU pools too: {', '.join(others)}", r.urn)
         foreign = [g for g in asked if g not in pool.advertised]
         if foreign:
             offer = ", ".join(f"{k}={v}" for k, v in sorted(pool.advertised.items())) or "nothing"
-            report_violation(f"{r.name}: asks for {', '.join(foreign)}, which GPU pool '{wanted}' does not "
-                             f"advertise (it advertises {offer})", r.urn)
+            report_violation(
+                f"{r.name}: asks for {', '.join(foreign)}, which GPU pool '{wanted}' does not "
+                f"advertise (it advertises {offer})",
+                r.urn,
+            )
 
 
 gpu_placement = StackValidationPolicy(
     name="gpu-placement",
-    description=("A GPU workload selects one GPU pool (nodeSelector gpu-platform.io/pool), tolerates "
-                 "exactly that pool's taint, and asks for a resource the pool advertises: fix the selector, "
-                 "toleration or resource name."),
+    description=(
+        "A GPU workload selects one GPU pool (nodeSelector gpu-platform.io/pool), tolerates "
+        "exactly that pool's taint, and asks for a resource the pool advertises: fix the selector, "
+        "toleration or resource name."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_placement,
 )
-

@@ -39,8 +39,11 @@ def problems(document) -> list[str]:
             pinned = [v for op, values in sub.items() if op == "StringEquals" for v in values]
             if not sub:
                 result.append(f"trust through {issuer} does not pin {issuer}:sub")
-            elif not pinned or any(op != "StringEquals" for op in sub) or any(
-                    not isinstance(v, str) or "*" in v or "?" in v for v in pinned):
+            elif (
+                not pinned
+                or any(op != "StringEquals" for op in sub)
+                or any(not isinstance(v, str) or "*" in v or "?" in v for v in pinned)
+            ):
                 shown = ", ".join(f"{op} {v}" for op, values in sorted(sub.items()) for v in values)
                 result.append(f"trust through {issuer} pins {issuer}:sub with a wildcard or pattern ({shown})")
             aud = conditions.get(f"{issuer}:aud", {})
@@ -58,8 +61,10 @@ def _irsa_trust(args, report_violation) -> None:
 
 irsa_trust = ResourceValidationPolicy(
     name="irsa-trust",
-    description=("A role trusted through an OIDC provider pins <issuer>:sub to one service account with "
-                 "StringEquals (no wildcard) and <issuer>:aud to sts.amazonaws.com: build it with IrsaRole."),
+    description=(
+        "A role trusted through an OIDC provider pins <issuer>:sub to one service account with "
+        "StringEquals (no wildcard) and <issuer>:aud to sts.amazonaws.com: build it with IrsaRole."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_irsa_trust,
 )

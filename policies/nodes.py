@@ -21,8 +21,10 @@ def _gpu_pool_taint(args, report_violation) -> None:
 
 gpu_pool_taint = ResourceValidationPolicy(
     name="gpu-pool-taint",
-    description=("Every GPU node group carries a NoSchedule taint, so only pods that tolerate it land there: "
-                 "add taints [{key: nvidia.com/gpu, value: <pool>, effect: NO_SCHEDULE}]."),
+    description=(
+        "Every GPU node group carries a NoSchedule taint, so only pods that tolerate it land there: "
+        "add taints [{key: nvidia.com/gpu, value: <pool>, effect: NO_SCHEDULE}]."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_pool_taint,
 )
@@ -45,15 +47,18 @@ def _node_group_labels(args, report_violation) -> None:
     for key in sorted(mapping(args.props.get("labels"))):
         part = _reserved_part(str(key))
         if part is not None:
-            report_violation(f"{args.name}: label {key} has the reserved prefix {part}, which EKS refuses on "
-                             "node groups")
+            report_violation(
+                f"{args.name}: label {key} has the reserved prefix {part}, which EKS refuses on node groups"
+            )
 
 
 node_group_labels = ResourceValidationPolicy(
     name="node-group-labels",
-    description=("EKS refuses node group labels whose prefix contains kubernetes.io/, k8s.io/ or "
-                 "eks.amazonaws.com/, and the whole node group fails to create: use a domain of your own "
-                 "(gpu-platform.io/...)."),
+    description=(
+        "EKS refuses node group labels whose prefix contains kubernetes.io/, k8s.io/ or "
+        "eks.amazonaws.com/, and the whole node group fails to create: use a domain of your own "
+        "(gpu-platform.io/...)."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_node_group_labels,
 )
@@ -64,18 +69,23 @@ def _imdsv2(args, report_violation) -> None:
         return
     options = mapping(args.props.get("metadataOptions"))
     if options.get("httpTokens") != "required":
-        report_violation(f"{args.name}: metadataOptions.httpTokens is {options.get('httpTokens') or 'unset'}, "
-                         "not required")
+        report_violation(
+            f"{args.name}: metadataOptions.httpTokens is {options.get('httpTokens') or 'unset'}, not required"
+        )
     hops = options.get("httpPutResponseHopLimit")
     if hops != HOP_LIMIT:
-        report_violation(f"{args.name}: metadataOptions.httpPutResponseHopLimit is "
-                         f"{'unset' if hops is None else int(hops) if isinstance(hops, float) else hops}, not 1")
+        report_violation(
+            f"{args.name}: metadataOptions.httpPutResponseHopLimit is "
+            f"{'unset' if hops is None else int(hops) if isinstance(hops, float) else hops}, not 1"
+        )
 
 
 launch_template_imdsv2 = ResourceValidationPolicy(
     name="launch-template-imdsv2",
-    description=("Launch templates require IMDSv2 with a hop limit of 1, so pods cannot borrow the node's role: "
-                 "set metadataOptions {httpTokens: required, httpPutResponseHopLimit: 1}."),
+    description=(
+        "Launch templates require IMDSv2 with a hop limit of 1, so pods cannot borrow the node's role: "
+        "set metadataOptions {httpTokens: required, httpPutResponseHopLimit: 1}."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_imdsv2,
 )

@@ -8,10 +8,16 @@ from . import gpu, iam, nodes, prod, storage, tags
 
 NAME = "gpu-platform"
 POLICIES: list[Policy] = [
-    tags.cost_tags, tags.workload_labels, tags.gpu_launch_template_tags,
-    gpu.gpu_requests_and_limits, gpu.gpu_placement,
-    nodes.node_group_labels, nodes.gpu_pool_taint, nodes.launch_template_imdsv2,
+    tags.cost_tags,
+    tags.workload_labels,
+    tags.gpu_launch_template_tags,
+    gpu.gpu_requests_and_limits,
+    gpu.gpu_placement,
+    nodes.node_group_labels,
+    nodes.gpu_pool_taint,
+    nodes.launch_template_imdsv2,
     storage.bucket_hardening,
     iam.irsa_trust,
-    prod.protect_stateful, prod.private_encrypted_cluster,
+    prod.protect_stateful,
+    prod.private_encrypted_cluster,
 ]

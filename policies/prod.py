@@ -11,14 +11,33 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .shapes import as_list, dig, items, mapping, setting, stack_of
 
-STACKS = {"stacks": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": ["prod"],
-                     "description": "Stacks (the name in each URN) these rules apply to."}}
-STATEFUL_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:kms/key:Key",
-                  "aws:efs/fileSystem:FileSystem", "aws:dynamodb/table:Table", "aws:rds/cluster:Cluster",
-                  "aws:rds/instance:Instance", "aws:ecr/repository:Repository"]
-PROTECT_SCHEMA = {**STACKS, "statefulTypes": {
-    "type": "array", "items": {"type": "string"}, "default": STATEFUL_TYPES,
-    "description": "Resource types that hold data and must be protected from deletion."}}
+STACKS = {
+    "stacks": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "default": ["prod"],
+        "description": "Stacks (the name in each URN) these rules apply to.",
+    }
+}
+STATEFUL_TYPES = [
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:kms/key:Key",
+    "aws:efs/fileSystem:FileSystem",
+    "aws:dynamodb/table:Table",
+    "aws:rds/cluster:Cluster",
+    "aws:rds/instance:Instance",
+    "aws:ecr/repository:Repository",
+]
+PROTECT_SCHEMA = {
+    **STACKS,
+    "statefulTypes": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": STATEFUL_TYPES,
+        "description": "Resource types that hold data and must be protected from deletion.",
+    },
+}
 
 
 def _applies(args, schema) -> bool:
@@ -36,8 +55,10 @@ def _protect_stateful(args, report_violation) -> None:
 
 protect_stateful = ResourceValidationPolicy(
     name="prod-protect-stateful",
-    description=("In production, stateful resources (buckets, KMS keys, ...) are protected from deletion: "
-                 "set storage.protect: true in Pulumi.<stack>.yaml (protect=True, no forceDestroy)."),
+    description=(
+        "In production, stateful resources (buckets, KMS keys, ...) are protected from deletion: "
+        "set storage.protect: true in Pulumi.<stack>.yaml (protect=True, no forceDestroy)."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=PROTECT_SCHEMA),
     validate=_protect_stateful,
@@ -45,7 +66,7 @@ protect_stateful = ResourceValidationPolicy(
 
 
 def _names_a_key(provider) -> bool:
-    if "keyArn" not in list(provider):   # keys only: `in` on pulumi_policy's proxy would read the value
+    if "keyArn" not in list(provider):  # keys only: `in` on pulumi_policy's proxy would read the value
         return False
     try:
         key = provider["keyArn"]
@@ -61,8 +82,10 @@ def _cluster_problems(type_token: str, props) -> list[str]:
         # A key must be named: a non-empty ARN, or one a first preview cannot know yet (the key is created in
         # the same update), which counts as named rather than making the rule skip.
         configs = items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig"))
-        encrypted = any("secrets" in as_list(mapping(c).get("resources"))
-                        and _names_a_key(mapping(mapping(c).get("provider"))) for c in configs)
+        encrypted = any(
+            "secrets" in as_list(mapping(c).get("resources")) and _names_a_key(mapping(mapping(c).get("provider")))
+            for c in configs
+        )
     else:
         return []
     result = []
@@ -82,8 +105,10 @@ def _private_encrypted_cluster(args, report_violation) -> None:
 
 private_encrypted_cluster = ResourceValidationPolicy(
     name="prod-cluster-private-encrypted",
-    description=("In production, the EKS API endpoint is private only and secrets are envelope-encrypted with "
-                 "KMS: set cluster.endpointPublicAccess: false and give the cluster an encryption key."),
+    description=(
+        "In production, the EKS API endpoint is private only and secrets are envelope-encrypted with "
+        "KMS: set cluster.endpointPublicAccess: false and give the cluster an encryption key."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=STACKS),
     validate=_private_encrypted_cluster,

@@ -10,9 +10,9 @@ import importlib
 import inspect
 import json
 import threading
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from typing import Any, Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
@@ -102,7 +102,7 @@ def setting(args: Any, schema: Mapping[str, Mapping[str, Any]], key: str) -> Any
 _IMPORTS = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def takes_tags(type_token: str) -> bool:
     """Whether resources of this type accept `tags`: pulumi_aws's own class signature says so.
 
@@ -180,8 +180,9 @@ def advertised(tags: Any) -> dict[str, int]:
 
 def normal_effect(effect: Any) -> str:
     """Taint effects as Kubernetes writes them: EKS's NO_SCHEDULE is NoSchedule."""
-    return {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute",
-            "PREFER_NO_SCHEDULE": "PreferNoSchedule"}.get(str(effect), str(effect))
+    return {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}.get(
+        str(effect), str(effect)
+    )
 
 
 # IAM policy documents -----------------------------------------------------------------

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy,
-                           StackValidationPolicy)
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy
 
-from .shapes import (LAUNCH_TEMPLATE_TYPE, known, NODE_GROUP_TYPES, dig, gpu_pool_name, items, mapping, missing_keys,
-                     pod_template, setting, takes_tags)
+from .shapes import (
+    LAUNCH_TEMPLATE_TYPE,
+    NODE_GROUP_TYPES,
+    dig,
+    gpu_pool_name,
+    items,
+    known,
+    mapping,
+    missing_keys,
+    pod_template,
+    setting,
+    takes_tags,
+)
 
 COST_KEYS = ["cost-center", "product", "environment"]
 WORKLOAD_TYPE = "workload-type"
@@ -16,14 +26,23 @@ WORKLOAD_TYPES = ["inference", "training", "batch"]
 
 _KEYS = {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True}
 COST_SCHEMA = {
-    "requiredTags": {**_KEYS, "default": COST_KEYS,
-                     "description": "Tags every taggable AWS resource carries, non-empty."},
-    "workloadTypes": {**_KEYS, "default": WORKLOAD_TYPES,
-                      "description": "Allowed values of the workload-type tag and label."},
+    "requiredTags": {
+        **_KEYS,
+        "default": COST_KEYS,
+        "description": "Tags every taggable AWS resource carries, non-empty.",
+    },
+    "workloadTypes": {
+        **_KEYS,
+        "default": WORKLOAD_TYPES,
+        "description": "Allowed values of the workload-type tag and label.",
+    },
 }
 LABELS_SCHEMA = {
-    "requiredLabels": {**_KEYS, "default": COST_KEYS + [WORKLOAD_TYPE],
-                       "description": "Labels every workload's pod template carries, non-empty."},
+    "requiredLabels": {
+        **_KEYS,
+        "default": COST_KEYS + [WORKLOAD_TYPE],
+        "description": "Labels every workload's pod template carries, non-empty.",
+    },
     "workloadTypes": COST_SCHEMA["workloadTypes"],
 }
 
@@ -55,14 +74,18 @@ def _cost_tags(args, report_violation) -> None:
             spec = mapping(spec)
             missing = missing_keys(spec.get("tags"), list(setting(args, COST_SCHEMA, "requiredTags")))
             if missing:
-                report_violation(f"{args.name}: tagSpecifications[{spec.get('resourceType')}] tags missing "
-                                 f"or empty: {', '.join(missing)}")
+                report_violation(
+                    f"{args.name}: tagSpecifications[{spec.get('resourceType')}] tags missing "
+                    f"or empty: {', '.join(missing)}"
+                )
 
 
 cost_tags = ResourceValidationPolicy(
     name="cost-tags",
-    description=("Every taggable AWS resource carries non-empty cost-center, product and environment tags "
-                 "(GPU node groups also workload-type): build tags with components/labels.py CostLabels.aws_tags."),
+    description=(
+        "Every taggable AWS resource carries non-empty cost-center, product and environment tags "
+        "(GPU node groups also workload-type): build tags with components/labels.py CostLabels.aws_tags."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=COST_SCHEMA),
     validate=_cost_tags,
@@ -86,8 +109,10 @@ def _workload_labels(args, report_violation) -> None:
 
 workload_labels = ResourceValidationPolicy(
     name="workload-labels",
-    description=("Every Kubernetes workload's pod template carries cost-center, product, environment and an "
-                 "allowed workload-type label: set them with CostLabels.k8s_labels(workload_type)."),
+    description=(
+        "Every Kubernetes workload's pod template carries cost-center, product, environment and an "
+        "allowed workload-type label: set them with CostLabels.k8s_labels(workload_type)."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=LABELS_SCHEMA),
     validate=_workload_labels,
@@ -126,18 +151,25 @@ def _gpu_launch_template_tags(args, report_violation) -> None:
         for where, tags in places.items():
             value = mapping(tags).get(WORKLOAD_TYPE)
             if not value:
-                report_violation(f"{template.name} (launch template of GPU pool {gpu_pool_name(pool.props)}): "
-                                 f"{where} has no {WORKLOAD_TYPE}", template.urn)
+                report_violation(
+                    f"{template.name} (launch template of GPU pool {gpu_pool_name(pool.props)}): "
+                    f"{where} has no {WORKLOAD_TYPE}",
+                    template.urn,
+                )
             elif wanted and value != wanted:
-                report_violation(f"{template.name} (launch template of GPU pool {gpu_pool_name(pool.props)}): "
-                                 f"{where} {WORKLOAD_TYPE} is '{value}', its node group's is '{wanted}'",
-                                 template.urn)
+                report_violation(
+                    f"{template.name} (launch template of GPU pool {gpu_pool_name(pool.props)}): "
+                    f"{where} {WORKLOAD_TYPE} is '{value}', its node group's is '{wanted}'",
+                    template.urn,
+                )
 
 
 gpu_launch_template_tags = StackValidationPolicy(
     name="gpu-launch-template-tags",
-    description=("A GPU pool's launch template carries the pool's workload-type tag on itself and on the "
-                 "instances and volumes it launches: add it to tags and tagSpecifications."),
+    description=(
+        "A GPU pool's launch template carries the pool's workload-type tag on itself and on the "
+        "instances and volumes it launches: add it to tags and tagSpecifications."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_launch_template_tags,
 )

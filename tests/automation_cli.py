@@ -45,26 +45,39 @@ class Call:
 @dataclass
 class StackState:
     secrets_provider: str | None = None
-    config: dict[str, dict[str, Any]] = field(default_factory=dict)   # key -> {value, objectValue?, secret}
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {value, objectValue?, secret}
     outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
-    resources: list[str] = field(default_factory=list)                # URNs in the state
+    resources: list[str] = field(default_factory=list)  # URNs in the state
 
 
 def policy_event(policy: str, level: str, urn: str, description: str, message: str) -> dict[str, Any]:
     """A policy violation as the engine writes it to the event log (apitype.PolicyEvent)."""
-    return {"resourceUrn": urn, "message": f"<{{%reset%}}>{description}\n{message}<{{%reset%}}>\n",
-            "color": "raw", "policyName": policy, "policyPackName": PACK, "policyPackVersion": PACK_VERSION,
-            "policyPackVersionTag": PACK_VERSION, "enforcementLevel": level}
+    return {
+        "resourceUrn": urn,
+        "message": f"<{{%reset%}}>{description}\n{message}<{{%reset%}}>\n",
+        "color": "raw",
+        "policyName": policy,
+        "policyPackName": PACK,
+        "policyPackVersion": PACK_VERSION,
+        "policyPackVersionTag": PACK_VERSION,
+        "enforcementLevel": level,
+    }
 
 
 class FakePulumi(PulumiCommand):
     """The CLI, in memory. `stacks`: stacks that exist; `locked`: stacks another update holds."""
 
-    def __init__(self, stacks: tuple[str, ...] = (), *, resources: Mapping[str, str] | None = None,
-                 policy_events: list[dict[str, Any]] | None = None,
-                 outputs: Mapping[str, tuple[Any, bool]] | None = None,
-                 locked: tuple[str, ...] = (), version: str = VERSION) -> None:
+    def __init__(
+        self,
+        stacks: tuple[str, ...] = (),
+        *,
+        resources: Mapping[str, str] | None = None,
+        policy_events: list[dict[str, Any]] | None = None,
+        outputs: Mapping[str, tuple[Any, bool]] | None = None,
+        locked: tuple[str, ...] = (),
+        version: str = VERSION,
+    ) -> None:
         # What PulumiCommand.__init__ does, without a process: ask the CLI for its version, check it.
         self.command = "pulumi"
         self.calls: list[Call] = []
@@ -76,16 +89,17 @@ class FakePulumi(PulumiCommand):
         self.policy_events = list(policy_events or [])
         self.new_outputs = dict(outputs or {})
         self.events_sent: list[dict[str, Any]] = []
-        self.plaintexts: list[str] = []        # what `secure: v1:<n>` values decrypt to
+        self.plaintexts: list[str] = []  # what `secure: v1:<n>` values decrypt to
         self.calls.append(Call(["version"], os.getcwd(), {}))
         self.version = _parse_and_validate_pulumi_version(_MINIMUM_VERSION, version.lstrip("v"), opt_out=False)
 
     # --- the PulumiCommand interface ---------------------------------------------------------
 
-    def run(self, args: list[str], cwd: str, additional_env: Mapping[str, str],
-            on_output=None, on_error=None) -> CommandResult:
+    def run(
+        self, args: list[str], cwd: str, additional_env: Mapping[str, str], on_output=None, on_error=None
+    ) -> CommandResult:
         separator = args.index("--") if "--" in args else len(args)
-        if "--non-interactive" not in args[:separator]:   # as PulumiCommand.run does
+        if "--non-interactive" not in args[:separator]:  # as PulumiCommand.run does
             args.insert(0, "--non-interactive")
         self.calls.append(Call(list(args), cwd, dict(additional_env)))
         stdout, stderr, code = self._answer([a for a in args if a != "--non-interactive"], dict(additional_env))
@@ -144,7 +158,11 @@ class FakePulumi(PulumiCommand):
             return "", "error: unknown flag: --json", 255  # cobra's answer: the flag came in v3.202.0
         if "--json" in rest:
             if any(flag in rest for flag in ("--plaintext", "--secret", "--path")):
-                return "", "error: the --json option cannot be used with the --plaintext, --secret or --path options", 255
+                return (
+                    "",
+                    "error: the --json option cannot be used with the --plaintext, --secret or --path options",
+                    255,
+                )
             for key, entry in json.loads(_option(rest, "--json")).items():
                 config[key] = {k: v for k, v in entry.items() if k in ("value", "objectValue", "secret")}
         for flag, value in itertools.pairwise(rest):
@@ -170,17 +188,31 @@ class FakePulumi(PulumiCommand):
     def _outputs(self, stack: str | None, show_secrets: bool) -> tuple[str, str, int]:
         if stack not in self.stacks:
             return self._no_stack(stack)
-        return json.dumps({k: v if show_secrets or not secret else "[secret]"
-                           for k, (v, secret) in self.stacks[stack].outputs.items()}), "", 0
+        return (
+            json.dumps(
+                {
+                    k: v if show_secrets or not secret else "[secret]"
+                    for k, (v, secret) in self.stacks[stack].outputs.items()
+                }
+            ),
+            "",
+            0,
+        )
 
     def _operation(self, operation: str, stack: str | None, argv: list[str]) -> tuple[str, str, int]:
         if stack not in self.stacks:
             return self._no_stack(stack)
         if stack in self.locked:
-            return "", (f"error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) "
-                        f"to end or delete the lock file with `pulumi cancel`.\n  file:///state/.pulumi/locks/"
-                        f"organization/gpu-platform/{stack}/2f1c.json: created by platform-bot@ci (pid 4242) "
-                        f"at {TIME}"), 255
+            return (
+                "",
+                (
+                    f"error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) "
+                    f"to end or delete the lock file with `pulumi cancel`.\n  file:///state/.pulumi/locks/"
+                    f"organization/gpu-platform/{stack}/2f1c.json: created by platform-bot@ci (pid 4242) "
+                    f"at {TIME}"
+                ),
+                255,
+            )
         state = self.stacks[stack]
         project = "gpu-platform"
         urns = {f"urn:pulumi:{stack}::{project}::{type_}::{name}": type_ for name, type_ in self.resources.items()}
@@ -196,28 +228,43 @@ class FakePulumi(PulumiCommand):
         for _, op in steps:
             changes[op] = changes.get(op, 0) + 1
 
-        events: list[dict[str, Any]] = [{"preludeEvent": {"config": {
-            k: "[secret]" if v["secret"] else v["value"] for k, v in state.config.items()}}}]
+        events: list[dict[str, Any]] = [
+            {
+                "preludeEvent": {
+                    "config": {k: "[secret]" if v["secret"] else v["value"] for k, v in state.config.items()}
+                }
+            }
+        ]
         for urn, op in steps:
             metadata = {"op": op, "urn": urn, "type": urns.get(urn, urn.split("::")[2]), "provider": ""}
             events.append({"resourcePreEvent": {"metadata": metadata, "planning": operation == "preview"}})
             if not mandatory:
                 events.append({"resOutputsEvent": {"metadata": metadata, "planning": operation == "preview"}})
         events += [{"policyEvent": p} for p in policies]
-        events.append({"summaryEvent": {"maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": changes,
-                                        "PolicyPacks": {PACK: f"v{PACK_VERSION}"} if policies or "--policy-pack"
-                                        in argv else {}}})
+        events.append(
+            {
+                "summaryEvent": {
+                    "maybeCorrupt": False,
+                    "durationSeconds": 1,
+                    "resourceChanges": changes,
+                    "PolicyPacks": {PACK: f"v{PACK_VERSION}"} if policies or "--policy-pack" in argv else {},
+                }
+            }
+        )
         events.append({"cancelEvent": {}})
         self._send(events, _option(argv, "--event-log"))
 
-        verb = {"preview": "Previewing update", "up": "Updating", "refresh": "Refreshing",
-                "destroy": "Destroying"}[operation]
+        verb = {"preview": "Previewing update", "up": "Updating", "refresh": "Refreshing", "destroy": "Destroying"}[
+            operation
+        ]
         lines = [f"{verb} ({stack}):"]
         lines += [f"    {op} {urn.rsplit('::', 2)[1]} {urn.rsplit('::', 1)[1]}" for urn, op in steps]
         if policies:
             lines += ["Policies:", f"    {PACK}@v{PACK_VERSION} (local: policies)"]
-            lines += [f"        - [{p['enforcementLevel']}]  {p['policyName']}  ({p['resourceUrn'].rsplit('::', 1)[1]})"
-                      for p in policies]
+            lines += [
+                f"        - [{p['enforcementLevel']}]  {p['policyName']}  ({p['resourceUrn'].rsplit('::', 1)[1]})"
+                for p in policies
+            ]
         if mandatory:
             return "\n".join(lines), f"error: {operation} failed", 255
         lines += ["Resources:"] + [f"    {n} to {op}" for op, n in sorted(changes.items())]
@@ -228,12 +275,19 @@ class FakePulumi(PulumiCommand):
                 state.outputs = dict(self.new_outputs)
             elif operation == "destroy":
                 state.resources, state.outputs = [], {}
-            state.history.append({
-                "kind": {"up": "update"}.get(operation, operation), "startTime": TIME, "message": "",
-                "environment": {"exec.kind": _option(argv, "--exec-kind") or "cli"},
-                "config": {k: {"value": v["value"], "secret": v["secret"]} for k, v in state.config.items()},
-                "result": "succeeded", "endTime": TIME, "version": len(state.history) + 1,
-                "resourceChanges": changes})
+            state.history.append(
+                {
+                    "kind": {"up": "update"}.get(operation, operation),
+                    "startTime": TIME,
+                    "message": "",
+                    "environment": {"exec.kind": _option(argv, "--exec-kind") or "cli"},
+                    "config": {k: {"value": v["value"], "secret": v["secret"]} for k, v in state.config.items()},
+                    "result": "succeeded",
+                    "endTime": TIME,
+                    "version": len(state.history) + 1,
+                    "resourceChanges": changes,
+                }
+            )
         return "\n".join(lines), "", 0
 
     def _send(self, events: list[dict[str, Any]], log: str | None) -> None:
@@ -244,7 +298,8 @@ class FakePulumi(PulumiCommand):
         if log.startswith("tcp://"):
             with grpc.insecure_channel(log.removeprefix("tcp://")) as channel:
                 events_pb2_grpc.EventsStub(channel).StreamEvents(
-                    iter([events_pb2.EventRequest(event=json.dumps(e)) for e in numbered]))
+                    iter([events_pb2.EventRequest(event=json.dumps(e)) for e in numbered])
+                )
         else:
             with open(log, "a", encoding="utf-8") as file:
                 file.writelines(json.dumps(e) + "\n" for e in numbered)

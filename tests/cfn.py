@@ -8,7 +8,8 @@ cfn-lint's finding, not ours.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import cfnlint.api
 
@@ -26,20 +27,30 @@ def _bucket_policy(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _role(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::IAM::Role", {"AssumeRolePolicyDocument": json.loads(r["assumeRolePolicy"]),
-                              "Description": r.get("description", ""), "Tags": _tags(r.get("tags", {})),
-                              **({"MaxSessionDuration": r["maxSessionDuration"]} if "maxSessionDuration" in r else {})}
+    return "AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": json.loads(r["assumeRolePolicy"]),
+        "Description": r.get("description", ""),
+        "Tags": _tags(r.get("tags", {})),
+        **({"MaxSessionDuration": r["maxSessionDuration"]} if "maxSessionDuration" in r else {}),
+    }
 
 
 def _role_policy(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::IAM::RolePolicy", {"RoleName": r["role"], "PolicyName": "inline",
-                                    "PolicyDocument": json.loads(r["policy"])}
+    return "AWS::IAM::RolePolicy", {
+        "RoleName": r["role"],
+        "PolicyName": "inline",
+        "PolicyDocument": json.loads(r["policy"]),
+    }
 
 
 def _kms_key(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::KMS::Key", {"EnableKeyRotation": r["enableKeyRotation"], "Description": r["description"],
-                             "PendingWindowInDays": r["deletionWindowInDays"], "Tags": _tags(r["tags"]),
-                             **({"KeyPolicy": json.loads(r["policy"])} if "policy" in r else {})}
+    return "AWS::KMS::Key", {
+        "EnableKeyRotation": r["enableKeyRotation"],
+        "Description": r["description"],
+        "PendingWindowInDays": r["deletionWindowInDays"],
+        "Tags": _tags(r["tags"]),
+        **({"KeyPolicy": json.loads(r["policy"])} if "policy" in r else {}),
+    }
 
 
 def _bucket(r: dict, plan: Plan) -> tuple[str, dict]:
@@ -47,42 +58,68 @@ def _bucket(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _subnet(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EC2::Subnet", {"VpcId": r["vpcId"], "CidrBlock": r["cidrBlock"],
-                                "AvailabilityZone": r["availabilityZone"],
-                                "MapPublicIpOnLaunch": r["mapPublicIpOnLaunch"], "Tags": _tags(r["tags"])}
+    return "AWS::EC2::Subnet", {
+        "VpcId": r["vpcId"],
+        "CidrBlock": r["cidrBlock"],
+        "AvailabilityZone": r["availabilityZone"],
+        "MapPublicIpOnLaunch": r["mapPublicIpOnLaunch"],
+        "Tags": _tags(r["tags"]),
+    }
 
 
 def _vpc(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EC2::VPC", {"CidrBlock": r["cidrBlock"], "EnableDnsSupport": r["enableDnsSupport"],
-                             "EnableDnsHostnames": r["enableDnsHostnames"], "Tags": _tags(r["tags"])}
+    return "AWS::EC2::VPC", {
+        "CidrBlock": r["cidrBlock"],
+        "EnableDnsSupport": r["enableDnsSupport"],
+        "EnableDnsHostnames": r["enableDnsHostnames"],
+        "Tags": _tags(r["tags"]),
+    }
 
 
 def _endpoint(r: dict, plan: Plan) -> tuple[str, dict]:
     props = {"ServiceName": r["serviceName"], "VpcId": r["vpcId"], "VpcEndpointType": r["vpcEndpointType"]}
-    for ours, theirs in (("subnetIds", "SubnetIds"), ("routeTableIds", "RouteTableIds"),
-                         ("securityGroupIds", "SecurityGroupIds"), ("privateDnsEnabled", "PrivateDnsEnabled")):
+    for ours, theirs in (
+        ("subnetIds", "SubnetIds"),
+        ("routeTableIds", "RouteTableIds"),
+        ("securityGroupIds", "SecurityGroupIds"),
+        ("privateDnsEnabled", "PrivateDnsEnabled"),
+    ):
         if ours in r:
             props[theirs] = r[ours]
     return "AWS::EC2::VPCEndpoint", props
 
 
 def _flow_log(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EC2::FlowLog", {"ResourceId": r["vpcId"], "ResourceType": "VPC", "TrafficType": r["trafficType"],
-                                 "LogDestinationType": r["logDestinationType"], "LogDestination": r["logDestination"],
-                                 "DeliverLogsPermissionArn": r["iamRoleArn"],
-                                 "MaxAggregationInterval": r["maxAggregationInterval"], "Tags": _tags(r["tags"])}
+    return "AWS::EC2::FlowLog", {
+        "ResourceId": r["vpcId"],
+        "ResourceType": "VPC",
+        "TrafficType": r["trafficType"],
+        "LogDestinationType": r["logDestinationType"],
+        "LogDestination": r["logDestination"],
+        "DeliverLogsPermissionArn": r["iamRoleArn"],
+        "MaxAggregationInterval": r["maxAggregationInterval"],
+        "Tags": _tags(r["tags"]),
+    }
 
 
 def _log_group(r: dict, plan: Plan) -> tuple[str, dict]:
     key = {"KmsKeyId": r["kmsKeyId"]} if "kmsKeyId" in r else {}
-    return "AWS::Logs::LogGroup", {"LogGroupName": r["name"], "RetentionInDays": r["retentionInDays"], **key,
-                                   "Tags": _tags(r["tags"])}
+    return "AWS::Logs::LogGroup", {
+        "LogGroupName": r["name"],
+        "RetentionInDays": r["retentionInDays"],
+        **key,
+        "Tags": _tags(r["tags"]),
+    }
 
 
 def _rule(r: dict, peer: str) -> dict:
     props = {"GroupId": r["securityGroupId"], "IpProtocol": r["ipProtocol"], "Description": r["description"]}
-    for ours, theirs in (("fromPort", "FromPort"), ("toPort", "ToPort"), ("cidrIpv4", "CidrIp"),
-                         ("referencedSecurityGroupId", peer)):
+    for ours, theirs in (
+        ("fromPort", "FromPort"),
+        ("toPort", "ToPort"),
+        ("cidrIpv4", "CidrIp"),
+        ("referencedSecurityGroupId", peer),
+    ):
         if ours in r:
             props[theirs] = r[ours]
     return props
@@ -97,37 +134,59 @@ def _egress(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _security_group(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EC2::SecurityGroup", {"GroupDescription": r["description"], "VpcId": r["vpcId"],
-                                       "Tags": _tags(r.get("tags", {}))}
+    return "AWS::EC2::SecurityGroup", {
+        "GroupDescription": r["description"],
+        "VpcId": r["vpcId"],
+        "Tags": _tags(r.get("tags", {})),
+    }
 
 
 def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
     metadata = r["metadataOptions"]
     data: dict[str, Any] = {
-        "MetadataOptions": {"HttpEndpoint": metadata["httpEndpoint"], "HttpTokens": metadata["httpTokens"],
-                            "HttpPutResponseHopLimit": metadata["httpPutResponseHopLimit"],
-                            "InstanceMetadataTags": metadata["instanceMetadataTags"]},
-        "BlockDeviceMappings": [{"DeviceName": m["deviceName"], "Ebs": {
-            "VolumeSize": m["ebs"]["volumeSize"], "VolumeType": m["ebs"]["volumeType"],
-            "Encrypted": m["ebs"]["encrypted"] == "true",
-            "DeleteOnTermination": m["ebs"]["deleteOnTermination"] == "true"}} for m in r["blockDeviceMappings"]],
-        "TagSpecifications": [{"ResourceType": s["resourceType"], "Tags": _tags(s["tags"])}
-                              for s in r["tagSpecifications"]],
+        "MetadataOptions": {
+            "HttpEndpoint": metadata["httpEndpoint"],
+            "HttpTokens": metadata["httpTokens"],
+            "HttpPutResponseHopLimit": metadata["httpPutResponseHopLimit"],
+            "InstanceMetadataTags": metadata["instanceMetadataTags"],
+        },
+        "BlockDeviceMappings": [
+            {
+                "DeviceName": m["deviceName"],
+                "Ebs": {
+                    "VolumeSize": m["ebs"]["volumeSize"],
+                    "VolumeType": m["ebs"]["volumeType"],
+                    "Encrypted": m["ebs"]["encrypted"] == "true",
+                    "DeleteOnTermination": m["ebs"]["deleteOnTermination"] == "true",
+                },
+            }
+            for m in r["blockDeviceMappings"]
+        ],
+        "TagSpecifications": [
+            {"ResourceType": s["resourceType"], "Tags": _tags(s["tags"])} for s in r["tagSpecifications"]
+        ],
     }
     if "userData" in r:
         data["UserData"] = r["userData"]
     if "instanceMarketOptions" in r:
         data["InstanceMarketOptions"] = {"MarketType": r["instanceMarketOptions"]["marketType"]}
         target = r["capacityReservationSpecification"]["capacityReservationTarget"]
-        data["CapacityReservationSpecification"] = {"CapacityReservationTarget": {
-            "CapacityReservationId": target["capacityReservationId"]}}
+        data["CapacityReservationSpecification"] = {
+            "CapacityReservationTarget": {"CapacityReservationId": target["capacityReservationId"]}
+        }
     if "instanceType" in r:
         data["InstanceType"] = r["instanceType"]
     if "networkInterfaces" in r:
-        data["NetworkInterfaces"] = [{
-            "NetworkCardIndex": i["networkCardIndex"], "DeviceIndex": i["deviceIndex"],
-            "InterfaceType": i["interfaceType"], "DeleteOnTermination": i["deleteOnTermination"] == "true",
-            "Groups": i["securityGroups"]} for i in r["networkInterfaces"]]
+        data["NetworkInterfaces"] = [
+            {
+                "NetworkCardIndex": i["networkCardIndex"],
+                "DeviceIndex": i["deviceIndex"],
+                "InterfaceType": i["interfaceType"],
+                "DeleteOnTermination": i["deleteOnTermination"] == "true",
+                "Groups": i["securityGroups"],
+            }
+            for i in r["networkInterfaces"]
+        ]
     if "placement" in r:
         data["Placement"] = {"GroupName": r["placement"]["groupName"]}
     return "AWS::EC2::LaunchTemplate", {"LaunchTemplateData": data}
@@ -135,8 +194,12 @@ def _launch_template(r: dict, plan: Plan) -> tuple[str, dict]:
 
 def _schedule(r: dict, plan: Plan) -> tuple[str, dict]:
     return "AWS::AutoScaling::ScheduledAction", {
-        "AutoScalingGroupName": r["autoscalingGroupName"], "StartTime": r["startTime"],
-        "MinSize": r["minSize"], "DesiredCapacity": r["desiredCapacity"], "MaxSize": r["maxSize"]}
+        "AutoScalingGroupName": r["autoscalingGroupName"],
+        "StartTime": r["startTime"],
+        "MinSize": r["minSize"],
+        "DesiredCapacity": r["desiredCapacity"],
+        "MaxSize": r["maxSize"],
+    }
 
 
 def _placement_group(r: dict, plan: Plan) -> tuple[str, dict]:
@@ -146,12 +209,19 @@ def _placement_group(r: dict, plan: Plan) -> tuple[str, dict]:
 def _node_group(r: dict, plan: Plan) -> tuple[str, dict]:
     scaling = r["scalingConfig"]
     return "AWS::EKS::Nodegroup", {
-        "ClusterName": "cluster", "NodeRole": r["nodeRoleArn"], "Subnets": r["subnetIds"],
+        "ClusterName": "cluster",
+        "NodeRole": r["nodeRoleArn"],
+        "Subnets": r["subnetIds"],
         **({"InstanceTypes": r["instanceTypes"]} if "instanceTypes" in r else {}),
-        "AmiType": r["amiType"], "CapacityType": r["capacityType"], "Version": r["version"],
+        "AmiType": r["amiType"],
+        "CapacityType": r["capacityType"],
+        "Version": r["version"],
         "NodeRepairConfig": {"Enabled": r["nodeRepairConfig"]["enabled"]},
-        "ScalingConfig": {"MinSize": scaling["minSize"], "DesiredSize": scaling["desiredSize"],
-                          "MaxSize": scaling["maxSize"]},
+        "ScalingConfig": {
+            "MinSize": scaling["minSize"],
+            "DesiredSize": scaling["desiredSize"],
+            "MaxSize": scaling["maxSize"],
+        },
         "Labels": r.get("labels", {}),
         "Taints": [{"Key": t["key"], "Value": t["value"], "Effect": t["effect"]} for t in r.get("taints", [])],
         "LaunchTemplate": {"Id": r["launchTemplate"]["id"], "Version": r["launchTemplate"]["version"]},
@@ -162,18 +232,30 @@ def _node_group(r: dict, plan: Plan) -> tuple[str, dict]:
 def _cluster(r: dict, plan: Plan) -> tuple[str, dict]:
     """The EKS cluster pulumi-eks registers (its inputs as the engine records them)."""
     vpc_in = r["vpcConfig"]
-    vpc: dict[str, Any] = {"SubnetIds": vpc_in["subnetIds"], "EndpointPrivateAccess": vpc_in["endpointPrivateAccess"],
-                           "EndpointPublicAccess": vpc_in["endpointPublicAccess"]}
+    vpc: dict[str, Any] = {
+        "SubnetIds": vpc_in["subnetIds"],
+        "EndpointPrivateAccess": vpc_in["endpointPrivateAccess"],
+        "EndpointPublicAccess": vpc_in["endpointPublicAccess"],
+    }
     if "publicAccessCidrs" in vpc_in:
         vpc["PublicAccessCidrs"] = vpc_in["publicAccessCidrs"]
     access = r["accessConfig"]
     return "AWS::EKS::Cluster", {
-        "Name": r["name"], "Version": r["version"], "RoleArn": r["roleArn"], "ResourcesVpcConfig": vpc,
-        "AccessConfig": {"AuthenticationMode": access["authenticationMode"],
-                         "BootstrapClusterCreatorAdminPermissions": access["bootstrapClusterCreatorAdminPermissions"]},
+        "Name": r["name"],
+        "Version": r["version"],
+        "RoleArn": r["roleArn"],
+        "ResourcesVpcConfig": vpc,
+        "AccessConfig": {
+            "AuthenticationMode": access["authenticationMode"],
+            "BootstrapClusterCreatorAdminPermissions": access["bootstrapClusterCreatorAdminPermissions"],
+        },
         "BootstrapSelfManagedAddons": r["bootstrapSelfManagedAddons"],
-        "EncryptionConfig": [{"Provider": {"KeyArn": r["encryptionConfig"]["provider"]["keyArn"]},
-                              "Resources": r["encryptionConfig"]["resources"]}],
+        "EncryptionConfig": [
+            {
+                "Provider": {"KeyArn": r["encryptionConfig"]["provider"]["keyArn"]},
+                "Resources": r["encryptionConfig"]["resources"],
+            }
+        ],
         "Logging": {"ClusterLogging": {"EnabledTypes": [{"Type": t} for t in r["enabledClusterLogTypes"]]}},
         "UpgradePolicy": {"SupportType": r["upgradePolicy"]["supportType"]},
         "Tags": _tags(r.get("tags", {})),
@@ -181,8 +263,11 @@ def _cluster(r: dict, plan: Plan) -> tuple[str, dict]:
 
 
 def _access_entry(r: dict, plan: Plan) -> tuple[str, dict]:
-    return "AWS::EKS::AccessEntry", {"ClusterName": r["clusterName"], "PrincipalArn": r["principalArn"],
-                                     "Tags": _tags(r.get("tags", {}))}
+    return "AWS::EKS::AccessEntry", {
+        "ClusterName": r["clusterName"],
+        "PrincipalArn": r["principalArn"],
+        "Tags": _tags(r.get("tags", {})),
+    }
 
 
 def _addon(r: dict, plan: Plan) -> tuple[str, dict]:
@@ -190,9 +275,15 @@ def _addon(r: dict, plan: Plan) -> tuple[str, dict]:
     extra = {"PreserveOnDelete": r["preserve"]} if "preserve" in r else {}
     if "configurationValues" in r:
         extra["ConfigurationValues"] = r["configurationValues"]
-    return "AWS::EKS::Addon", {"ClusterName": r["clusterName"], "AddonName": r["addonName"],
-                               "AddonVersion": r["addonVersion"], **role, **extra,
-                               "ResolveConflicts": r["resolveConflictsOnCreate"], "Tags": _tags(r["tags"])}
+    return "AWS::EKS::Addon", {
+        "ClusterName": r["clusterName"],
+        "AddonName": r["addonName"],
+        "AddonVersion": r["addonVersion"],
+        **role,
+        **extra,
+        "ResolveConflicts": r["resolveConflictsOnCreate"],
+        "Tags": _tags(r["tags"]),
+    }
 
 
 CONVERTERS: dict[str, Converter] = {
@@ -232,5 +323,8 @@ def template(plan: Plan, types: set[str] | None = None) -> dict[str, Any]:
 def findings(document: dict[str, Any], region: str) -> list[str]:
     """cfn-lint's errors and warnings for a template, one line each."""
     matches = cfnlint.api.lint(json.dumps(document), config=cfnlint.api.ManualArgs(regions=[region]))
-    return [f"{m.rule.id} {m.path_string if hasattr(m, 'path_string') else m.path}: {m.message}"
-            for m in matches if m.rule.id[0] in "EW"]
+    return [
+        f"{m.rule.id} {m.path_string if hasattr(m, 'path_string') else m.path}: {m.message}"
+        for m in matches
+        if m.rule.id[0] in "EW"
+    ]

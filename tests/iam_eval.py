@@ -25,8 +25,8 @@ ALLOW, DENY, IMPLICIT_DENY = "Allow", "Deny", "ImplicitDeny"
 class Request:
     action: str
     resource: str = "*"
-    principal: dict[str, str] = field(default_factory=dict)   # e.g. {"Federated": arn} or {"Service": ...}
-    context: dict[str, Any] = field(default_factory=dict)     # condition keys and their values
+    principal: dict[str, str] = field(default_factory=dict)  # e.g. {"Federated": arn} or {"Service": ...}
+    context: dict[str, Any] = field(default_factory=dict)  # condition keys and their values
 
 
 def _list(value: Any) -> list:
@@ -45,8 +45,9 @@ def _principal_matches(statement: dict, request: Request) -> bool:
     principal = statement["Principal"]
     if principal == "*":
         return True
-    return any(request.principal.get(kind) in _list(values) or "*" in _list(values)
-               for kind, values in principal.items())
+    return any(
+        request.principal.get(kind) in _list(values) or "*" in _list(values) for kind, values in principal.items()
+    )
 
 
 def _action_matches(statement: dict, request: Request) -> bool:
@@ -91,9 +92,14 @@ def _conditions_hold(statement: dict, request: Request) -> bool:
 def decide(policy: str | dict, request: Request) -> str:
     """Allow, Deny (explicit) or ImplicitDeny, for one policy document."""
     document = json.loads(policy) if isinstance(policy, str) else policy
-    matched = [s for s in _list(document["Statement"])
-               if _principal_matches(s, request) and _action_matches(s, request)
-               and _resource_matches(s, request) and _conditions_hold(s, request)]
+    matched = [
+        s
+        for s in _list(document["Statement"])
+        if _principal_matches(s, request)
+        and _action_matches(s, request)
+        and _resource_matches(s, request)
+        and _conditions_hold(s, request)
+    ]
     if any(s["Effect"] == DENY for s in matched):
         return DENY
     if any(s["Effect"] == ALLOW for s in matched):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from gpu_platform.offline import plan
 from gpu_platform.offline.engine import Recording, StackConfig, read_stack_config, run_program
 from gpu_platform.offline.wire import SECRET_SIG, SPECIAL_SIG
@@ -68,8 +67,10 @@ def stack_config(platform: Any) -> StackConfig:
     region = platform.get("region") if isinstance(platform, dict) else None
     # Secret values are set with `pulumi config set --secret --path`, which makes the platform key secret.
     secret = [f"{PROJECT}:platform"] if any(holds(p) for p in SECRET_PATHS) else []
-    return StackConfig({f"{PROJECT}:platform": json.dumps(platform),
-                        **({"aws:region": region} if isinstance(region, str) else {})}, secret)
+    return StackConfig(
+        {f"{PROJECT}:platform": json.dumps(platform), **({"aws:region": region} if isinstance(region, str) else {})},
+        secret,
+    )
 
 
 @dataclass
@@ -80,13 +81,13 @@ class Plan:
     recording: Recording | None = None  # what the engine saw beyond the export (resource options)
 
     @classmethod
-    def of_stack(cls, stack: str) -> "Plan":
+    def of_stack(cls, stack: str) -> Plan:
         """The plan of the tests' own `dev` or `prod` stack (tests/fixtures/), not of the committed stack file."""
         recording = run_program(ROOT, stack, fixture_config(stack))
         return cls(plan.deployment(recording), recording)
 
     @classmethod
-    def of_config(cls, platform: dict, stack: str = "test") -> "Plan":
+    def of_config(cls, platform: dict, stack: str = "test") -> Plan:
         recording = run_program(ROOT, stack, stack_config(platform))
         return cls(plan.deployment(recording), recording)
 

@@ -10,8 +10,13 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy import (PolicyResource, PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
-                           StackValidationArgs)
+from pulumi_policy import (
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import PolicyCustomTimeouts
 from pulumi_policy.proxy import unknown_checking_proxy
@@ -33,13 +38,13 @@ class R:
     props: dict[str, Any]
     protect: bool = False
     stack: str = STACK
-    depends_on: dict[str, list[str]] = field(default_factory=dict)   # property -> names of resources
+    depends_on: dict[str, list[str]] = field(default_factory=dict)  # property -> names of resources
 
     @property
     def urn(self) -> str:
         return urn(self.type, self.name, self.stack)
 
-    def but(self, **changes: Any) -> "R":
+    def but(self, **changes: Any) -> R:
         """A copy with dotted property paths set (None removes the key): r.but(**{"tags.product": None})."""
         props = copy.deepcopy(self.props)
         protect = changes.pop("protect", self.protect)
@@ -74,13 +79,13 @@ def judge(policy, resources: list[R], config: dict[str, Any] | None = None) -> l
 
     if isinstance(policy, ResourceValidationPolicy):
         for r in resources:
-            policy.validate(ResourceValidationArgs(r.type, _props(r), r.urn, r.name, _options(r), None, config),
-                            report)
+            policy.validate(ResourceValidationArgs(r.type, _props(r), r.urn, r.name, _options(r), None, config), report)
         return messages
-    judged = {r.urn: PolicyResource(r.type, _props(r), r.urn, r.name, _options(r), None, None, [], {})
-              for r in resources}
+    judged = {
+        r.urn: PolicyResource(r.type, _props(r), r.urn, r.name, _options(r), None, None, [], {}) for r in resources
+    }
     for r in resources:
-        for prop, names in r.depends_on.items():   # by name, among the other resources
+        for prop, names in r.depends_on.items():  # by name, among the other resources
             deps = [judged[o.urn] for o in resources if o.name in names and o.urn != r.urn]
             judged[r.urn].property_dependencies[prop] = deps
             judged[r.urn].dependencies.extend(deps)

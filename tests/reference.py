@@ -20,7 +20,7 @@ SIZES = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")
 class ReferenceInstance:
     instance_type: str
     gpus: int
-    model: str       # e.g. "A100 80GB", as the MIG table names GPUs
+    model: str  # e.g. "A100 80GB", as the MIG table names GPUs
     mig: bool
 
 
@@ -36,8 +36,9 @@ class ReferenceProfile:
 def _rows(heading: str, path: Path = GPU_FACTS) -> list[list[str]]:
     text = path.read_text()
     section = text.split(heading, 1)[1].split("\n## ", 1)[0]
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in section.splitlines() if line.startswith("|")]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines() if line.startswith("|")
+    ]
     return rows[2:]  # past the header and its rule
 
 
@@ -54,8 +55,9 @@ def instances() -> list[ReferenceInstance]:
     found = []
     for name, gpus, model, memory, mig in _rows(INSTANCES):
         family_sizes = re.fullmatch(r"(\w+)\.\{xlarge\.\.16xlarge\}", name)
-        names = ([f"{family_sizes.group(1)}.{s}" for s in SIZES] if family_sizes
-                 else [n.strip() for n in name.split(",")])
+        names = (
+            [f"{family_sizes.group(1)}.{s}" for s in SIZES] if family_sizes else [n.strip() for n in name.split(",")]
+        )
         label = f"{model} {memory.replace(' ', '')}" if model in ("A100", "H100", "H200") else model
         found += [ReferenceInstance(n, int(gpus), label, mig == "yes") for n in names]
     return found

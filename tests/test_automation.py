@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from gpu_platform import automation
 from gpu_platform.automation import (
     Backend,
@@ -27,6 +26,7 @@ from gpu_platform.automation import (
     to_raw,
 )
 from gpu_platform.components.config import load_platform_config
+
 from tests.automation_cli import FakePulumi, policy_event
 from tests.planning import MINIMAL, ROOT
 
@@ -35,15 +35,24 @@ DEV_POLICY = str(ROOT / "policies" / "config" / "dev.json")
 PROD_POLICY = str(ROOT / "policies" / "config" / "prod.json")
 NI = "--non-interactive"
 STACK_URN = "urn:pulumi:{stack}::gpu-platform::pulumi:pulumi:Stack::gpu-platform-{stack}"
-RESOURCES = {"gpu-platform-dev": "pulumi:pulumi:Stack",
-             "gpu-platform-dev-storage-data": "aws:s3/bucket:Bucket",
-             "gpu-platform-dev-shared-l4": "aws:eks/nodeGroup:NodeGroup"}
-PLACEMENT = ("A GPU workload selects one pool, tolerates exactly its taint and asks for a resource it advertises.")
+RESOURCES = {
+    "gpu-platform-dev": "pulumi:pulumi:Stack",
+    "gpu-platform-dev-storage-data": "aws:s3/bucket:Bucket",
+    "gpu-platform-dev-shared-l4": "aws:eks/nodeGroup:NodeGroup",
+}
+PLACEMENT = "A GPU workload selects one pool, tolerates exactly its taint and asks for a resource it advertises."
 
 
 def inline_tail(stack: str) -> list[str]:
-    return ["--client=127.0.0.1:<port>", "--exec-kind", "auto.inline", "--event-log", "tcp://127.0.0.1:<port>",
-            "--stack", stack]
+    return [
+        "--client=127.0.0.1:<port>",
+        "--exec-kind",
+        "auto.inline",
+        "--event-log",
+        "tcp://127.0.0.1:<port>",
+        "--stack",
+        stack,
+    ]
 
 
 @pytest.fixture
@@ -52,8 +61,9 @@ def backend(tmp_path: Path) -> Backend:
 
 
 def dev_stack(cli: FakePulumi, backend: Backend, tmp_path: Path, **options) -> PlatformStack:
-    return PlatformStack.inline("dev", load_config("dev"), backend=backend, work_dir=tmp_path / "workspace",
-                                pulumi_command=cli, **options)
+    return PlatformStack.inline(
+        "dev", load_config("dev"), backend=backend, work_dir=tmp_path / "workspace", pulumi_command=cli, **options
+    )
 
 
 # --- stack selection and config --------------------------------------------------------------------
@@ -77,8 +87,9 @@ def test_a_missing_stack_is_created_then_given_its_config_and_secrets(backend, t
     # The CLI stored the object as an object and the token as a secret, like Pulumi.dev.yaml would hold them.
     stored = cli.stacks["dev"].config
     assert stored["gpu-platform:registryToken"] == {"value": "s3cr3t", "secret": True}
-    assert load_platform_config(stored["gpu-platform:platform"]["objectValue"], "gpu-platform", "dev") \
-        == load_config("dev")
+    assert load_platform_config(stored["gpu-platform:platform"]["objectValue"], "gpu-platform", "dev") == load_config(
+        "dev"
+    )
     assert {call.env["PULUMI_BACKEND_URL"] for call in cli.calls[1:]} == {f"file://{tmp_path / 'state'}"}
     assert {call.env["PULUMI_CONFIG_PASSPHRASE"] for call in cli.calls[1:]} == {"correct horse battery staple"}
 
@@ -87,36 +98,92 @@ def test_secret_fields_of_the_config_are_set_with_secret_into_the_platform_objec
     webhook = "https://hooks.slack.com/services/T000/B000/team-a"
     raw = {**MINIMAL, "observability": {"alerting": {"slackWebhookUrl": webhook, "slackChannel": "#team-a"}}}
     cli = FakePulumi(("dev",))
-    PlatformStack.inline("dev", load_platform_config(raw, "gpu-platform", "dev"), backend=backend,
-                         work_dir=tmp_path, pulumi_command=cli, secrets={"registryToken": "s3cr3t"}).stack()
+    PlatformStack.inline(
+        "dev",
+        load_platform_config(raw, "gpu-platform", "dev"),
+        backend=backend,
+        work_dir=tmp_path,
+        pulumi_command=cli,
+        secrets={"registryToken": "s3cr3t"},
+    ).stack()
     without_secret = {**MINIMAL, "observability": {"alerting": {"slackChannel": "#team-a"}}}
     assert cli.commands()[2:] == [
-        [NI, "config", "set-all", "--stack", "dev", "--json", json.dumps({"gpu-platform:platform": {
-            "value": json.dumps(without_secret), "objectValue": without_secret, "secret": False}})],
-        [NI, "config", "set-all", "--stack", "dev", "--path",
-         "--secret", f"gpu-platform:platform.observability.alerting.slackWebhookUrl={webhook}",
-         "--secret", "gpu-platform:registryToken=s3cr3t"],
+        [
+            NI,
+            "config",
+            "set-all",
+            "--stack",
+            "dev",
+            "--json",
+            json.dumps(
+                {
+                    "gpu-platform:platform": {
+                        "value": json.dumps(without_secret),
+                        "objectValue": without_secret,
+                        "secret": False,
+                    }
+                }
+            ),
+        ],
+        [
+            NI,
+            "config",
+            "set-all",
+            "--stack",
+            "dev",
+            "--path",
+            "--secret",
+            f"gpu-platform:platform.observability.alerting.slackWebhookUrl={webhook}",
+            "--secret",
+            "gpu-platform:registryToken=s3cr3t",
+        ],
     ]
     stored = cli.stacks["dev"].config["gpu-platform:platform"]
     assert stored["secret"] is True
-    assert stored["objectValue"]["observability"]["alerting"] == {"slackChannel": "#team-a",
-                                                                  "slackWebhookUrl": {"secure": "v1:0"}}
+    assert stored["objectValue"]["observability"]["alerting"] == {
+        "slackChannel": "#team-a",
+        "slackWebhookUrl": {"secure": "v1:0"},
+    }
     assert cli.plaintexts == [webhook]
     assert cli.stacks["dev"].config["gpu-platform:registryToken"] == {"value": "s3cr3t", "secret": True}
 
 
 def test_the_platform_object_is_written_as_a_user_writes_it(backend, tmp_path):
-    config = add_gpu_pool(load_platform_config(MINIMAL, "gpu-platform", "team-a"),
-                          {"name": "team-a-l4", "instanceTypes": ["g6.xlarge"],
-                           "sharing": {"mode": "time-slicing", "replicas": 4}})
+    config = add_gpu_pool(
+        load_platform_config(MINIMAL, "gpu-platform", "team-a"),
+        {"name": "team-a-l4", "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4}},
+    )
     cli = FakePulumi(("team-a",))
     PlatformStack.inline("team-a", config, backend=backend, work_dir=tmp_path, pulumi_command=cli).stack()
-    assert cli.commands()[2][6] == json.dumps({"gpu-platform:platform": {
-        "value": json.dumps({**MINIMAL, "gpuPools": [{"name": "team-a-l4", "instanceTypes": ["g6.xlarge"],
-                                                     "sharing": {"mode": "time-slicing", "replicas": 4}}]}),
-        "objectValue": {**MINIMAL, "gpuPools": [{"name": "team-a-l4", "instanceTypes": ["g6.xlarge"],
-                                                "sharing": {"mode": "time-slicing", "replicas": 4}}]},
-        "secret": False}})
+    assert cli.commands()[2][6] == json.dumps(
+        {
+            "gpu-platform:platform": {
+                "value": json.dumps(
+                    {
+                        **MINIMAL,
+                        "gpuPools": [
+                            {
+                                "name": "team-a-l4",
+                                "instanceTypes": ["g6.xlarge"],
+                                "sharing": {"mode": "time-slicing", "replicas": 4},
+                            }
+                        ],
+                    }
+                ),
+                "objectValue": {
+                    **MINIMAL,
+                    "gpuPools": [
+                        {
+                            "name": "team-a-l4",
+                            "instanceTypes": ["g6.xlarge"],
+                            "sharing": {"mode": "time-slicing", "replicas": 4},
+                        }
+                    ],
+                },
+                "secret": False,
+            }
+        }
+    )
 
 
 def test_the_config_written_for_dev_only_holds_keys_of_pulumi_dev_yaml(backend, tmp_path):
@@ -130,7 +197,7 @@ def test_the_config_written_for_dev_only_holds_keys_of_pulumi_dev_yaml(backend, 
             return {k for i, v in enumerate(value) for k in keys(v, f"{prefix}{i}.")}
         return set()
 
-    assert keys(written) <= keys(in_file)     # nothing invented: defaults and the derived bucket prefix left out
+    assert keys(written) <= keys(in_file)  # nothing invented: defaults and the derived bucket prefix left out
     assert load_platform_config(written, "gpu-platform", "dev") == load_config("dev")
 
 
@@ -138,7 +205,10 @@ def test_an_existing_stack_is_selected_not_created(backend, tmp_path):
     cli = FakePulumi(("dev",))
     dev_stack(cli, backend, tmp_path).stack()
     assert [c[:5] for c in cli.commands()[:3]] == [
-        ["version"], [NI, "stack", "select", "--stack", "dev"], [NI, "config", "set-all", "--stack", "dev"]]
+        ["version"],
+        [NI, "stack", "select", "--stack", "dev"],
+        [NI, "config", "set-all", "--stack", "dev"],
+    ]
 
 
 def test_the_inline_workspace_has_the_project_name_and_runtime_of_pulumi_yaml(backend, tmp_path):
@@ -158,8 +228,22 @@ def test_the_local_program_runs_in_the_project_with_its_stack_file_untouched(bac
     stack.preview()
     assert cli.commands()[1:] == [
         [NI, "stack", "select", "--stack", "prod"],
-        [NI, "preview", "--policy-pack", PACK, "--policy-pack-config", PROD_POLICY, "--color", "never",
-         "--exec-kind", "auto.local", "--event-log", "tcp://127.0.0.1:<port>", "--stack", "prod"],
+        [
+            NI,
+            "preview",
+            "--policy-pack",
+            PACK,
+            "--policy-pack-config",
+            PROD_POLICY,
+            "--color",
+            "never",
+            "--exec-kind",
+            "auto.local",
+            "--event-log",
+            "tcp://127.0.0.1:<port>",
+            "--stack",
+            "prod",
+        ],
     ]
     assert {c.cwd for c in cli.calls[1:]} == {str(ROOT)}
     assert stack.config == load_config("prod")
@@ -177,23 +261,52 @@ def test_a_stack_without_policy_config_runs_with_the_pack_defaults(backend, tmp_
 
 def test_up_reports_changes_outputs_and_the_findings_of_the_engines_policy_events(backend, tmp_path):
     urn = STACK_URN.format(stack="dev")
-    cli = FakePulumi(("dev",), resources=RESOURCES, outputs={
-        "clusterName": ("gpu-platform-dev-cluster", False), "kubeconfig": ({"apiVersion": "v1"}, True)},
-        policy_events=[policy_event("gpu-placement", "advisory", urn, PLACEMENT,
-                                    "inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)")])
+    cli = FakePulumi(
+        ("dev",),
+        resources=RESOURCES,
+        outputs={"clusterName": ("gpu-platform-dev-cluster", False), "kubeconfig": ({"apiVersion": "v1"}, True)},
+        policy_events=[
+            policy_event(
+                "gpu-placement",
+                "advisory",
+                urn,
+                PLACEMENT,
+                "inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)",
+            )
+        ],
+    )
     events, lines = [], []
     result = dev_stack(cli, backend, tmp_path).up(on_event=events.append, on_output=lines.append, message="team-a")
 
     assert cli.commands()[-4:] == [
-        [NI, "up", "--yes", "--skip-preview", "--message", "team-a", "--policy-pack", PACK,
-         "--policy-pack-config", DEV_POLICY, "--color", "never", *inline_tail("dev")],
+        [
+            NI,
+            "up",
+            "--yes",
+            "--skip-preview",
+            "--message",
+            "team-a",
+            "--policy-pack",
+            PACK,
+            "--policy-pack-config",
+            DEV_POLICY,
+            "--color",
+            "never",
+            *inline_tail("dev"),
+        ],
         [NI, "stack", "output", "--json", "--stack", "dev"],
         [NI, "stack", "output", "--json", "--show-secrets", "--stack", "dev"],
         [NI, "stack", "history", "--json", "--show-secrets", "--page-size", "1", "--page", "1", "--stack", "dev"],
     ]
-    assert result.findings == (Finding(
-        policy="gpu-placement", enforcement_level="advisory", urn=urn, description=PLACEMENT,
-        message="inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)"),)
+    assert result.findings == (
+        Finding(
+            policy="gpu-placement",
+            enforcement_level="advisory",
+            urn=urn,
+            description=PLACEMENT,
+            message="inference/llm: selects no GPU pool (nodeSelector gpu-platform.io/pool)",
+        ),
+    )
     assert (result.operation, result.result, result.version) == ("up", "succeeded", 1)
     assert result.changes.counts == {"create": 3} and result.changes.changed == 3
     assert result.outputs == {"clusterName": "gpu-platform-dev-cluster", "kubeconfig": {"apiVersion": "v1"}}
@@ -207,17 +320,35 @@ def test_up_reports_changes_outputs_and_the_findings_of_the_engines_policy_event
 
 
 def test_a_mandatory_violation_stops_the_preview_with_its_findings(backend):
-    urn = "urn:pulumi:prod::gpu-platform::gpu-platform:index:Platform$gpu-platform:index:Storage$" \
-          "aws:s3/bucket:Bucket::gpu-platform-prod-storage-data"
+    urn = (
+        "urn:pulumi:prod::gpu-platform::gpu-platform:index:Platform$gpu-platform:index:Storage$"
+        "aws:s3/bucket:Bucket::gpu-platform-prod-storage-data"
+    )
     description = "In production, stateful resources (buckets, KMS keys, ...) are protected from deletion."
-    cli = FakePulumi(("prod",), resources=RESOURCES, policy_events=[policy_event(
-        "prod-protect-stateful", "mandatory", urn, description,
-        "gpu-platform-prod-storage-data: not protected from deletion (protect is off) in stack prod")])
+    cli = FakePulumi(
+        ("prod",),
+        resources=RESOURCES,
+        policy_events=[
+            policy_event(
+                "prod-protect-stateful",
+                "mandatory",
+                urn,
+                description,
+                "gpu-platform-prod-storage-data: not protected from deletion (protect is off) in stack prod",
+            )
+        ],
+    )
     with pytest.raises(PolicyViolationError) as caught:
         PlatformStack.local("prod", backend=backend, pulumi_command=cli).preview()
-    assert caught.value.findings == (Finding(
-        "prod-protect-stateful", "mandatory", urn,
-        "gpu-platform-prod-storage-data: not protected from deletion (protect is off) in stack prod", description),)
+    assert caught.value.findings == (
+        Finding(
+            "prod-protect-stateful",
+            "mandatory",
+            urn,
+            "gpu-platform-prod-storage-data: not protected from deletion (protect is off) in stack prod",
+            description,
+        ),
+    )
     assert "prod-protect-stateful on gpu-platform-prod-storage-data" in str(caught.value)
     assert caught.value.stderr == "error: preview failed"
     assert "- [mandatory]  prod-protect-stateful" in caught.value.stdout
@@ -226,8 +357,13 @@ def test_a_mandatory_violation_stops_the_preview_with_its_findings(backend):
 def test_up_previews_first_so_a_mandatory_stack_finding_stops_it_before_anything_changes(backend, tmp_path):
     # AnalyzeStack runs only after an update's steps (pulumi/pulumi v3.202.0 deployment_executor.go), and the
     # Automation API runs `up --skip-preview`: the facade previews first, as `pulumi up` does.
-    cli = FakePulumi(("dev",), resources=RESOURCES, policy_events=[policy_event(
-        "gpu-budget", "mandatory", STACK_URN.format(stack="dev"), PLACEMENT, "too many GPUs")])
+    cli = FakePulumi(
+        ("dev",),
+        resources=RESOURCES,
+        policy_events=[
+            policy_event("gpu-budget", "mandatory", STACK_URN.format(stack="dev"), PLACEMENT, "too many GPUs")
+        ],
+    )
     with pytest.raises(PolicyViolationError):
         dev_stack(cli, backend, tmp_path).up()
     operations = [c[1] for c in cli.commands() if len(c) > 1 and c[1] in ("preview", "up")]
@@ -266,8 +402,11 @@ def test_refresh_and_destroy_run_without_the_pack_and_report_their_changes(backe
         [NI, "refresh", "--skip-preview", "--yes", "--color", "never", *inline_tail("dev")],
         [NI, "destroy", "--skip-preview", "--yes", "--color", "never", *inline_tail("dev")],
     ]
-    assert (refreshed.version, refreshed.changes.counts, refreshed.outputs) == \
-        (2, {"same": 3}, {"clusterName": "gpu-platform-dev-cluster"})
+    assert (refreshed.version, refreshed.changes.counts, refreshed.outputs) == (
+        2,
+        {"same": 3},
+        {"clusterName": "gpu-platform-dev-cluster"},
+    )
     assert (destroyed.version, destroyed.changes.counts, destroyed.outputs) == (3, {"delete": 3}, {})
     assert stack.outputs() == {}
 
@@ -277,13 +416,21 @@ def test_outputs_reads_the_stack_outputs(backend, tmp_path):
     stack = dev_stack(cli, backend, tmp_path)
     stack.up()
     assert stack.outputs() == {"vpcId": "vpc-0abc"}
-    assert cli.commands()[-2:] == [[NI, "stack", "output", "--json", "--stack", "dev"],
-                                   [NI, "stack", "output", "--json", "--show-secrets", "--stack", "dev"]]
+    assert cli.commands()[-2:] == [
+        [NI, "stack", "output", "--json", "--stack", "dev"],
+        [NI, "stack", "output", "--json", "--show-secrets", "--stack", "dev"],
+    ]
 
 
 def test_events_also_come_from_an_event_log_file_with_older_clis(backend, tmp_path):
-    cli = FakePulumi(("dev",), resources=RESOURCES, version="v3.203.0", policy_events=[policy_event(
-        "gpu-placement", "advisory", STACK_URN.format(stack="dev"), PLACEMENT, "a finding")])
+    cli = FakePulumi(
+        ("dev",),
+        resources=RESOURCES,
+        version="v3.203.0",
+        policy_events=[
+            policy_event("gpu-placement", "advisory", STACK_URN.format(stack="dev"), PLACEMENT, "a finding")
+        ],
+    )
     result = dev_stack(cli, backend, tmp_path).preview()
     log = cli.commands()[-1][cli.commands()[-1].index("--event-log") + 1]
     assert log.endswith("eventlog.txt")
@@ -317,7 +464,7 @@ def test_an_update_while_another_holds_the_lock_raises_concurrent_update(backend
 
 
 def test_a_missing_cli_raises_with_how_to_install_it(backend, tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))       # no `pulumi` anywhere
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` anywhere
     stack = PlatformStack.inline("dev", load_config("dev"), backend=backend, work_dir=tmp_path)
     with pytest.raises(PulumiCliNotFoundError) as caught:
         stack.preview()
@@ -341,10 +488,13 @@ def test_a_bad_config_raises_before_any_command(backend, tmp_path):
 
 def test_a_team_pool_that_does_not_fit_its_gpu_is_refused_in_code():
     with pytest.raises(InvalidConfigError) as caught:
-        add_gpu_pool(load_config("dev"), {"name": "team-a", "instanceTypes": ["g6.xlarge"],
-                                          "sharing": {"mode": "mig", "layout": "all-1g"}})
+        add_gpu_pool(
+            load_config("dev"),
+            {"name": "team-a", "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "mig", "layout": "all-1g"}},
+        )
     assert caught.value.problems == [
-        "platform.gpuPools[team-a].sharing.mode: L4 (g6.xlarge) has no MIG; share it with time-slicing"]
+        "platform.gpuPools[team-a].sharing.mode: L4 (g6.xlarge) has no MIG; share it with time-slicing"
+    ]
 
 
 def test_a_file_backend_without_a_passphrase_is_refused(tmp_path, monkeypatch):
@@ -404,6 +554,7 @@ def test_a_cli_older_than_3_202_is_refused_naming_the_version_it_needs(backend, 
 
 def test_the_cli_stand_in_refuses_flags_its_version_lacks():
     from pulumi.automation.errors import CommandError
+
     old = FakePulumi(("dev",), version="v3.201.0")
     with pytest.raises(CommandError) as raised:
         old.run(["config", "set-all", "--stack", "dev", "--json", "{}"], ".", {})

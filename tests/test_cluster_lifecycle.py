@@ -6,10 +6,10 @@ import datetime
 import json
 
 import pytest
-
 from gpu_platform.components import catalog
 from gpu_platform.components.config import ConfigError, load_platform_config
 from gpu_platform.offline import plan as offline_plan
+
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -24,10 +24,12 @@ def problems(config: dict, today: datetime.date) -> list[str]:
 
 # --- the EKS calendar -----------------------------------------------------------
 
+
 def test_the_calendar_is_the_one_aws_publishes():
     # docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, release calendar (1.35: secondary sources).
-    rows = {m: (str(r.released), str(r.end_of_standard), str(r.end_of_extended))
-            for m, r in catalog.EKS_RELEASES.items()}
+    rows = {
+        m: (str(r.released), str(r.end_of_standard), str(r.end_of_extended)) for m, r in catalog.EKS_RELEASES.items()
+    }
     assert rows == {
         "1.32": ("2025-01-23", "2026-03-23", "2027-03-23"),
         "1.33": ("2025-05-29", "2026-07-29", "2027-07-29"),
@@ -39,7 +41,7 @@ def test_the_calendar_is_the_one_aws_publishes():
 
 
 def test_the_default_version_is_in_standard_support_today_and_the_stacks_use_it():
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     assert catalog.EKS_RELEASES[catalog.DEFAULT_KUBERNETES_VERSION].in_standard_support(today)
     config = load_platform_config(MINIMAL, PROJECT, "dev")
     assert config.cluster.kubernetes_version == catalog.DEFAULT_KUBERNETES_VERSION
@@ -49,33 +51,42 @@ def test_the_default_version_is_in_standard_support_today_and_the_stacks_use_it(
 def test_a_version_past_standard_support_needs_the_extended_support_opt_in():
     config = with_changes(MINIMAL, {"cluster.kubernetesVersion": "1.33"})
     assert problems(config, datetime.date(2026, 7, 29)) == [
-        "platform.cluster.kubernetesVersion: 1.33 left EKS standard support on 2026-07-29 and costs extended-support "
-        "rates ($0.60 instead of $0.10 per cluster-hour); upgrade to 1.34 or 1.35, or set "
-        "cluster.extendedSupport: true to pay them"]
+        (
+            "platform.cluster.kubernetesVersion: 1.33 left EKS standard support on 2026-07-29 and costs extended-support "
+            "rates ($0.60 instead of $0.10 per cluster-hour); upgrade to 1.34 or 1.35, or set "
+            "cluster.extendedSupport: true to pay them"
+        )
+    ]
     load_platform_config(config, PROJECT, "dev", today=datetime.date(2026, 7, 28))  # its last standard day
-    opted_in = load_platform_config(with_changes(config, {"cluster.extendedSupport": True}), PROJECT, "dev",
-                                    today=datetime.date(2026, 11, 25))
+    opted_in = load_platform_config(
+        with_changes(config, {"cluster.extendedSupport": True}), PROJECT, "dev", today=datetime.date(2026, 11, 25)
+    )
     assert opted_in.cluster.support_type == "EXTENDED"
 
 
 def test_a_version_past_extended_support_is_refused_even_with_the_opt_in():
     config = with_changes(MINIMAL, {"cluster.kubernetesVersion": "1.32", "cluster.extendedSupport": True})
     assert problems(config, datetime.date(2027, 3, 23)) == [
-        "platform.cluster.kubernetesVersion: 1.32 left EKS extended support on 2027-03-23; use 1.35"]
+        "platform.cluster.kubernetesVersion: 1.32 left EKS extended support on 2027-03-23; use 1.35"
+    ]
 
 
 def test_when_the_catalog_knows_no_newer_version_the_message_says_where_to_add_one():
     config = with_changes(MINIMAL, {"cluster.kubernetesVersion": "1.35"})
     assert problems(config, datetime.date(2027, 3, 27)) == [
-        "platform.cluster.kubernetesVersion: 1.35 left EKS standard support on 2027-03-27 and costs extended-support "
-        "rates ($0.60 instead of $0.10 per cluster-hour); upgrade to a newer version, once components/catalog.py "
-        "knows it (EKS_RELEASES, CLUSTER_AUTOSCALER), or set cluster.extendedSupport: true to pay them"]
+        (
+            "platform.cluster.kubernetesVersion: 1.35 left EKS standard support on 2027-03-27 and costs extended-support "
+            "rates ($0.60 instead of $0.10 per cluster-hour); upgrade to a newer version, once components/catalog.py "
+            "knows it (EKS_RELEASES, CLUSTER_AUTOSCALER), or set cluster.extendedSupport: true to pay them"
+        )
+    ]
 
 
 def test_the_plan_summary_warns_in_the_last_two_months_of_standard_support():
     cluster = {"version": "1.34", "upgradePolicy": {"supportType": "STANDARD"}}
     assert offline_plan.kubernetes_support(cluster, datetime.date(2026, 11, 25)).endswith(
-        "then EKS upgrades the control plane; 7 days left: plan the upgrade")
+        "then EKS upgrades the control plane; 7 days left: plan the upgrade"
+    )
     assert "days left" not in offline_plan.kubernetes_support(cluster, datetime.date(2026, 10, 1))
 
 
@@ -83,21 +94,26 @@ def test_the_plan_summary_says_what_the_version_costs():
     standard = {"version": "1.35", "upgradePolicy": {"supportType": "STANDARD"}}
     assert offline_plan.kubernetes_support(standard, datetime.date(2026, 11, 25)) == (
         "Kubernetes 1.35: EKS standard support until 2027-03-27 ($0.10 per cluster-hour), then EKS upgrades the "
-        "control plane")
+        "control plane"
+    )
     extended = {"version": "1.33", "upgradePolicy": {"supportType": "EXTENDED"}}
     assert offline_plan.kubernetes_support(extended, datetime.date(2026, 11, 25)) == (
         "Kubernetes 1.33: EKS EXTENDED support since 2026-07-29, until 2027-07-29: $0.60 per cluster-hour, "
-        "$365 a month more than a version in standard support")
+        "$365 a month more than a version in standard support"
+    )
 
 
 # --- upgrades reach the nodes -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def older_plan() -> Plan:
     """A stack on 1.34 with a GPU pool: what `pulumi up` sees before a version bump."""
-    return Plan.of_config(with_changes(MINIMAL, {
-        "cluster.kubernetesVersion": "1.34",
-        "gpuPools": [{"name": "l4", "instanceTypes": ["g6.xlarge"]}]}))
+    return Plan.of_config(
+        with_changes(
+            MINIMAL, {"cluster.kubernetesVersion": "1.34", "gpuPools": [{"name": "l4", "instanceTypes": ["g6.xlarge"]}]}
+        )
+    )
 
 
 def test_every_node_group_runs_the_control_planes_version(older_plan: Plan, prod_plan: Plan):
@@ -121,12 +137,15 @@ def test_add_ons_follow_the_version_and_wait_for_nodes(older_plan: Plan):
         assert addon["inputs"]["addonVersion"] == "v1.34.0-eksbuild.1"
         assert addon["inputs"]["resolveConflictsOnUpdate"] == "OVERWRITE"
     # pulumi-eks makes vpc-cni and kube-proxy managed add-ons (cluster.ts), at the newest version for the minor.
-    theirs = {a["inputs"]["addonName"]: a["inputs"] for a in older_plan.of_type(ADDON) if "eks:index:Cluster" in a["urn"]}
+    theirs = {
+        a["inputs"]["addonName"]: a["inputs"] for a in older_plan.of_type(ADDON) if "eks:index:Cluster" in a["urn"]
+    }
     assert set(theirs) == {"kube-proxy", "vpc-cni"}
     assert {a["addonVersion"] for a in theirs.values()} == {"v1.34.0-eksbuild.1"}
 
 
 # --- node repair ------------------------------------------------------------------------
+
 
 def test_every_node_group_is_repaired_and_gpu_faults_are_detected(prod_plan: Plan, dev_plan: Plan):
     for plan in (dev_plan, prod_plan):
@@ -134,14 +153,21 @@ def test_every_node_group_is_repaired_and_gpu_faults_are_detected(prod_plan: Pla
             assert group["inputs"]["nodeRepairConfig"] == {"enabled": True}, group["urn"]
         # Node repair acts on GPU conditions only with the node monitoring agent (EKS user guide, node health),
         # and the agent's DCGM DaemonSet tolerates no taint unless told (its chart: dcgmAgent.tolerations []).
-        agent = next(a["inputs"] for a in plan.of_type(ADDON) if a["inputs"]["addonName"] == "eks-node-monitoring-agent")
-        assert json.loads(agent["configurationValues"]) == {"dcgmAgent": {"tolerations": [
-            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}
+        agent = next(
+            a["inputs"] for a in plan.of_type(ADDON) if a["inputs"]["addonName"] == "eks-node-monitoring-agent"
+        )
+        assert json.loads(agent["configurationValues"]) == {
+            "dcgmAgent": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+        }
 
 
 def test_node_groups_go_before_the_node_roles_policies_on_destroy(prod_plan: Plan):
-    attachments = {a["urn"] for t in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
-                   for a in prod_plan.of_type(t) if "-cluster-nodes-" in a["urn"]}
+    attachments = {
+        a["urn"]
+        for t in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
+        for a in prod_plan.of_type(t)
+        if "-cluster-nodes-" in a["urn"]
+    }
     assert len(attachments) == 4  # three managed policies and the Session Manager policy
     for group in prod_plan.of_type(NODE_GROUP):
         assert attachments <= set(group["dependencies"]), group["urn"]

@@ -7,9 +7,9 @@ import json
 
 import pytest
 import yaml
-
 from gpu_platform.components import catalog
 from gpu_platform.components.config import ConfigError, load_platform_config
+
 from tests import reference
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
@@ -17,8 +17,12 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-INSTANCE_OF = {"A100 40GB": "p4d.24xlarge", "A100 80GB": "p4de.24xlarge", "H100 80GB": "p5.48xlarge",
-               "H200 141GB": "p5e.48xlarge"}
+INSTANCE_OF = {
+    "A100 40GB": "p4d.24xlarge",
+    "A100 80GB": "p4de.24xlarge",
+    "H100 80GB": "p5.48xlarge",
+    "H200 141GB": "p5e.48xlarge",
+}
 
 
 def config_with_pool(**pool) -> dict:
@@ -37,6 +41,7 @@ def mig(instance: str, layout, strategy: str | None = None) -> dict:
 
 
 # --- the catalog agrees with the reference -----------------------------------
+
 
 def test_the_facts_the_tests_use_are_in_the_repo_with_their_sources_and_agree_with_the_team_reference():
     text = reference.GPU_FACTS.read_text()
@@ -58,8 +63,9 @@ def test_every_reference_profile_is_accepted_up_to_its_maximum_and_refused_beyon
     load_platform_config(config_with_pool(**mig(instance, {fact.profile: fact.max_per_gpu})), PROJECT, "dev")
     if fact.max_per_gpu < 7:
         [problem] = problems_of(**mig(instance, {fact.profile: fact.max_per_gpu + 1}))
-        assert problem.startswith(f"platform.gpuPools[pool].sharing.layout: {fact.profile} fits at most "
-                                  f"{fact.max_per_gpu} times on one GPU")
+        assert problem.startswith(
+            f"platform.gpuPools[pool].sharing.layout: {fact.profile} fits at most {fact.max_per_gpu} times on one GPU"
+        )
 
 
 @pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
@@ -71,9 +77,26 @@ def test_every_preset_of_every_mig_gpu_is_accepted(gpu):
 # The 19 maximal GPU-instance layouts of an A100, by compute slices (MIG user guide, "Profile Placements"
 # figure, 19 valid configurations), enumerated from `nvidia-smi mig -lgipp`'s placement table.
 NVIDIA_VALID_CONFIGURATIONS = [
-    (7,), (4, 3), (4, 2, 1), (4, 1, 1, 1), (3, 3), (3, 2, 1), (3, 1, 1, 1), (2, 2, 3), (2, 1, 1, 3), (1, 1, 2, 3),
-    (1, 1, 1, 1, 3), (2, 2, 2, 1), (2, 1, 1, 2, 1), (1, 1, 2, 2, 1), (2, 1, 1, 1, 1, 1), (1, 1, 2, 1, 1, 1),
-    (1, 1, 1, 1, 2, 1), (2, 2, 1, 1, 1), (1, 1, 1, 1, 1, 1, 1)]
+    (7,),
+    (4, 3),
+    (4, 2, 1),
+    (4, 1, 1, 1),
+    (3, 3),
+    (3, 2, 1),
+    (3, 1, 1, 1),
+    (2, 2, 3),
+    (2, 1, 1, 3),
+    (1, 1, 2, 3),
+    (1, 1, 1, 1, 3),
+    (2, 2, 2, 1),
+    (2, 1, 1, 2, 1),
+    (1, 1, 2, 2, 1),
+    (2, 1, 1, 1, 1, 1),
+    (1, 1, 2, 1, 1, 1),
+    (1, 1, 1, 1, 2, 1),
+    (2, 2, 1, 1, 1),
+    (1, 1, 1, 1, 1, 1, 1),
+]
 
 
 @pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
@@ -88,8 +111,12 @@ def test_every_configuration_nvidia_documents_is_accepted_and_placed(gpu, config
         layout[smallest[compute]] = layout.get(smallest[compute], 0) + 1
     load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], layout)), PROJECT, "dev")
     placed = catalog.mig_placement(model, layout)
-    slots = [s for name, starts in placed.items() for start in starts
-             for s in range(start, start + catalog.MIG_PROFILES[model.model][name].memory)]
+    slots = [
+        s
+        for name, starts in placed.items()
+        for start in starts
+        for s in range(start, start + catalog.MIG_PROFILES[model.model][name].memory)
+    ]
     assert len(slots) == len(set(slots))  # no memory slice used twice
 
 
@@ -108,7 +135,8 @@ def test_placement_refuses_instances_whose_start_slots_overlap():
         assert catalog.mig_placement(fake, {"1g.x": 7}) == {"1g.x": [0, 1, 2, 3, 4, 5, 6]}
         assert catalog.mig_placement(fake, {"1g.x": 8}) is None
         assert catalog.mig_layout_problems(fake, {"1g.x": 8}, "fake GPU") == [
-            "needs 8 of 7 compute and 8 of 8 memory slices of one fake GPU; a layout that fits: 1g.x: 7"]
+            "needs 8 of 7 compute and 8 of 8 memory slices of one fake GPU; a layout that fits: 1g.x: 7"
+        ]
     finally:
         del catalog.MIG_PROFILES[fake.model]
 
@@ -120,60 +148,125 @@ def test_all_balanced_is_two_1g_one_2g_one_3g_of_the_smallest_memory_sizes():
 
 H100 = "H100 80GB (p5.48xlarge)"
 BAD_SHARING = [
-    (mig("p5.48xlarge", {"2g.35gb": 1}),
-     f"platform.gpuPools[pool].sharing.layout: 2g.35gb is not a MIG profile of {H100}; allowed: 1g.10gb, 1g.20gb, "
-     "2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"),
-    (mig("p4d.24xlarge", {"1g.10gb": 5}),
-     "platform.gpuPools[pool].sharing.layout: 1g.10gb fits at most 4 times on one GPU (got 5); needs 5 of 7 "
-     "compute and 10 of 8 memory slices of one A100 40GB (p4d.24xlarge); a layout that fits: 1g.10gb: 4"),
-    (mig("p5.48xlarge", {"3g.40gb": 2, "1g.10gb": 1}),
-     f"platform.gpuPools[pool].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
-     "that fits: 3g.40gb: 2"),
-    (mig("p5.48xlarge", {"4g.40gb": 1, "3g.40gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
-     "that fits: 4g.40gb: 1, 3g.40gb: 1"),
-    (mig("p5.48xlarge", {"7g.80gb": 1, "1g.10gb": 1}),
-     f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
-     "that fits: 7g.80gb: 1"),
-    (mig("p5.48xlarge", {"1g.10gb": 8}),
-     "platform.gpuPools[pool].sharing.layout: must be a preset name such as all-1g, or profile counts from 1 to 7 "
-     "such as 1g.10gb: 7 (got {'1g.10gb': 8})"),
-    (mig("p5e.48xlarge", {"1g.10gb": 7}),
-     "platform.gpuPools[pool].sharing.layout: 1g.10gb is not a MIG profile of H200 141GB (p5e.48xlarge); allowed: "
-     "1g.18gb, 1g.35gb, 2g.35gb, 3g.71gb, 4g.71gb, 7g.141gb"),
-    (mig("p5.48xlarge", "all-9g"),
-     f"platform.gpuPools[pool].sharing.layout: all-9g is not a MIG preset of {H100}; allowed: all-1g.10gb, "
-     "all-1g.20gb, all-2g.20gb, all-3g.40gb, all-4g.40gb, all-7g.80gb, all-1g, all-2g, all-3g, all-4g, all-7g, "
-     "all-balanced, or profile counts"),
-    (mig("g6.xlarge", "all-1g"), "platform.gpuPools[pool].sharing.mode: L4 (g6.xlarge) has no MIG; share it with "
-                                 "time-slicing"),
-    (mig("g5.48xlarge", {"1g.10gb": 7}), "platform.gpuPools[pool].sharing.mode: A10G (g5.48xlarge) has no MIG; "
-                                         "share it with time-slicing"),
-    (mig("g6e.12xlarge", "all-balanced"), "platform.gpuPools[pool].sharing.mode: L40S (g6e.12xlarge) has no MIG; "
-                                          "share it with time-slicing"),
-    (mig("p5.48xlarge", "all-balanced", strategy="single"),
-     "platform.gpuPools[pool].sharing.strategy: single advertises every MIG device as nvidia.com/gpu, so the layout "
-     "must use one profile (got 1g.10gb, 2g.20gb, 3g.40gb); use strategy mixed"),
-    ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig"}},
-     "platform.gpuPools[pool].sharing.layout: is required with mode mig: a preset such as all-1g, or profile counts"),
-    ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "strategy": "double"}},
-     "platform.gpuPools[pool].sharing.strategy: must be one of single or mixed (got 'double')"),
-    ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 1}},
-     "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 1)"),
-    ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 17}},
-     "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 17)"),
-    ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing"}},
-     "platform.gpuPools[pool].sharing.replicas: is required with mode time-slicing (2 to 16)"),
-    ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4, "layout": "all-1g"}},
-     "platform.gpuPools[pool].sharing.layout: only applies to mode mig (mode is time-slicing)"),
-    ({"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "replicas": 2}},
-     "platform.gpuPools[pool].sharing.replicas: only applies to mode time-slicing (mode is mig)"),
-    ({"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "fractional"}},
-     "platform.gpuPools[pool].sharing.mode: must be one of none, time-slicing or mig (got 'fractional')"),
-    ({"instanceTypes": ["g6.xlarge"], "amiType": "BOTTLEROCKET_x86_64_NVIDIA",
-      "sharing": {"mode": "time-slicing", "replicas": 4}},
-     "platform.gpuPools[pool].sharing.mode: time-slicing needs the GPU Operator's device plugin, which Bottlerocket "
-     "replaces with its own; use amiType AL2023_x86_64_NVIDIA"),
+    (
+        mig("p5.48xlarge", {"2g.35gb": 1}),
+        (
+            f"platform.gpuPools[pool].sharing.layout: 2g.35gb is not a MIG profile of {H100}; allowed: 1g.10gb, 1g.20gb, "
+            "2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"
+        ),
+    ),
+    (
+        mig("p4d.24xlarge", {"1g.10gb": 5}),
+        (
+            "platform.gpuPools[pool].sharing.layout: 1g.10gb fits at most 4 times on one GPU (got 5); needs 5 of 7 "
+            "compute and 10 of 8 memory slices of one A100 40GB (p4d.24xlarge); a layout that fits: 1g.10gb: 4"
+        ),
+    ),
+    (
+        mig("p5.48xlarge", {"3g.40gb": 2, "1g.10gb": 1}),
+        (
+            f"platform.gpuPools[pool].sharing.layout: needs 7 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+            "that fits: 3g.40gb: 2"
+        ),
+    ),
+    (
+        mig("p5.48xlarge", {"4g.40gb": 1, "3g.40gb": 1, "1g.10gb": 1}),
+        (
+            f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+            "that fits: 4g.40gb: 1, 3g.40gb: 1"
+        ),
+    ),
+    (
+        mig("p5.48xlarge", {"7g.80gb": 1, "1g.10gb": 1}),
+        (
+            f"platform.gpuPools[pool].sharing.layout: needs 8 of 7 compute and 9 of 8 memory slices of one {H100}; a layout "
+            "that fits: 7g.80gb: 1"
+        ),
+    ),
+    (
+        mig("p5.48xlarge", {"1g.10gb": 8}),
+        (
+            "platform.gpuPools[pool].sharing.layout: must be a preset name such as all-1g, or profile counts from 1 to 7 "
+            "such as 1g.10gb: 7 (got {'1g.10gb': 8})"
+        ),
+    ),
+    (
+        mig("p5e.48xlarge", {"1g.10gb": 7}),
+        (
+            "platform.gpuPools[pool].sharing.layout: 1g.10gb is not a MIG profile of H200 141GB (p5e.48xlarge); allowed: "
+            "1g.18gb, 1g.35gb, 2g.35gb, 3g.71gb, 4g.71gb, 7g.141gb"
+        ),
+    ),
+    (
+        mig("p5.48xlarge", "all-9g"),
+        (
+            f"platform.gpuPools[pool].sharing.layout: all-9g is not a MIG preset of {H100}; allowed: all-1g.10gb, "
+            "all-1g.20gb, all-2g.20gb, all-3g.40gb, all-4g.40gb, all-7g.80gb, all-1g, all-2g, all-3g, all-4g, all-7g, "
+            "all-balanced, or profile counts"
+        ),
+    ),
+    (
+        mig("g6.xlarge", "all-1g"),
+        "platform.gpuPools[pool].sharing.mode: L4 (g6.xlarge) has no MIG; share it with time-slicing",
+    ),
+    (
+        mig("g5.48xlarge", {"1g.10gb": 7}),
+        "platform.gpuPools[pool].sharing.mode: A10G (g5.48xlarge) has no MIG; share it with time-slicing",
+    ),
+    (
+        mig("g6e.12xlarge", "all-balanced"),
+        "platform.gpuPools[pool].sharing.mode: L40S (g6e.12xlarge) has no MIG; share it with time-slicing",
+    ),
+    (
+        mig("p5.48xlarge", "all-balanced", strategy="single"),
+        (
+            "platform.gpuPools[pool].sharing.strategy: single advertises every MIG device as nvidia.com/gpu, so the layout "
+            "must use one profile (got 1g.10gb, 2g.20gb, 3g.40gb); use strategy mixed"
+        ),
+    ),
+    (
+        {"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig"}},
+        "platform.gpuPools[pool].sharing.layout: is required with mode mig: a preset such as all-1g, or profile counts",
+    ),
+    (
+        {"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "strategy": "double"}},
+        "platform.gpuPools[pool].sharing.strategy: must be one of single or mixed (got 'double')",
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 1}},
+        "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 1)",
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 17}},
+        "platform.gpuPools[pool].sharing.replicas: must be between 2 and 16 (got 17)",
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing"}},
+        "platform.gpuPools[pool].sharing.replicas: is required with mode time-slicing (2 to 16)",
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4, "layout": "all-1g"}},
+        "platform.gpuPools[pool].sharing.layout: only applies to mode mig (mode is time-slicing)",
+    ),
+    (
+        {"instanceTypes": ["p5.48xlarge"], "sharing": {"mode": "mig", "layout": "all-1g", "replicas": 2}},
+        "platform.gpuPools[pool].sharing.replicas: only applies to mode time-slicing (mode is mig)",
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "fractional"}},
+        "platform.gpuPools[pool].sharing.mode: must be one of none, time-slicing or mig (got 'fractional')",
+    ),
+    (
+        {
+            "instanceTypes": ["g6.xlarge"],
+            "amiType": "BOTTLEROCKET_x86_64_NVIDIA",
+            "sharing": {"mode": "time-slicing", "replicas": 4},
+        },
+        (
+            "platform.gpuPools[pool].sharing.mode: time-slicing needs the GPU Operator's device plugin, which Bottlerocket "
+            "replaces with its own; use amiType AL2023_x86_64_NVIDIA"
+        ),
+    ),
 ]
 
 
@@ -184,14 +277,19 @@ def test_bad_sharing_config_is_rejected_naming_the_pool_and_what_is_allowed(pool
 
 # --- the plan: cluster ------------------------------------------------------
 
+
 def test_prod_cluster_is_private_encrypted_logged_and_uses_access_entries(prod_plan: Plan):
     # The EKS cluster as pulumi-eks registers it (offline/pulumi_eks.py); its component shows no inputs.
     cluster = prod_plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]
     secrets_key = prod_plan.named("aws:kms/key:Key", "gpu-platform-prod-cluster-secrets")
-    assert cluster["vpcConfig"]["endpointPrivateAccess"] is True and cluster["vpcConfig"]["endpointPublicAccess"] is False
+    assert (
+        cluster["vpcConfig"]["endpointPrivateAccess"] is True and cluster["vpcConfig"]["endpointPublicAccess"] is False
+    )
     assert "publicAccessCidrs" not in cluster["vpcConfig"]
-    assert cluster["encryptionConfig"] == {"provider": {"keyArn": secrets_key["outputs"]["arn"]},
-                                           "resources": ["secrets"]}
+    assert cluster["encryptionConfig"] == {
+        "provider": {"keyArn": secrets_key["outputs"]["arn"]},
+        "resources": ["secrets"],
+    }
     assert secrets_key["inputs"]["enableKeyRotation"] is True and secrets_key.get("protect") is True
     assert cluster["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert cluster["accessConfig"]["authenticationMode"] == "API"
@@ -218,13 +316,15 @@ def test_kubeconfig_is_a_secret_stack_output(prod_plan: Plan):
 
 
 def test_a_public_endpoint_only_where_config_allows_it():
-    plan = Plan.of_config(with_changes(MINIMAL, {"cluster.endpointPublicAccess": True,
-                                                 "cluster.publicAccessCidrs": ["203.0.113.0/24"]}))
+    plan = Plan.of_config(
+        with_changes(MINIMAL, {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["203.0.113.0/24"]})
+    )
     vpc = plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["vpcConfig"]
     assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
 
 
 # --- the plan: pools --------------------------------------------------------
+
 
 def node_group(plan: Plan, pool: str) -> dict:
     return next(g["inputs"] for g in plan.of_type(NODE_GROUP) if g["urn"].endswith(f"-{pool}"))
@@ -264,8 +364,10 @@ def test_each_pool_is_a_tainted_labelled_node_group_in_private_subnets(stack, po
     assert group["tags"]["workload-type"] == "inference"
     assert advertised_tag(group) == advertised
     assert plan.outputs["gpuPools"][pool] == {
-        "advertised": advertised, "nodeSelector": {"gpu-platform.io/pool": pool},
-        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": pool, "effect": "NoSchedule"}]}
+        "advertised": advertised,
+        "nodeSelector": {"gpu-platform.io/pool": pool},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": pool, "effect": "NoSchedule"}],
+    }
 
 
 # The EKS node group API refuses label keys whose prefix contains these (aws/containers-roadmap#1451,
@@ -293,13 +395,16 @@ def test_every_node_launch_template_requires_imdsv2_and_encrypts_and_tags_its_vo
     assert len(groups) == len(plan.of_type(LAUNCH_TEMPLATE)) >= 2
     for group in groups:
         template = template_of(plan, group)
-        assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
-                                               "httpPutResponseHopLimit": 1, "instanceMetadataTags": "disabled"}
+        assert template["metadataOptions"] == {
+            "httpEndpoint": "enabled",
+            "httpTokens": "required",
+            "httpPutResponseHopLimit": 1,
+            "instanceMetadataTags": "disabled",
+        }
         [volume] = template["blockDeviceMappings"]
         assert volume["deviceName"] == "/dev/xvda" and volume["ebs"]["encrypted"] == "true"
         assert volume["ebs"]["volumeType"] == "gp3"
-        assert {s["resourceType"] for s in template["tagSpecifications"]} == {"instance", "volume",
-                                                                                "network-interface"}
+        assert {s["resourceType"] for s in template["tagSpecifications"]} == {"instance", "volume", "network-interface"}
         for spec in template["tagSpecifications"]:
             assert spec["tags"]["cost-center"] == "ml-platform" and spec["tags"]["environment"] == stack
         assert "diskSize" not in group  # with a launch template, the disk lives there
@@ -318,9 +423,13 @@ def test_only_mig_pools_turn_mig_mode_on_before_kubelet_starts(prod_plan: Plan):
     assert "userData" not in template_of(prod_plan, node_group(prod_plan, "l40s-shared"))
 
 
-CAPACITY_BLOCK = dict(instanceTypes=["p5.48xlarge"], capacityType="CAPACITY_BLOCK",
-                      capacityReservationId="cr-0123456789abcdef0", availabilityZone="us-east-1b",
-                      size={"minSize": 0, "desiredSize": 2, "maxSize": 2})
+CAPACITY_BLOCK = {
+    "instanceTypes": ["p5.48xlarge"],
+    "capacityType": "CAPACITY_BLOCK",
+    "capacityReservationId": "cr-0123456789abcdef0",
+    "availabilityZone": "us-east-1b",
+    "size": {"minSize": 0, "desiredSize": 2, "maxSize": 2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -337,12 +446,16 @@ def test_capacity_block_pool_targets_its_reservation_with_the_type_in_its_launch
     assert template["instanceType"] == "p5.48xlarge"
     assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
     assert template["capacityReservationSpecification"] == {
-        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}}
+        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}
+    }
 
 
 def test_capacity_block_pool_runs_only_in_the_reservations_az(capacity_block_plan):
-    subnets = {s["id"]: s["inputs"]["availabilityZone"] for s in capacity_block_plan.of_type("aws:ec2/subnet:Subnet")
-               if s["inputs"]["tags"]["Name"].startswith("gpu-platform-test-network-private")}
+    subnets = {
+        s["id"]: s["inputs"]["availabilityZone"]
+        for s in capacity_block_plan.of_type("aws:ec2/subnet:Subnet")
+        if s["inputs"]["tags"]["Name"].startswith("gpu-platform-test-network-private")
+    }
     group = node_group(capacity_block_plan, "pool")
     assert [subnets[s] for s in group["subnetIds"]] == ["us-east-1b"]
     system = next(g["inputs"] for g in capacity_block_plan.of_type(NODE_GROUP) if g["urn"].endswith("-system"))
@@ -354,8 +467,10 @@ def test_the_autoscaler_never_grows_a_capacity_block(capacity_block_plan):
     assert "pool" not in tags and set(tags) == {"system"}  # not discoverable: no gpu-platform.io/autoscaled
     # EKS scales the group to 0 before the reservation ends (its scheduled action): `pulumi up` must not undo it,
     # and EKS upgrades a Capacity Block group only at desired size 0: a version bump must not reach it by itself.
-    assert capacity_block_plan.ignored_changes(
-        capacity_block_plan.named(NODE_GROUP, "gpu-platform-test-pool")) == ["scalingConfig.desiredSize", "version"]
+    assert capacity_block_plan.ignored_changes(capacity_block_plan.named(NODE_GROUP, "gpu-platform-test-pool")) == [
+        "scalingConfig.desiredSize",
+        "version",
+    ]
     assert capacity_block_plan.of_type("aws:autoscaling/schedule:Schedule") == []
 
 
@@ -363,65 +478,134 @@ def test_a_capacity_block_with_a_start_grows_to_its_size_when_the_reservation_be
     plan = Plan.of_config(config_with_pool(**CAPACITY_BLOCK, capacityBlockStart="2026-12-01T11:30:00Z"))
     [schedule] = plan.of_type("aws:autoscaling/schedule:Schedule")
     group = plan.named(NODE_GROUP, "gpu-platform-test-pool")
-    assert schedule["inputs"]["autoscalingGroupName"] == \
-        group["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]
-    assert (schedule["inputs"]["startTime"], schedule["inputs"]["minSize"], schedule["inputs"]["desiredCapacity"],
-            schedule["inputs"]["maxSize"]) == ("2026-12-01T11:30:00Z", 0, 2, 2)
+    assert (
+        schedule["inputs"]["autoscalingGroupName"] == group["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]
+    )
+    assert (
+        schedule["inputs"]["startTime"],
+        schedule["inputs"]["minSize"],
+        schedule["inputs"]["desiredCapacity"],
+        schedule["inputs"]["maxSize"],
+    ) == ("2026-12-01T11:30:00Z", 0, 2, 2)
     assert problems_of(**{**CAPACITY_BLOCK, "capacityBlockStart": "2026-12-01T11:30:00"}) == [
-        "platform.gpuPools[pool].capacityBlockStart: needs a time zone, e.g. 2026-12-01T11:30:00Z (got "
-        "2026-12-01T11:30:00)"]
+        (
+            "platform.gpuPools[pool].capacityBlockStart: needs a time zone, e.g. 2026-12-01T11:30:00Z (got "
+            "2026-12-01T11:30:00)"
+        )
+    ]
     assert problems_of(instanceTypes=["p5.48xlarge"], capacityBlockStart="2026-12-01T11:30:00Z") == [
-        "platform.gpuPools[pool].capacityBlockStart: only applies to capacityType CAPACITY_BLOCK"]
+        "platform.gpuPools[pool].capacityBlockStart: only applies to capacityType CAPACITY_BLOCK"
+    ]
 
 
 def test_a_capacity_block_az_outside_the_stack_is_refused_naming_the_key():
     import pulumi
-
     from gpu_platform.offline.engine import run_program
+
     from tests.planning import ROOT, stack_config
+
     config = config_with_pool(**{**CAPACITY_BLOCK, "availabilityZone": "us-east-1f"})  # azCount 3: a..c
     with pytest.raises(pulumi.RunError) as raised:  # `make plan` prints it as one line, no traceback
         run_program(ROOT, "test", stack_config(config))
     assert str(raised.value).endswith(
         "platform.gpuPools[pool].availabilityZone: us-east-1f is not one of this stack's AZs (us-east-1a, us-east-1b, "
-        "us-east-1c); use one of them, or raise network.azCount to reach it")
+        "us-east-1c); use one of them, or raise network.azCount to reach it"
+    )
 
 
 BAD_POOLS = [
-    ({**CAPACITY_BLOCK, "availabilityZone": None},
-     ["platform.gpuPools[pool].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
-      "in one AZ; give the AZ of the reservation (aws ec2 describe-capacity-reservations)"]),
-    ({**CAPACITY_BLOCK, "availabilityZone": "us-west-2a"},
-     ["platform.gpuPools[pool].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1 "
-      "(us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f)"]),
-    ({**CAPACITY_BLOCK, "instanceTypes": ["g6e.12xlarge"]},
-     ["platform.gpuPools[pool].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
-      "p5.48xlarge, p5e.48xlarge, p5en.48xlarge"]),
-    ({**CAPACITY_BLOCK, "instanceTypes": ["p5e.48xlarge", "p5en.48xlarge"]},
-     ["platform.gpuPools[pool].instanceTypes: a Capacity Block reserves one instance type; list only that one"]),
-    ({**CAPACITY_BLOCK, "size": {"minSize": 1, "desiredSize": 2, "maxSize": 2}},
-     ["platform.gpuPools[pool].size: minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the "
-      "reservation ends"]),
-    ({"instanceTypes": ["g6.xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
-     ["platform.gpuPools[pool].efa: g6.xlarge has no EFA; EFA types here: " + ", ".join(catalog.EFA_TYPES)]),
-    ({"instanceTypes": ["p5.48xlarge"], "efa": True},
-     ["platform.gpuPools[pool].availabilityZone: is required with efa: EFA traffic stays in one subnet and the cluster "
-      "placement group in one AZ"]),
-    ({"instanceTypes": ["g6e.24xlarge", "g6e.48xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
-     ["platform.gpuPools[pool].instanceTypes: EFA pools need instance types with the same number of network cards; "
-      "use one pool per type"]),
-    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"node.kubernetes.io/team": "a"}},
-     ["platform.gpuPools[pool].nodeLabels: 'node.kubernetes.io/team' has a prefix EKS refuses on node groups "
-      "(kubernetes.io/, k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/team"]),
-    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"team.k8s.io/name": "a", "gpu-platform.io/pool": "x"}},
-     ["platform.gpuPools[pool].nodeLabels: 'team.k8s.io/name' has a prefix EKS refuses on node groups (kubernetes.io/, "
-      "k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/name; 'gpu-platform.io/pool' "
-      "is set by the platform itself"]),
-    ({"instanceTypes": ["g6.xlarge"], "nodeLabels": {"example.com/team": "a b", "Bad Key": "x"}},
-     ["platform.gpuPools[pool].nodeLabels: 'Bad Key' is not a Kubernetes label key: an optional DNS prefix and '/', "
-      "then 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; the value of "
-      "'example.com/team' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
-      "or digit"]),
+    (
+        {**CAPACITY_BLOCK, "availabilityZone": None},
+        [
+            (
+                "platform.gpuPools[pool].availabilityZone: is required with capacityType CAPACITY_BLOCK: a Capacity Block lives "
+                "in one AZ; give the AZ of the reservation (aws ec2 describe-capacity-reservations)"
+            )
+        ],
+    ),
+    (
+        {**CAPACITY_BLOCK, "availabilityZone": "us-west-2a"},
+        [
+            (
+                "platform.gpuPools[pool].availabilityZone: us-west-2a is not an AZ of the stack's region us-east-1 "
+                "(us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f)"
+            )
+        ],
+    ),
+    (
+        {**CAPACITY_BLOCK, "instanceTypes": ["g6e.12xlarge"]},
+        [
+            (
+                "platform.gpuPools[pool].instanceTypes: g6e.12xlarge is not sold as a Capacity Block; allowed: p4d.24xlarge, "
+                "p5.48xlarge, p5e.48xlarge, p5en.48xlarge"
+            )
+        ],
+    ),
+    (
+        {**CAPACITY_BLOCK, "instanceTypes": ["p5e.48xlarge", "p5en.48xlarge"]},
+        ["platform.gpuPools[pool].instanceTypes: a Capacity Block reserves one instance type; list only that one"],
+    ),
+    (
+        {**CAPACITY_BLOCK, "size": {"minSize": 1, "desiredSize": 2, "maxSize": 2}},
+        [
+            (
+                "platform.gpuPools[pool].size: minSize must be 0 with CAPACITY_BLOCK: EKS scales the group to 0 before the "
+                "reservation ends"
+            )
+        ],
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
+        ["platform.gpuPools[pool].efa: g6.xlarge has no EFA; EFA types here: " + ", ".join(catalog.EFA_TYPES)],
+    ),
+    (
+        {"instanceTypes": ["p5.48xlarge"], "efa": True},
+        [
+            (
+                "platform.gpuPools[pool].availabilityZone: is required with efa: EFA traffic stays in one subnet and the cluster "
+                "placement group in one AZ"
+            )
+        ],
+    ),
+    (
+        {"instanceTypes": ["g6e.24xlarge", "g6e.48xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
+        [
+            (
+                "platform.gpuPools[pool].instanceTypes: EFA pools need instance types with the same number of network cards; "
+                "use one pool per type"
+            )
+        ],
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "nodeLabels": {"node.kubernetes.io/team": "a"}},
+        [
+            (
+                "platform.gpuPools[pool].nodeLabels: 'node.kubernetes.io/team' has a prefix EKS refuses on node groups "
+                "(kubernetes.io/, k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/team"
+            )
+        ],
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "nodeLabels": {"team.k8s.io/name": "a", "gpu-platform.io/pool": "x"}},
+        [
+            (
+                "platform.gpuPools[pool].nodeLabels: 'team.k8s.io/name' has a prefix EKS refuses on node groups (kubernetes.io/, "
+                "k8s.io/, eks.amazonaws.com/); use a domain of your own, such as gpu-platform.io/name; 'gpu-platform.io/pool' "
+                "is set by the platform itself"
+            )
+        ],
+    ),
+    (
+        {"instanceTypes": ["g6.xlarge"], "nodeLabels": {"example.com/team": "a b", "Bad Key": "x"}},
+        [
+            (
+                "platform.gpuPools[pool].nodeLabels: 'Bad Key' is not a Kubernetes label key: an optional DNS prefix and '/', "
+                "then 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; the value of "
+                "'example.com/team' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+                "or digit"
+            )
+        ],
+    ),
 ]
 
 
@@ -438,6 +622,7 @@ def test_a_pools_own_labels_reach_its_nodes_and_the_autoscalers_template():
 
 # --- EFA ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def efa_plan() -> Plan:
     return Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], efa=True, availabilityZone="us-east-1a"))
@@ -450,15 +635,28 @@ def test_an_efa_pool_has_one_efa_per_network_card_in_a_group_that_talks_to_itsel
     groups = [cluster_sg, efa_sg]  # the control plane reaches the node; EFA peers reach each other
     interfaces = template["networkInterfaces"]
     assert len(interfaces) == 32  # p5.48xlarge: 32 network cards
-    assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "efa",
-                             "deleteOnTermination": "true", "securityGroups": groups}
-    assert all(i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 and i["securityGroups"] == groups
-               for i in interfaces[1:])
+    assert interfaces[0] == {
+        "networkCardIndex": 0,
+        "deviceIndex": 0,
+        "interfaceType": "efa",
+        "deleteOnTermination": "true",
+        "securityGroups": groups,
+    }
+    assert all(
+        i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 and i["securityGroups"] == groups
+        for i in interfaces[1:]
+    )
     # EFA needs inbound and outbound rules that name the group itself (EC2 user guide, efa-start); the cluster
     # security group's only outbound rule is to 0.0.0.0/0, which EFA traffic does not match.
-    rules = [r["inputs"] for t in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                                   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-             for r in efa_plan.of_type(t) if r["inputs"]["securityGroupId"] == efa_sg]
+    rules = [
+        r["inputs"]
+        for t in (
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        )
+        for r in efa_plan.of_type(t)
+        if r["inputs"]["securityGroupId"] == efa_sg
+    ]
     assert [(r["ipProtocol"], r["referencedSecurityGroupId"]) for r in rules] == [("-1", efa_sg), ("-1", efa_sg)]
     assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
     assert all("subnetId" not in i for i in interfaces)  # a managed node group's template may not name one
@@ -476,7 +674,9 @@ def test_an_efa_pool_advertises_its_interfaces_and_runs_the_efa_device_plugin(ef
     group = node_group(efa_plan, "pool")
     assert advertised_tag(group) == {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 32}
     assert group["labels"]["gpu-platform.io/efa"] == "true"
-    release = next(r["inputs"] for r in efa_plan.of_type(RELEASE) if r["inputs"]["chart"] == "aws-efa-k8s-device-plugin")
+    release = next(
+        r["inputs"] for r in efa_plan.of_type(RELEASE) if r["inputs"]["chart"] == "aws-efa-k8s-device-plugin"
+    )
     assert (release["version"], release["namespace"]) == ("v0.5.30", "kube-system")
     assert release["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"}
     values = release["values"]
@@ -499,6 +699,7 @@ def test_efa_inside_a_capacity_block_needs_no_placement_group():
 
 # --- the plan: the GPU Operator's configuration -----------------------------
 
+
 def gpu_operator_release(plan: Plan) -> dict:
     return next(r["inputs"] for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == "gpu-operator")
 
@@ -520,9 +721,17 @@ def test_device_plugin_configmap_has_one_entry_per_shared_pool_matching_it_exact
     assert data == {
         "whole-gpus": {"version": "v1", "flags": {"migStrategy": "none"}},
         mig_entry: {"version": "v1", "flags": {"migStrategy": "mixed"}},
-        shared_entry: {"version": "v1", "flags": {"migStrategy": "none"}, "sharing": {"timeSlicing": {
-            "renameByDefault": False, "failRequestsGreaterThanOne": True,
-            "resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}},
+        shared_entry: {
+            "version": "v1",
+            "flags": {"migStrategy": "none"},
+            "sharing": {
+                "timeSlicing": {
+                    "renameByDefault": False,
+                    "failRequestsGreaterThanOne": True,
+                    "resources": [{"name": "nvidia.com/gpu", "replicas": 4}],
+                }
+            },
+        },
     }
 
 
@@ -530,10 +739,13 @@ def test_mig_configmap_keeps_all_disabled_and_holds_each_mig_pools_layout(prod_p
     cm = configmap(prod_plan, "mig-parted-config")
     _, layout_entry = entry_names(prod_plan, "h100-mig")
     assert list(cm["data"]) == ["config.yaml"]
-    assert yaml.safe_load(cm["data"]["config.yaml"]) == {"version": "v1", "mig-configs": {
-        "all-disabled": [{"devices": "all", "mig-enabled": False}],
-        layout_entry: [{"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}}],
-    }}
+    assert yaml.safe_load(cm["data"]["config.yaml"]) == {
+        "version": "v1",
+        "mig-configs": {
+            "all-disabled": [{"devices": "all", "mig-enabled": False}],
+            layout_entry: [{"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}}],
+        },
+    }
 
 
 def test_a_layout_change_is_a_label_change_made_after_the_configmaps_hold_the_new_entry():
@@ -543,17 +755,21 @@ def test_a_layout_change_is_a_label_change_made_after_the_configmaps_hold_the_ne
     def pool_plan(**sharing_) -> tuple[tuple, dict, Plan]:
         plan = Plan.of_config(config_with_pool(instanceTypes=["p5.48xlarge"], sharing=sharing_))
         return entry_names(plan, "pool"), template_of(plan, node_group(plan, "pool")), plan
+
     (plugin_a, layout_a), template_a, plan_a = pool_plan(mode="mig", layout="all-1g")
     (plugin_b, layout_b), template_b, _ = pool_plan(mode="mig", layout="all-balanced")
-    (plugin_c, layout_c), _, _ = pool_plan(mode="mig", layout={"1g.10gb": 7})  # the same layout, written out
+    (_plugin_c, layout_c), _, _ = pool_plan(mode="mig", layout={"1g.10gb": 7})  # the same layout, written out
     assert layout_a != layout_b and layout_a == layout_c and plugin_a == plugin_b
     assert layout_a.startswith("pool-") and len(layout_a) == len("pool-") + 8
     # Relabelled in place, not rolled: the launch template (and so the nodes) stay as they are.
     assert template_a == template_b
     # The node group is relabelled only after the ConfigMaps hold the entry its new label names.
     group = plan_a.named(NODE_GROUP, "gpu-platform-test-pool")
-    configmaps = {c["urn"] for c in plan_a.of_type(CONFIGMAP)
-                  if c["inputs"]["metadata"]["name"] in ("device-plugin-config", "mig-parted-config")}
+    configmaps = {
+        c["urn"]
+        for c in plan_a.of_type(CONFIGMAP)
+        if c["inputs"]["metadata"]["name"] in ("device-plugin-config", "mig-parted-config")
+    }
     assert len(configmaps) == 2 and configmaps <= set(group["dependencies"])
     (plugin_4, _), _, _ = pool_plan(mode="time-slicing", replicas=4)
     (plugin_8, _), _, _ = pool_plan(mode="time-slicing", replicas=8)
@@ -562,8 +778,16 @@ def test_a_layout_change_is_a_label_change_made_after_the_configmaps_hold_the_ne
 
 def test_entry_names_stay_valid_label_values_for_the_longest_pool_names():
     name = "p" * 63
-    plan = Plan.of_config(with_changes(MINIMAL, {"gpuPools": [
-        {"name": name, "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 2}}]}))
+    plan = Plan.of_config(
+        with_changes(
+            MINIMAL,
+            {
+                "gpuPools": [
+                    {"name": name, "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 2}}
+                ]
+            },
+        )
+    )
     plugin, _ = entry_names(plan, name)
     assert len(plugin) == 63 and plugin.startswith("p" * 54 + "-")
 
@@ -573,8 +797,9 @@ def test_every_pools_config_labels_name_existing_entries(stack, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     plugin = configmap(plan, "device-plugin-config")["data"]
     migs = yaml.safe_load(configmap(plan, "mig-parted-config")["data"]["config.yaml"])["mig-configs"]
-    for group in (g["inputs"] for g in plan.of_type(NODE_GROUP) if "gpu-platform.io/pool" in
-                  g["inputs"].get("labels", {})):
+    for group in (
+        g["inputs"] for g in plan.of_type(NODE_GROUP) if "gpu-platform.io/pool" in g["inputs"].get("labels", {})
+    ):
         labels = group["labels"]
         assert labels.get("nvidia.com/device-plugin.config", "whole-gpus") in plugin
         assert labels.get("nvidia.com/mig.config", "all-disabled") in migs
@@ -582,8 +807,7 @@ def test_every_pools_config_labels_name_existing_entries(stack, request):
 
 def test_operator_chart_is_pinned_and_uses_the_amis_driver_and_the_pool_configs(prod_plan: Plan):
     release = gpu_operator_release(prod_plan)
-    assert (release["chart"], release["version"], release["namespace"]) == ("gpu-operator", "v26.7.0",
-                                                                            "gpu-operator")
+    assert (release["chart"], release["version"], release["namespace"]) == ("gpu-operator", "v26.7.0", "gpu-operator")
     assert release["repositoryOpts"] == {"repo": "https://helm.ngc.nvidia.com/nvidia"}
     values = release["values"]
     assert values["driver"] == {"enabled": False} and values["toolkit"] == {"enabled": False}
@@ -606,8 +830,7 @@ def test_time_sliced_gpus_are_attributed_to_every_pod_sharing_them(prod_plan: Pl
 
 
 def test_without_observability_the_operator_makes_no_service_monitor():
-    plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]),
-                                       {"observability.enabled": False}))
+    plan = Plan.of_config(with_changes(config_with_pool(instanceTypes=["g6.xlarge"]), {"observability.enabled": False}))
     assert gpu_operator_release(plan)["values"]["dcgmExporter"]["serviceMonitor"]["enabled"] is False
 
 
@@ -627,8 +850,11 @@ def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan
 
 def test_service_accounts_wait_for_their_namespace(prod_plan: Plan):
     namespaces = {n["inputs"]["metadata"]["name"]: n["urn"] for n in prod_plan.of_type("kubernetes:core/v1:Namespace")}
-    accounts = [a for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
-                if a["inputs"]["metadata"]["namespace"] in namespaces]  # kube-system exists already
+    accounts = [
+        a
+        for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+        if a["inputs"]["metadata"]["namespace"] in namespaces
+    ]  # kube-system exists already
     assert len(accounts) == 2
     for account in accounts:
         assert namespaces[account["inputs"]["metadata"]["namespace"]] in account["dependencies"]
@@ -655,8 +881,9 @@ def asg_tags(plan: Plan) -> dict[str, dict[str, str]]:
         by_group.setdefault(t["inputs"]["autoscalingGroupName"], {})[tag["key"]] = tag["value"]
         assert tag["propagateAtLaunch"] is False
     groups = {g["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]: g for g in plan.of_type(NODE_GROUP)}
-    return {groups[asg]["inputs"]["labels"].get("gpu-platform.io/pool", "system"): tags
-            for asg, tags in by_group.items()}
+    return {
+        groups[asg]["inputs"]["labels"].get("gpu-platform.io/pool", "system"): tags for asg, tags in by_group.items()
+    }
 
 
 def test_every_pool_tells_the_autoscaler_what_an_empty_group_would_offer(prod_plan: Plan):
@@ -692,31 +919,46 @@ def test_the_autoscaler_owns_the_desired_size_of_every_group_it_resizes(prod_pla
 
 def test_the_autoscaler_may_resize_only_the_groups_the_platform_handed_it(prod_plan: Plan):
     from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
+
     role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-autoscaler-role")
-    [policy] = [p["inputs"]["policy"] for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
-                if p["inputs"]["role"] == role["id"]]
+    [policy] = [
+        p["inputs"]["policy"]
+        for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p["inputs"]["role"] == role["id"]
+    ]
     group = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/eks-a"
     eks_owned = {"aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-platform-prod-cluster": "owned"}
     handed = {**eks_owned, "aws:ResourceTag/gpu-platform.io/autoscaled": "gpu-platform-prod-cluster"}
     assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=handed)) == ALLOW
     assert decide(policy, Request("autoscaling:SetDesiredCapacity", group, context=eks_owned)) == IMPLICIT_DENY
     assert decide(policy, Request("autoscaling:SetDesiredCapacity", group)) == IMPLICIT_DENY
-    other = {"aws:ResourceTag/k8s.io/cluster-autoscaler/another-cluster": "owned",
-             "aws:ResourceTag/gpu-platform.io/autoscaled": "another-cluster"}
-    assert decide(policy, Request("autoscaling:TerminateInstanceInAutoScalingGroup", group, context=other)) \
+    other = {
+        "aws:ResourceTag/k8s.io/cluster-autoscaler/another-cluster": "owned",
+        "aws:ResourceTag/gpu-platform.io/autoscaled": "another-cluster",
+    }
+    assert (
+        decide(policy, Request("autoscaling:TerminateInstanceInAutoScalingGroup", group, context=other))
         == IMPLICIT_DENY
+    )
     assert decide(policy, Request("eks:DescribeNodegroup", "*")) == ALLOW
     assert decide(policy, Request("autoscaling:DeleteAutoScalingGroup", group, context=handed)) == IMPLICIT_DENY
     trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust.values()
     # The tag the policy asks for is on every group the autoscaler discovers, with the same value.
     assert {tags["gpu-platform.io/autoscaled"] for tags in asg_tags(prod_plan).values()} == {
-        "gpu-platform-prod-cluster"}
+        "gpu-platform-prod-cluster"
+    }
 
 
-@pytest.mark.parametrize("minor, chart, image", [
-    ("1.32", "9.46.6", "v1.32.7"), ("1.33", "9.51.0", "v1.33.6"),
-    ("1.34", "9.53.0", "v1.34.5"), ("1.35", "9.59.0", "v1.35.2")])
+@pytest.mark.parametrize(
+    "minor, chart, image",
+    [
+        ("1.32", "9.46.6", "v1.32.7"),
+        ("1.33", "9.51.0", "v1.33.6"),
+        ("1.34", "9.53.0", "v1.34.5"),
+        ("1.35", "9.59.0", "v1.35.2"),
+    ],
+)
 def test_the_autoscaler_is_the_release_of_the_clusters_minor(minor, chart, image):
     # kubernetes/autoscaler tags: the chart whose appVersion is the minor, the minor's latest patch image.
     release = catalog.CLUSTER_AUTOSCALER[minor]
@@ -728,6 +970,7 @@ def test_every_supported_minor_has_an_autoscaler_whose_role_can_watch_what_it_ne
     # locks on) in chart 9.54.0.
     def version(text: str) -> tuple[int, ...]:
         return tuple(int(p) for p in text.split("."))
+
     assert set(catalog.CLUSTER_AUTOSCALER) == set(catalog.EKS_KUBERNETES_VERSIONS)
     for minor, release in catalog.CLUSTER_AUTOSCALER.items():
         assert version(release.chart_version) >= (9, 46, 3), minor
@@ -740,9 +983,14 @@ def test_the_autoscaler_release_follows_the_cluster_and_discovers_only_handed_gr
     release = next(r["inputs"] for r in prod_plan.of_type(RELEASE) if r["inputs"]["chart"] == "cluster-autoscaler")
     assert release["version"] == "9.59.0"
     values = release["values"]
-    assert values["autoDiscovery"] == {"clusterName": "gpu-platform-prod-cluster", "tags": [
-        "k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/gpu-platform-prod-cluster",
-        "gpu-platform.io/autoscaled=gpu-platform-prod-cluster"]}
+    assert values["autoDiscovery"] == {
+        "clusterName": "gpu-platform-prod-cluster",
+        "tags": [
+            "k8s.io/cluster-autoscaler/enabled",
+            "k8s.io/cluster-autoscaler/gpu-platform-prod-cluster",
+            "gpu-platform.io/autoscaled=gpu-platform-prod-cluster",
+        ],
+    }
     assert values["image"] == {"tag": "v1.35.2"} and values["awsRegion"] == "us-east-1"
     assert values["rbac"]["serviceAccount"] == {"create": False, "name": "cluster-autoscaler"}
     assert values["nodeSelector"] == {"gpu-platform.io/system": "true"}

@@ -21,8 +21,11 @@ CUSTOM_RESOURCES = ("kubernetes:helm.sh/", "kubernetes:monitoring.coreos.com/")
 
 
 def kubernetes_objects(plan: Plan) -> list[dict]:
-    return [r["inputs"] for r in plan.resources
-            if r["type"].startswith("kubernetes:") and not r["type"].startswith(CUSTOM_RESOURCES)]
+    return [
+        r["inputs"]
+        for r in plan.resources
+        if r["type"].startswith("kubernetes:") and not r["type"].startswith(CUSTOM_RESOURCES)
+    ]
 
 
 def kubernetes_version(plan: Plan) -> str:
@@ -50,8 +53,14 @@ def test_cfn_lint_accepts_every_aws_resource_it_has_a_schema_for(stack, region, 
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     document = cfn.template(plan)
     judged = {props["Type"] for props in document["Resources"].values()}
-    assert {"AWS::EKS::Nodegroup", "AWS::EKS::Cluster", "AWS::EC2::LaunchTemplate", "AWS::EC2::Subnet",
-            "AWS::S3::BucketPolicy", "AWS::IAM::Role"} <= judged
+    assert {
+        "AWS::EKS::Nodegroup",
+        "AWS::EKS::Cluster",
+        "AWS::EC2::LaunchTemplate",
+        "AWS::EC2::Subnet",
+        "AWS::S3::BucketPolicy",
+        "AWS::IAM::Role",
+    } <= judged
     findings = [f for f in cfn.findings(document, region) if not f.startswith(RESOLVED_AT_DEPLOY_TIME)]
     assert findings == []
 
@@ -64,14 +73,26 @@ def test_cfn_lint_catches_a_kubernetes_style_taint_effect_on_a_node_group(prod_p
 
 
 def test_cfn_lint_accepts_capacity_block_and_efa_pools_and_their_launch_templates():
-    plan = Plan.of_config({
-        "environment": "dev", "region": "us-east-1", "labels": {"costCenter": "ml-platform", "product": "inference"},
-        "gpuPools": [
-            {"name": "block", "instanceTypes": ["p5.48xlarge"], "capacityType": "CAPACITY_BLOCK",
-             "capacityReservationId": "cr-0123456789abcdef0", "availabilityZone": "us-east-1b", "efa": True,
-             "capacityBlockStart": "2026-12-01T11:30:00Z",
-             "size": {"minSize": 0, "desiredSize": 2, "maxSize": 2}},
-            {"name": "efa", "instanceTypes": ["p4d.24xlarge"], "efa": True, "availabilityZone": "us-east-1a"}]})
+    plan = Plan.of_config(
+        {
+            "environment": "dev",
+            "region": "us-east-1",
+            "labels": {"costCenter": "ml-platform", "product": "inference"},
+            "gpuPools": [
+                {
+                    "name": "block",
+                    "instanceTypes": ["p5.48xlarge"],
+                    "capacityType": "CAPACITY_BLOCK",
+                    "capacityReservationId": "cr-0123456789abcdef0",
+                    "availabilityZone": "us-east-1b",
+                    "efa": True,
+                    "capacityBlockStart": "2026-12-01T11:30:00Z",
+                    "size": {"minSize": 0, "desiredSize": 2, "maxSize": 2},
+                },
+                {"name": "efa", "instanceTypes": ["p4d.24xlarge"], "efa": True, "availabilityZone": "us-east-1a"},
+            ],
+        }
+    )
     document = cfn.template(plan)
     judged = [props["Type"] for props in document["Resources"].values()]
     assert judged.count("AWS::EKS::Nodegroup") == 3 and "AWS::EC2::PlacementGroup" in judged

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from gpu_platform.components.gpu_pool import NODE_SCRIPTS
+
 from tests.planning import ROOT, Plan
 
 SHELLCHECK = Path(os.environ.get("SHELLCHECK", ROOT / ".tools/shellcheck/usr/bin/shellcheck"))
 SCRIPT = NODE_SCRIPTS / "mig-mode.sh"
 
-NVIDIA_SMI = r'''#!/bin/bash
+NVIDIA_SMI = r"""#!/bin/bash
 echo "nvidia-smi $*" >> "$STUB/calls"
 case "$1" in
   -L) [ -e "$STUB/driver" ] || exit 9; echo "GPU 0: NVIDIA H100 80GB HBM3"; exit 0 ;;
@@ -30,7 +30,7 @@ case "$1" in
   -r) [ "$(cat "$STUB/enables-on")" = reset ] && sed -i 's/Disabled/Enabled/' "$STUB/modes"; exit 0 ;;
 esac
 exit 0
-'''
+"""
 RECORDER = '#!/bin/bash\necho "$(basename "$0")${*:+ $*}" >> "$STUB/calls"\n'
 
 
@@ -41,9 +41,14 @@ class Node:
     root: Path
 
     def run(self) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PATH": f"{self.root / 'bin'}:{os.environ['PATH']}", "STUB": str(self.root),
-               "GPU_PLATFORM_STATE_DIR": str(self.root / "state"), "GPU_PLATFORM_DRIVER_WAIT_SECONDS": "15"}
-        return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "PATH": f"{self.root / 'bin'}:{os.environ['PATH']}",
+            "STUB": str(self.root),
+            "GPU_PLATFORM_STATE_DIR": str(self.root / "state"),
+            "GPU_PLATFORM_DRIVER_WAIT_SECONDS": "15",
+        }
+        return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
 
     @property
     def calls(self) -> list[str]:
@@ -73,6 +78,7 @@ def node(tmp_path: Path):
         if query_fails:
             (tmp_path / "query-fails").touch()
         return Node(tmp_path)
+
     return make
 
 
@@ -91,15 +97,19 @@ def test_gpus_already_in_mig_mode_are_left_alone(node):
     (n.root / "modes").write_text("Enabled\n" * 8)
     assert n.run().returncode == 0
     assert [c for c in n.calls if not c.startswith("nvidia-smi -L")] == [
-        "nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader"]
+        "nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader"
+    ]
 
 
 def test_a100_gpus_enter_mig_mode_after_a_reset_with_persistenced_stopped(node):
     n = node(enables_on="reset")
     assert n.run().returncode == 0
     calls = n.calls
-    assert calls.index("systemctl stop nvidia-persistenced.service") < calls.index("nvidia-smi -r") \
+    assert (
+        calls.index("systemctl stop nvidia-persistenced.service")
+        < calls.index("nvidia-smi -r")
         < calls.index("systemctl start nvidia-persistenced.service")
+    )
     # the reset drops application clocks: the AMI's unit sets them again
     assert calls.index("nvidia-smi -r") < calls.index("systemctl try-restart set-nvidia-clocks.service")
     assert not [c for c in calls if c.startswith(("reboot", "shutdown"))]
@@ -160,10 +170,17 @@ def test_one_gpu_left_disabled_keeps_the_node_out(node):
 
 # --- shellcheck, on the script and on the user data nodes receive ------------------------
 
+
 def shellcheck(text: str) -> list[str]:
     assert SHELLCHECK.exists(), f"shellcheck not found at {SHELLCHECK}; run `make test`"
-    result = subprocess.run([str(SHELLCHECK), "-s", "bash", "-f", "gcc", "-"], input=text, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [str(SHELLCHECK), "-s", "bash", "-f", "gcc", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return result.stdout.splitlines()
 
 
@@ -197,5 +214,8 @@ def test_the_user_data_installs_the_check_before_kubelet_and_runs_it(prod_plan: 
     # kubelet's own unit cannot start unless the check succeeded (a runtime mask does nothing on AL2023).
     assert "Requisite=gpu-platform-mig-mode.service" in drop_in and "After=gpu-platform-mig-mode.service" in drop_in
     assert "/etc/systemd/system/kubelet.service.d/10-gpu-platform-mig-mode.conf" in script
-    assert script.index("systemctl daemon-reload") < script.index("systemctl enable gpu-platform-mig-mode.service") \
+    assert (
+        script.index("systemctl daemon-reload")
+        < script.index("systemctl enable gpu-platform-mig-mode.service")
         < script.index("systemctl start gpu-platform-mig-mode.service")
+    )

@@ -9,10 +9,10 @@ from itertools import combinations
 
 import pulumi_aws
 import pytest
-
 from gpu_platform.components import addressing
 from gpu_platform.offline import cloud
 from gpu_platform.offline.engine import run_program
+
 from tests.planning import MINIMAL, ROOT, Plan, stack_config, with_changes
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -52,11 +52,14 @@ def test_subnet_cidrs_are_inside_the_vpc_and_never_overlap(sized):
     assert not any(a.overlaps(b) for a, b in combinations(blocks, 2))
 
 
-@pytest.mark.parametrize("az_count, private, public", [
-    (2, ["10.0.0.0/20", "10.0.16.0/20"], ["10.0.128.0/22", "10.0.132.0/22"]),
-    (3, ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"], ["10.0.128.0/22", "10.0.132.0/22", "10.0.136.0/22"]),
-    (6, [f"10.0.{i * 16}.0/20" for i in range(6)], [f"10.0.{128 + i * 4}.0/22" for i in range(6)]),
-])
+@pytest.mark.parametrize(
+    "az_count, private, public",
+    [
+        (2, ["10.0.0.0/20", "10.0.16.0/20"], ["10.0.128.0/22", "10.0.132.0/22"]),
+        (3, ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"], ["10.0.128.0/22", "10.0.132.0/22", "10.0.136.0/22"]),
+        (6, [f"10.0.{i * 16}.0/20" for i in range(6)], [f"10.0.{128 + i * 4}.0/22" for i in range(6)]),
+    ],
+)
 def test_address_plan_gives_private_subnets_the_room(az_count, private, public):
     layout = addressing.subnet_layout(ipaddress.IPv4Network("10.0.0.0/16"), az_count)
     assert [str(n) for n in layout.private] == private
@@ -97,8 +100,11 @@ def test_private_route_tables_send_each_az_to_its_own_nat_in_prod(prod_plan):
         nat = prod_plan.by_id(route["inputs"]["natGatewayId"])
         nat_zone = prod_plan.by_id(nat["inputs"]["subnetId"])["inputs"]["availabilityZone"]
         table_name = tables[route["inputs"]["routeTableId"]]["inputs"]["tags"]["Name"]
-        assoc = [a for a in prod_plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
-                 if a["inputs"]["routeTableId"] == route["inputs"]["routeTableId"]]
+        assoc = [
+            a
+            for a in prod_plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+            if a["inputs"]["routeTableId"] == route["inputs"]["routeTableId"]
+        ]
         assert len(assoc) == 1, table_name
         assert prod_plan.by_id(assoc[0]["inputs"]["subnetId"])["inputs"]["availabilityZone"] == nat_zone
 
@@ -132,18 +138,29 @@ def test_flow_logs_go_to_a_log_group_through_a_role_only_the_flow_log_service_as
     assert log_group["inputs"]["retentionInDays"] == 30
     role = dev_plan.by_id(flow_log["iamRoleArn"].rsplit("/", 1)[1])
     trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-    assert trust == [{
-        "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": cloud.ACCOUNT_ID},
-                      "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-west-2:{cloud.ACCOUNT_ID}:vpc-flow-log/*"}},
-    }]
-    policy = json.loads(dev_plan.named("aws:iam/rolePolicy:RolePolicy", "gpu-platform-dev-network-flow-logs")
-                        ["inputs"]["policy"])
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": cloud.ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-west-2:{cloud.ACCOUNT_ID}:vpc-flow-log/*"},
+            },
+        }
+    ]
+    policy = json.loads(
+        dev_plan.named("aws:iam/rolePolicy:RolePolicy", "gpu-platform-dev-network-flow-logs")["inputs"]["policy"]
+    )
     arn = log_group["outputs"]["arn"]
-    assert policy["Statement"] == [{
-        "Sid": "WriteFlowLogs", "Effect": "Allow", "Resource": [arn, f"{arn}:*"],
-        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-    }]
+    assert policy["Statement"] == [
+        {
+            "Sid": "WriteFlowLogs",
+            "Effect": "Allow",
+            "Resource": [arn, f"{arn}:*"],
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        }
+    ]
 
 
 def test_flow_logs_can_be_switched_off():
@@ -176,7 +193,8 @@ def test_provider_applies_cost_tags_by_default_in_the_configured_region(prod_pla
     provider = prod_plan.of_type("pulumi:providers:aws")[0]
     assert provider["inputs"]["region"] == "us-east-1"
     assert json.loads(provider["inputs"]["defaultTags"]) == {
-        "tags": {"cost-center": "ml-platform", "environment": "prod", "product": "inference"}}
+        "tags": {"cost-center": "ml-platform", "environment": "prod", "product": "inference"}
+    }
     aws_resources = [r for r in prod_plan.resources if r["type"].startswith("aws:")]
     assert {r["provider"] for r in aws_resources} == {f"{provider['urn']}::{provider['id']}"}
 
@@ -184,6 +202,7 @@ def test_provider_applies_cost_tags_by_default_in_the_configured_region(prod_pla
 def test_asking_for_more_azs_than_the_region_has_fails_with_the_fix():
     with pytest.raises(Exception) as raised:
         run_program(ROOT, "test", stack_config(with_changes(MINIMAL, {"region": "us-west-2", "network.azCount": 6})))
-    assert str(raised.value) == ("platform.network.azCount: the region has 4 AZs without opt-in "
-                                 "(us-west-2a, us-west-2b, us-west-2c, us-west-2d); ask for 4 or fewer")
-
+    assert str(raised.value) == (
+        "platform.network.azCount: the region has 4 AZs without opt-in "
+        "(us-west-2a, us-west-2b, us-west-2c, us-west-2d); ask for 4 or fewer"
+    )

@@ -10,11 +10,11 @@ import sys
 import pulumi
 import pulumi_aws as aws
 import pytest
-
 from gpu_platform.offline import plan
 from gpu_platform.offline.cloud import UnknownCall
 from gpu_platform.offline.engine import run_program
 from gpu_platform.offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
+
 from tests.planning import MINIMAL, ROOT, Plan, fixture_config, is_secret, stack_config
 
 
@@ -53,14 +53,23 @@ def test_the_cli_writes_byte_identical_plans_and_a_summary(tmp_path):
     # Of the committed dev stack, whatever a valid edit made of it: what the summary says follows its config.
     from gpu_platform.automation import load_config
     from gpu_platform.components import regions
+
     outs = [tmp_path / "a.json", tmp_path / "b.json"]
-    runs = [subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--out", str(o)],
-                           cwd=ROOT, capture_output=True, text=True, check=True) for o in outs]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "offline", "plan", "--stack", "dev", "--out", str(o)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for o in outs
+    ]
     assert outs[0].read_bytes() == outs[1].read_bytes()
     summary, config = runs[0].stdout, load_config("dev")
     assert "gpu-platform-dev-network (gpu-platform:index:Network): " in summary
     assert f"    {2 * config.network.az_count:>3} x aws:ec2/subnet:Subnet" in summary
-    zones = list(regions.REGIONS[config.region].zones[:config.network.az_count])
+    zones = list(regions.REGIONS[config.region].zones[: config.network.az_count])
     assert f"    availabilityZones: {json.dumps(zones)}" in summary
 
 
@@ -107,8 +116,10 @@ def test_a_resource_type_without_a_fake_gets_the_generic_one_and_the_summary_say
     assert queue["outputs"]["arn"].startswith("arn:aws:sqs:eu-west-1:123456789012:queue/queue-")
     assert topic["outputs"]["arn"] == "arn:aws:sns:eu-west-1:123456789012:topic/gpu-alerts" and topic["id"]
     summary = plan.summary(document)
-    assert ("2 resource(s) have no fake of their own: inputs as sent, ids and computed outputs made up by the "
-            "generic fake (aws:sns/topic:Topic, aws:sqs/queue:Queue)") in summary
+    assert (
+        "2 resource(s) have no fake of their own: inputs as sent, ids and computed outputs made up by the "
+        "generic fake (aws:sns/topic:Topic, aws:sqs/queue:Queue)"
+    ) in summary
 
 
 def test_an_invoke_without_a_fake_stops_the_plan_with_one_line_naming_it(tmp_path):
@@ -117,15 +128,34 @@ def test_an_invoke_without_a_fake_stops_the_plan_with_one_line_naming_it(tmp_pat
     (project / "Pulumi.yaml").write_text("name: invokes\nruntime: python\n")
     (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
     (project / "__main__.py").write_text("import pulumi_aws as aws\naws.ec2.get_instance(instance_id='i-1')\n")
-    run = subprocess.run([sys.executable, "-m", "offline", "plan", "--stack", "dev", "--project", str(project),
-                          "--out", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "offline",
+            "plan",
+            "--stack",
+            "dev",
+            "--project",
+            str(project),
+            "--out",
+            str(tmp_path / "plan.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 2
-    assert run.stderr == ("error: the offline cloud does not know invoke aws:ec2/getInstance:getInstance; add it to "
-                          "offline/cloud.py with a realistic answer\n")
+    assert run.stderr == (
+        "error: the offline cloud does not know invoke aws:ec2/getInstance:getInstance; add it to "
+        "offline/cloud.py with a realistic answer\n"
+    )
 
 
 def test_every_fake_value_of_the_platform_follows_the_stack_region():
     import json as json_
+
     for region in ("us-west-2", "eu-central-1", "ap-southeast-5"):
         text = json_.dumps(plan.deployment(run_program(ROOT, "dev", stack_config({**MINIMAL, "region": region}))))
         regions_seen = set(re.findall(r"\b(?:us|eu|ap|cn|sa|ca|me|af|il|mx)(?:-gov)?-[a-z]+-\d\b", text))
@@ -133,9 +163,14 @@ def test_every_fake_value_of_the_platform_follows_the_stack_region():
         assert set(re.findall(r"arn:(aws[a-z-]*):", text)) == {"aws"}
 
 
-@pytest.mark.parametrize(("region", "partition", "suffix"), [
-    ("us-west-2", "aws", "amazonaws.com"), ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
-    ("us-gov-west-1", "aws-us-gov", "amazonaws.com")])
+@pytest.mark.parametrize(
+    ("region", "partition", "suffix"),
+    [
+        ("us-west-2", "aws", "amazonaws.com"),
+        ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+    ],
+)
 def test_fakes_of_any_program_follow_its_region_and_partition(region, partition, suffix):
     def program():
         role = aws.iam.Role("role", assume_role_policy="{}")
@@ -148,6 +183,7 @@ def test_fakes_of_any_program_follow_its_region_and_partition(region, partition,
         pulumi.export("zones", zones.names)
 
     from gpu_platform.offline.engine import StackConfig
+
     outputs = run_program(ROOT, "test", StackConfig({"aws:region": region}, []), program=program).stack_outputs
     assert outputs["role"].startswith(f"arn:{partition}:iam::123456789012:role/role-")
     assert outputs["bucket"].endswith(f".s3.{region}.{suffix}")
@@ -157,6 +193,7 @@ def test_fakes_of_any_program_follow_its_region_and_partition(region, partition,
 
 def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monkeypatch):
     from gpu_platform.offline.engine import EngineError, StackConfig
+
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
 
@@ -169,6 +206,7 @@ def test_a_program_whose_provider_has_no_region_fails_as_the_provider_would(monk
 
 def test_the_preview_summary_shows_unknowns_as_a_preview_does():
     from gpu_platform.offline.wire import UNKNOWN
+
     summary = plan.summary(plan.deployment(run_program(ROOT, "prod", fixture_config("prod"), preview=True)))
     outputs = summary.split("Outputs:", 1)[1]
     assert UNKNOWN not in outputs and "(known after create)" in outputs
@@ -176,8 +214,12 @@ def test_the_preview_summary_shows_unknowns_as_a_preview_does():
 
 def test_a_provider_setting_aws_does_not_have_stops_the_plan_with_a_suggestion():
     from gpu_platform.offline.engine import StackConfig, StackFileError
-    with pytest.raises(StackFileError, match=r"aws:regoin: is not a setting of the AWS provider; did you mean "
-                                             r"aws:region\?"):
+
+    with pytest.raises(
+        StackFileError,
+        match=r"aws:regoin: is not a setting of the AWS provider; did you mean "
+        r"aws:region\?",
+    ):
         run_program(ROOT, "test", StackConfig({"aws:regoin": "us-west-2"}, []), program=lambda: None)
 
 

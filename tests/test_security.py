@@ -39,8 +39,11 @@ def test_the_logs_key_admits_cloudwatch_logs_for_these_groups_and_nothing_else(s
     logs = {"Service": f"logs.{region}.amazonaws.com"}
 
     def use(principal: dict, group: str | None, action: str = "kms:GenerateDataKey") -> str:
-        context = {} if group is None else {
-            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}"}
+        context = (
+            {}
+            if group is None
+            else {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}"}
+        )
         return decide(policy, Request(action, "*", principal=principal, context=context))
 
     names = [g["inputs"]["name"] for g in plan.of_type(LOG_GROUP)]
@@ -58,15 +61,20 @@ def test_the_logs_key_admits_cloudwatch_logs_for_these_groups_and_nothing_else(s
 
 def test_nodes_can_be_reached_through_ssm_session_manager_and_not_ssh(prod_plan: Plan):
     role = prod_plan.named("aws:iam/role:Role", "gpu-platform-prod-cluster-nodes")
-    policies = {a["inputs"]["policyArn"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                if a["inputs"]["role"] == role["outputs"]["name"]}
+    policies = {
+        a["inputs"]["policyArn"]
+        for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a["inputs"]["role"] == role["outputs"]["name"]
+    }
     # Not AmazonSSMManagedInstanceCore: its ssm:GetParameter* on * would hand every host-network pod the
     # account's Parameter Store.
     assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" not in policies
-    [inline] = [p["inputs"]["policy"] for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
-                if p["inputs"]["role"] == role["id"]]
-    for action in ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
-                   "ssmmessages:OpenDataChannel"):
+    [inline] = [
+        p["inputs"]["policy"]
+        for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p["inputs"]["role"] == role["id"]
+    ]
+    for action in ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"):
         assert decide(inline, Request(action, "*")) == ALLOW
     for action in ("ssm:GetParameter", "ssm:GetParameters", "ssm:SendCommand", "kms:Decrypt"):
         assert decide(inline, Request(action, "*")) == IMPLICIT_DENY
@@ -84,30 +92,43 @@ def test_the_control_plane_log_group_exists_encrypted_before_the_cluster(prod_pl
 
 
 def test_the_namespace_of_model_servers_enforces_the_restricted_pod_security_standard(prod_plan: Plan):
-    namespaces = {n["inputs"]["metadata"]["name"]: n["inputs"]["metadata"]["labels"]
-                  for n in prod_plan.of_type("kubernetes:core/v1:Namespace")}
+    namespaces = {
+        n["inputs"]["metadata"]["name"]: n["inputs"]["metadata"]["labels"]
+        for n in prod_plan.of_type("kubernetes:core/v1:Namespace")
+    }
     inference = namespaces["inference"]
     for mode in ("enforce", "audit", "warn"):
         assert inference[f"pod-security.kubernetes.io/{mode}"] == "restricted"
     # Only operator namespaces whose agents need the host (device plugin, DCGM, node exporter, Fluent Bit).
-    privileged = {name for name, labels in namespaces.items()
-                  if labels.get("pod-security.kubernetes.io/enforce") == "privileged"}
+    privileged = {
+        name for name, labels in namespaces.items() if labels.get("pod-security.kubernetes.io/enforce") == "privileged"
+    }
     assert privileged == {"gpu-operator", "monitoring", "logging"}
     assert all("pod-security.kubernetes.io/enforce" in labels for labels in namespaces.values())
 
 
 def grafana_secret(plan: Plan) -> dict:
-    return next(s["inputs"] for s in plan.of_type("kubernetes:core/v1:Secret")
-                if s["inputs"]["metadata"]["name"] == "grafana-admin")
+    return next(
+        s["inputs"]
+        for s in plan.of_type("kubernetes:core/v1:Secret")
+        if s["inputs"]["metadata"]["name"] == "grafana-admin"
+    )
 
 
 def test_grafanas_admin_password_is_generated_and_never_the_charts_default(prod_plan: Plan):
     from tests.planning import is_secret
-    release = next(r["inputs"] for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
-                   if r["inputs"]["chart"] == "kube-prometheus-stack")
+
+    release = next(
+        r["inputs"]
+        for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+        if r["inputs"]["chart"] == "kube-prometheus-stack"
+    )
     grafana = release["values"]["grafana"]
-    assert grafana["admin"] == {"existingSecret": "grafana-admin", "userKey": "admin-user",
-                                "passwordKey": "admin-password"}
+    assert grafana["admin"] == {
+        "existingSecret": "grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
     assert "adminPassword" not in grafana
     secret = grafana_secret(prod_plan)
     assert is_secret(secret["stringData"])  # never in plain text in state
@@ -119,16 +140,20 @@ def test_grafanas_admin_password_is_generated_and_never_the_charts_default(prod_
 
 
 def test_grafanas_secret_exists_before_the_chart_that_reads_it(prod_plan: Plan):
-    secret = next(s for s in prod_plan.of_type("kubernetes:core/v1:Secret")
-                  if s["inputs"]["metadata"]["name"] == "grafana-admin")
-    release = next(r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
-                   if r["inputs"]["chart"] == "kube-prometheus-stack")
+    secret = next(
+        s for s in prod_plan.of_type("kubernetes:core/v1:Secret") if s["inputs"]["metadata"]["name"] == "grafana-admin"
+    )
+    release = next(
+        r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "kube-prometheus-stack"
+    )
     assert secret["urn"] in release["dependencies"]
 
 
 def test_a_short_grafana_password_is_refused_without_echoing_it():
     from gpu_platform.components.config import ConfigError, load_platform_config
+
     from tests.planning import MINIMAL, PROJECT, with_changes
+
     with pytest.raises(ConfigError) as raised:
         load_platform_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "hunter2"}), PROJECT, "dev")
     assert raised.value.problems == ["platform.observability.grafanaAdminPassword: must be at least 16 characters"]
@@ -136,16 +161,18 @@ def test_a_short_grafana_password_is_refused_without_echoing_it():
 
 def test_prods_always_on_gpu_says_why_in_the_stack_file():
     from tests.planning import ROOT
+
     text = (ROOT / "Pulumi.prod.yaml").read_text()
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if "minSize: 1" in line and "instanceTypes: [p5" in "\n".join(lines[max(0, i - 6):i]):
+        if "minSize: 1" in line and "instanceTypes: [p5" in "\n".join(lines[max(0, i - 6) : i]):
             comment = " ".join(lines[j] for j in range(max(0, i - 5), i) if lines[j].strip().startswith("#"))
             assert "warm" in comment and "$" in comment and "minSize: 0" in comment
 
 
 def test_grafanas_admin_password_can_come_from_a_secret_config_value():
     from tests.planning import MINIMAL, is_secret, with_changes
+
     plan = Plan.of_config(with_changes(MINIMAL, {"observability.grafanaAdminPassword": "from-config-0123456"}))
     assert plan.of_type("random:index/randomPassword:RandomPassword") == []
     data = grafana_secret(plan)["stringData"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from gpu_platform.components import irsa
 from gpu_platform.offline import cloud
+
 from tests import cfn
 from tests.iam_eval import ALLOW, DENY, IMPLICIT_DENY, Request, decide
 from tests.planning import MINIMAL, Plan, with_changes
@@ -36,6 +36,7 @@ def role_named(plan: Plan, name: str) -> dict:
 
 # --- buckets ------------------------------------------------------------------
 
+
 def test_bucket_names_derive_from_project_stack_account_and_region(prod_plan: Plan):
     assert bucket(prod_plan, "data")["id"] == f"gpu-platform-prod-data-{ACCOUNT}-us-east-1"
     assert bucket(prod_plan, "logs")["id"] == f"gpu-platform-prod-logs-{ACCOUNT}-us-east-1"
@@ -47,13 +48,20 @@ def test_bucket_names_derive_from_project_stack_account_and_region(prod_plan: Pl
 def test_bucket_policy_denies_every_request_without_tls_and_admits_tls(stack, purpose, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     policy, arn = bucket_policy(plan, purpose), bucket(plan, purpose)["outputs"]["arn"]
-    for action, resource in (("s3:GetObject", f"{arn}/models/m.bin"), ("s3:PutObject", f"{arn}/x"),
-                             ("s3:ListBucket", arn), ("s3:DeleteBucket", arn)):
-        plain = Request(action, resource, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                        {"aws:SecureTransport": "false"})
+    for action, resource in (
+        ("s3:GetObject", f"{arn}/models/m.bin"),
+        ("s3:PutObject", f"{arn}/x"),
+        ("s3:ListBucket", arn),
+        ("s3:DeleteBucket", arn),
+    ):
+        plain = Request(action, resource, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, {"aws:SecureTransport": "false"})
         assert decide(policy, plain) == DENY
-        tls = Request(action, resource, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                      {"aws:SecureTransport": "true", "s3:TlsVersion": "1.2"})
+        tls = Request(
+            action,
+            resource,
+            {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            {"aws:SecureTransport": "true", "s3:TlsVersion": "1.2"},
+        )
         assert decide(policy, tls) != DENY
 
 
@@ -61,16 +69,20 @@ def test_bucket_policy_denies_tls_older_than_the_configured_floor(prod_plan: Pla
     policy, arn = bucket_policy(prod_plan, "data"), bucket(prod_plan, "data")["outputs"]["arn"]
     old = Request("s3:GetObject", f"{arn}/a", {"AWS": "*"}, {"aws:SecureTransport": "true", "s3:TlsVersion": "1.1"})
     assert decide(policy, old) == DENY
-    recent = Request("s3:GetObject", f"{arn}/a", {"AWS": "*"},
-                     {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"})
+    recent = Request("s3:GetObject", f"{arn}/a", {"AWS": "*"}, {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"})
     assert decide(policy, recent) == IMPLICIT_DENY  # not denied: identity policies decide
 
 
 def test_no_tls_floor_when_config_turns_it_off():
     plan = Plan.of_config(with_changes(MINIMAL, {"storage.minimumTlsVersion": None}))
     policy, arn = bucket_policy(plan, "data"), bucket(plan, "data")["outputs"]["arn"]
-    assert decide(policy, Request("s3:GetObject", f"{arn}/a", {"AWS": "*"},
-                                  {"aws:SecureTransport": "true", "s3:TlsVersion": "1.1"})) == IMPLICIT_DENY
+    assert (
+        decide(
+            policy,
+            Request("s3:GetObject", f"{arn}/a", {"AWS": "*"}, {"aws:SecureTransport": "true", "s3:TlsVersion": "1.1"}),
+        )
+        == IMPLICIT_DENY
+    )
 
 
 def test_only_s3_logging_for_the_data_bucket_of_this_account_writes_access_logs(prod_plan: Plan):
@@ -80,10 +92,16 @@ def test_only_s3_logging_for_the_data_bucket_of_this_account_writes_access_logs(
     key = f"{logs_arn}/s3-access/gpu-platform-prod-storage-data/2026-11-23-00-00-00-ABC"
     service = {"Service": "logging.s3.amazonaws.com"}
     assert decide(policy, Request("s3:PutObject", key, service, delivery)) == ALLOW
-    assert decide(policy, Request("s3:PutObject", key, service,
-                                  {**delivery, "aws:SourceArn": "arn:aws:s3:::someone-elses"})) == IMPLICIT_DENY
-    assert decide(policy, Request("s3:PutObject", key, service,
-                                  {**delivery, "aws:SourceAccount": "999999999999"})) == IMPLICIT_DENY
+    assert (
+        decide(
+            policy, Request("s3:PutObject", key, service, {**delivery, "aws:SourceArn": "arn:aws:s3:::someone-elses"})
+        )
+        == IMPLICIT_DENY
+    )
+    assert (
+        decide(policy, Request("s3:PutObject", key, service, {**delivery, "aws:SourceAccount": "999999999999"}))
+        == IMPLICIT_DENY
+    )
     assert decide(policy, Request("s3:PutObject", f"{logs_arn}/elsewhere/x", service, delivery)) == IMPLICIT_DENY
     assert decide(policy, Request("s3:DeleteObject", key, service, delivery)) == IMPLICIT_DENY
 
@@ -91,12 +109,22 @@ def test_only_s3_logging_for_the_data_bucket_of_this_account_writes_access_logs(
 def test_data_is_encrypted_with_the_rotating_key_and_logs_with_s3_managed_keys(prod_plan: Plan):
     key = prod_plan.named("aws:kms/key:Key", "gpu-platform-prod-storage-key")
     assert key["inputs"]["enableKeyRotation"] is True
-    data = setting(prod_plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                   bucket(prod_plan, "data")["id"])
-    assert data["rules"] == [{"applyServerSideEncryptionByDefault": {
-        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": key["outputs"]["arn"]}, "bucketKeyEnabled": True}]
-    logs = setting(prod_plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                   bucket(prod_plan, "logs")["id"])
+    data = setting(
+        prod_plan,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        bucket(prod_plan, "data")["id"],
+    )
+    assert data["rules"] == [
+        {
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key["outputs"]["arn"]},
+            "bucketKeyEnabled": True,
+        }
+    ]
+    logs = setting(
+        prod_plan,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        bucket(prod_plan, "logs")["id"],
+    )
     assert logs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
 
 
@@ -105,7 +133,11 @@ def test_buckets_block_public_access_enforce_ownership_and_keep_versions(prod_pl
     name = bucket(prod_plan, purpose)["id"]
     block = setting(prod_plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
     assert {k: v for k, v in block.items() if k != "bucket"} == {
-        "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
     ownership = setting(prod_plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name)
     assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     versioning = setting(prod_plan, "aws:s3/bucketVersioning:BucketVersioning", name)
@@ -141,14 +173,23 @@ def test_prod_protects_buckets_and_keys_and_dev_tears_down_cleanly(prod_plan: Pl
 
 # --- IRSA ---------------------------------------------------------------------
 
-def trust_request(plan: Plan, namespace: str, account: str, audience: str = "sts.amazonaws.com",
-                  provider_arn: str | None = None, issuer: str | None = None) -> Request:
+
+def trust_request(
+    plan: Plan,
+    namespace: str,
+    account: str,
+    audience: str = "sts.amazonaws.com",
+    provider_arn: str | None = None,
+    issuer: str | None = None,
+) -> Request:
     # The platform's own OIDC provider: IAM keeps its URL without the scheme, as the token's issuer host/path.
     oidc = plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")[0]["outputs"]
     issuer = issuer or oidc["url"]
-    return Request("sts:AssumeRoleWithWebIdentity", principal={"Federated": provider_arn or oidc["arn"]},
-                   context={f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
-                            f"{issuer}:aud": audience})
+    return Request(
+        "sts:AssumeRoleWithWebIdentity",
+        principal={"Federated": provider_arn or oidc["arn"]},
+        context={f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}", f"{issuer}:aud": audience},
+    )
 
 
 def test_model_server_role_trusts_exactly_its_service_account(prod_plan: Plan):
@@ -159,8 +200,10 @@ def test_model_server_role_trusts_exactly_its_service_account(prod_plan: Plan):
     assert decide(trust, trust_request(prod_plan, "inference", "model-server", audience="sts.cn")) == IMPLICIT_DENY
     other_issuer = "oidc.eks.us-east-1.amazonaws.com/id/OTHERCLUSTER"
     other = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{other_issuer}"
-    assert decide(trust, trust_request(prod_plan, "inference", "model-server", provider_arn=other,
-                                       issuer=other_issuer)) == IMPLICIT_DENY
+    assert (
+        decide(trust, trust_request(prod_plan, "inference", "model-server", provider_arn=other, issuer=other_issuer))
+        == IMPLICIT_DENY
+    )
     assert decide(trust, Request("sts:AssumeRole", principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"})) == IMPLICIT_DENY
 
 
@@ -176,8 +219,11 @@ def test_trust_policies_name_the_issuer_without_scheme_and_no_wildcards(prod_pla
 
 
 def test_service_account_carries_the_role_arn_it_is_trusted_by(prod_plan: Plan):
-    [account] = [a["inputs"] for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
-                 if a["inputs"]["metadata"]["name"] == "model-server"]
+    [account] = [
+        a["inputs"]
+        for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
+        if a["inputs"]["metadata"]["name"] == "model-server"
+    ]
     role = role_named(prod_plan, "gpu-platform-prod-model-server")
     assert account["metadata"]["name"] == "model-server" and account["metadata"]["namespace"] == "inference"
     assert account["metadata"]["annotations"] == {irsa.ROLE_ARN_ANNOTATION: role["outputs"]["arn"]}
@@ -185,8 +231,11 @@ def test_service_account_carries_the_role_arn_it_is_trusted_by(prod_plan: Plan):
 
 def test_model_server_reads_models_and_nothing_else(prod_plan: Plan):
     role = role_named(prod_plan, "gpu-platform-prod-model-server")
-    grants = [r["inputs"]["policy"] for r in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
-              if r["inputs"]["role"] == role["id"]]
+    grants = [
+        r["inputs"]["policy"]
+        for r in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r["inputs"]["role"] == role["id"]
+    ]
     assert len(grants) == 1
     policy, arn = grants[0], bucket(prod_plan, "data")["outputs"]["arn"]
     key_arn = prod_plan.named("aws:kms/key:Key", "gpu-platform-prod-storage-key")["outputs"]["arn"]
@@ -207,11 +256,17 @@ def test_ebs_csi_role_is_bound_to_the_driver_and_gets_the_aws_managed_policy(pro
     trust = role["inputs"]["assumeRolePolicy"]
     assert decide(trust, trust_request(prod_plan, "kube-system", "ebs-csi-controller-sa")) == ALLOW
     assert decide(trust, trust_request(prod_plan, "kube-system", "default")) == IMPLICIT_DENY
-    [attachment] = [a["inputs"] for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                    if a["inputs"]["role"] == role["outputs"]["name"]]
+    [attachment] = [
+        a["inputs"]
+        for a in prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a["inputs"]["role"] == role["outputs"]["name"]
+    ]
     assert attachment["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-    addon = next(a["inputs"] for a in prod_plan.of_type("aws:eks/addon:Addon")
-                 if a["inputs"]["addonName"] == "aws-ebs-csi-driver")
+    addon = next(
+        a["inputs"]
+        for a in prod_plan.of_type("aws:eks/addon:Addon")
+        if a["inputs"]["addonName"] == "aws-ebs-csi-driver"
+    )
     assert addon["serviceAccountRoleArn"] == role["outputs"]["arn"]
     assert addon["clusterName"] == "gpu-platform-prod-cluster"
 
@@ -219,18 +274,26 @@ def test_ebs_csi_role_is_bound_to_the_driver_and_gets_the_aws_managed_policy(pro
 def test_a_grant_with_a_wildcard_prefix_is_refused():
     class Grantee:
         name, role = "x", None
+
     from gpu_platform.components.storage import Storage
+
     with pytest.raises(ValueError, match="give a key prefix such as 'models/'"):
         Storage._grant(object.__new__(Storage), Grantee(), "models/*", write=False)
 
 
 # --- independent judge: cfn-lint -----------------------------------------------
 
+
 @pytest.mark.parametrize("stack, region", [("dev", "us-west-2"), ("prod", "us-east-1")])
 def test_cfn_lint_accepts_bucket_policies_keys_roles_and_grants(stack, region, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
-    types = {"aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucket:Bucket", "aws:iam/role:Role",
-             "aws:iam/rolePolicy:RolePolicy", "aws:kms/key:Key"}
+    types = {
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucket:Bucket",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:kms/key:Key",
+    }
     document = cfn.template(plan, types)
     assert len(document["Resources"]) >= 10
     assert cfn.findings(document, region) == []
@@ -245,8 +308,12 @@ def test_cfn_lint_catches_a_broken_trust_policy(prod_plan: Plan):
 
 def test_access_logging_starts_after_the_log_bucket_accepts_deliveries(prod_plan: Plan):
     logging = next(r for r in prod_plan.of_type("aws:s3/bucketLogging:BucketLogging"))
-    log_policy = next(r["urn"] for r in prod_plan.of_type("aws:s3/bucketPolicy:BucketPolicy")
-                      if r["urn"].endswith("-logs"))
-    ownership = next(r["urn"] for r in prod_plan.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
-                     if r["urn"].endswith("-logs"))
+    log_policy = next(
+        r["urn"] for r in prod_plan.of_type("aws:s3/bucketPolicy:BucketPolicy") if r["urn"].endswith("-logs")
+    )
+    ownership = next(
+        r["urn"]
+        for r in prod_plan.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+        if r["urn"].endswith("-logs")
+    )
     assert {log_policy, ownership} <= set(logging["dependencies"])

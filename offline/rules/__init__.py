@@ -9,6 +9,7 @@ and can be raised, so a refusal says to raise them first.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ class Request:
     id: str
     inputs: dict[str, Any]
     default_tags: dict[str, Any]
-    find: Callable[[str, str], "Request | None"]
+    find: Callable[[str, str], Request | None]
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,21 @@ RULES: list[Rule] = []
 
 def rule(name: str, source: str, *types: str) -> Callable[[Callable[[Request], Iterable[str]]], Any]:
     """A rule about each request of `types` (all AWS types when none are named)."""
+
     def register(check: Callable[[Request], Iterable[str]]) -> Callable[[Request], Iterable[str]]:
         RULES.append(Rule(name, source, types, check=check))
         return check
+
     return register
 
 
 def plan_rule(name: str, source: str) -> Callable[[Callable[[list[Request]], Iterable[tuple[str, str]]]], Any]:
     """A rule about the plan's requests together; it yields (URN, message)."""
+
     def register(check: Callable[[list[Request]], Iterable[tuple[str, str]]]) -> Any:
         RULES.append(Rule(name, source, check_plan=check))
         return check
+
     return register
 
 
@@ -103,8 +108,6 @@ def policy_size(document: Any) -> int | None:
     return len(re.sub(r"\s", "", document))
 
 
-
-
 def refusal(rule_: Rule, urn: str, message: str) -> str:
     return f"{urn}: {rule_.name}: {message} [{rule_.source}]"
 
@@ -127,9 +130,14 @@ def refusals(resources: Iterable[Any]) -> list[str]:
     for resource in resources:
         if not resource.custom or not resource.type.startswith("aws:"):
             continue
-        request = Request(resource.urn, resource.type, resource.id, plain(resource.inputs),
-                          _default_tags(providers.get(resource.provider, {})),
-                          lambda type_, id_: by_id.get((type_, id_)))
+        request = Request(
+            resource.urn,
+            resource.type,
+            resource.id,
+            plain(resource.inputs),
+            _default_tags(providers.get(resource.provider, {})),
+            lambda type_, id_: by_id.get((type_, id_)),
+        )
         requests.append(request)
         if resource.id:
             by_id[(resource.type, resource.id)] = request
@@ -144,6 +152,9 @@ def refusals(resources: Iterable[Any]) -> list[str]:
     return lines
 
 
-from gpu_platform.offline.rules import ec2, eks, iam, kms, logs, s3, tags  # noqa: E402,F401  (each registers its rules)
+# Each service's module registers its rules when imported.
+SERVICES = ("tags", "ec2", "eks", "iam", "kms", "logs", "s3")
+for _service in SERVICES:
+    importlib.import_module(f"{__name__}.{_service}")
 
 RULE_BY_NAME = {r.name: r for r in RULES}

@@ -28,14 +28,21 @@ def _security_group(request: Request) -> Iterator[str]:
     if isinstance(name, str) and known(name) and name.startswith("sg-"):
         yield f"security group name {name!r} starts with 'sg-', which EC2 refuses"
     yield from length("security group description", description, 0, 255)
-    if isinstance(description, str) and known(description) and \
-            not re.fullmatch(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*", description):
-        yield (f"security group description {description!r} may hold only letters, digits, spaces and "
-               "._-:/()#,@[]+=&;{}!$*")
+    if (
+        isinstance(description, str)
+        and known(description)
+        and not re.fullmatch(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*", description)
+    ):
+        yield (
+            f"security group description {description!r} may hold only letters, digits, spaces and "
+            "._-:/()#,@[]+=&;{}!$*"
+        )
 
 
-_SG_RULE_DIRECTION = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
-                      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+_SG_RULE_DIRECTION = {
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress",
+}
 
 
 def _families(rule_: dict) -> Counter[str]:
@@ -44,17 +51,21 @@ def _families(rule_: dict) -> Counter[str]:
     count: Counter[str] = Counter()
     count["IPv4"] += len(rule_.get("cidrBlocks") or []) + (1 if rule_.get("cidrIpv4") else 0)
     count["IPv6"] += len(rule_.get("ipv6CidrBlocks") or []) + (1 if rule_.get("cidrIpv6") else 0)
-    references = (len(rule_.get("securityGroups") or []) + len(rule_.get("prefixListIds") or [])
-                  + (1 if rule_.get("self") else 0)
-                  + sum(1 for k in ("referencedSecurityGroupId", "sourceSecurityGroupId", "prefixListId")
-                        if rule_.get(k)))
+    references = (
+        len(rule_.get("securityGroups") or [])
+        + len(rule_.get("prefixListIds") or [])
+        + (1 if rule_.get("self") else 0)
+        + sum(1 for k in ("referencedSecurityGroupId", "sourceSecurityGroupId", "prefixListId") if rule_.get(k))
+    )
     count["IPv4"] += references
     count["IPv6"] += references
     return count
 
 
-@plan_rule("security-group-rules", f"{VPC_QUOTAS} (quota: inbound or outbound rules per security group, 60, "
-           "counted separately for IPv4 and IPv6)")
+@plan_rule(
+    "security-group-rules",
+    f"{VPC_QUOTAS} (quota: inbound or outbound rules per security group, 60, counted separately for IPv4 and IPv6)",
+)
 def _rules_per_group(requests: list[Request]) -> Iterator[tuple[str, str]]:
     group_urn = {r.id: r.urn for r in requests if r.type == "aws:ec2/securityGroup:SecurityGroup" and r.id}
     counts: Counter[tuple[str, str, str]] = Counter()
@@ -65,7 +76,8 @@ def _rules_per_group(requests: list[Request]) -> Iterator[tuple[str, str]]:
                     for family, n in _families(entry if isinstance(entry, dict) else {}).items():
                         counts[(request.urn, direction, family)] += n
         direction = _SG_RULE_DIRECTION.get(request.type) or (
-            request.inputs.get("type") if request.type == "aws:ec2/securityGroupRule:SecurityGroupRule" else None)
+            request.inputs.get("type") if request.type == "aws:ec2/securityGroupRule:SecurityGroupRule" else None
+        )
         group = request.inputs.get("securityGroupId")
         if direction and isinstance(group, str) and known(group):
             for family, n in _families(request.inputs).items():

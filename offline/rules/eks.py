@@ -11,14 +11,18 @@ from gpu_platform.components import catalog, node_labels
 from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
 
 CREATE_NODEGROUP = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html"
-TAINT = ("docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html; terraform-provider-aws "
-         "internal/service/eks/node_group.go (key 1 to 63)")
+TAINT = (
+    "docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html; terraform-provider-aws "
+    "internal/service/eks/node_group.go (key 1 to 63)"
+)
 LABELS = "docs.aws.amazon.com/eks/latest/APIReference/API_UpdateLabelsPayload.html"
 QUOTAS = "docs.aws.amazon.com/eks/latest/userguide/service-quotas.html"
 CREATE_CLUSTER = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html"
 LAUNCH_TEMPLATES = "docs.aws.amazon.com/eks/latest/userguide/launch-templates.html"
-KUBERNETES_VERSIONS = ("docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (\"any version offered in "
-                       "standard or extended support\")")
+KUBERNETES_VERSIONS = (
+    'docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html ("any version offered in '
+    'standard or extended support")'
+)
 TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
 
 
@@ -40,7 +44,7 @@ def _cluster_version(request: Request) -> Iterator[str]:
     if not re.fullmatch(r"1\.\d+", version):
         yield f"Kubernetes version {version!r} is not a minor such as 1.35"
         return
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     release = catalog.EKS_CALENDAR.get(version)
     oldest = min(catalog.EKS_CALENDAR, key=lambda m: tuple(map(int, m.split("."))))
     too_old = tuple(map(int, version.split("."))) < tuple(map(int, oldest.split(".")))
@@ -49,9 +53,11 @@ def _cluster_version(request: Request) -> Iterator[str]:
         yield f"EKS no longer creates clusters at Kubernetes {version}; it offers {offered}"
 
 
-@rule("eks-nodegroup-labels", f"{LABELS}; Kubernetes label syntax and EKS's reserved prefixes: "
-      "components/node_labels.py",
-      "aws:eks/nodeGroup:NodeGroup")
+@rule(
+    "eks-nodegroup-labels",
+    f"{LABELS}; Kubernetes label syntax and EKS's reserved prefixes: components/node_labels.py",
+    "aws:eks/nodeGroup:NodeGroup",
+)
 def _nodegroup_labels(request: Request) -> Iterator[str]:
     labels = request.inputs.get("labels")
     if not isinstance(labels, dict):
@@ -59,7 +65,7 @@ def _nodegroup_labels(request: Request) -> Iterator[str]:
     for key, value in labels.items():
         if not 1 <= len(key) <= 63:
             yield f"label key {key!r} is {len(key)} characters; EKS takes 1 to 63"
-        problem = node_labels.label_key_problem(key)   # Kubernetes syntax, then EKS's reserved prefixes
+        problem = node_labels.label_key_problem(key)  # Kubernetes syntax, then EKS's reserved prefixes
         if problem is not None:
             yield f"label key {problem}"
         if not isinstance(value, str) or not known(value):
@@ -90,8 +96,11 @@ def _nodegroup_taints(request: Request) -> Iterator[str]:
             yield f"taint {key!r} has effect {effect!r}; EKS takes {', '.join(TAINT_EFFECTS)}"
 
 
-@rule("eks-nodegroup-scaling", f"{CREATE_NODEGROUP} (NodegroupScalingConfig); {QUOTAS} (quota: "
-      "nodes per managed node group, 450)", "aws:eks/nodeGroup:NodeGroup")
+@rule(
+    "eks-nodegroup-scaling",
+    f"{CREATE_NODEGROUP} (NodegroupScalingConfig); {QUOTAS} (quota: nodes per managed node group, 450)",
+    "aws:eks/nodeGroup:NodeGroup",
+)
 def _nodegroup_scaling(request: Request) -> Iterator[str]:
     scaling = request.inputs.get("scalingConfig")
     if not isinstance(scaling, dict) or not known(scaling):
@@ -114,8 +123,10 @@ def _nodegroup_launch_template(request: Request) -> Iterator[str]:
     spec = request.inputs.get("launchTemplate")
     if not isinstance(spec, dict):
         return
-    for field, why in (("diskSize", "set the volume in the launch template"),
-                       ("remoteAccess", "set the key pair and security groups in the launch template")):
+    for field, why in (
+        ("diskSize", "set the volume in the launch template"),
+        ("remoteAccess", "set the key pair and security groups in the launch template"),
+    ):
         if request.inputs.get(field) is not None:
             yield f"{field} with a launch template: {why}"
     template = request.find("aws:ec2/launchTemplate:LaunchTemplate", spec.get("id", "")) if known(spec) else None
@@ -124,8 +135,10 @@ def _nodegroup_launch_template(request: Request) -> Iterator[str]:
     if template.inputs.get("instanceType") and request.inputs.get("instanceTypes"):
         yield "instanceTypes on the node group and instanceType in its launch template: set one of them"
     if template.inputs.get("imageId") and request.inputs.get("amiType") not in (None, "CUSTOM"):
-        yield (f"amiType {request.inputs.get('amiType')!r} with a launch template that names an AMI: "
-               "leave amiType out (or CUSTOM)")
+        yield (
+            f"amiType {request.inputs.get('amiType')!r} with a launch template that names an AMI: "
+            "leave amiType out (or CUSTOM)"
+        )
     if template.inputs.get("iamInstanceProfile"):
         yield "a launch template with an IAM instance profile: EKS sets the node role's profile itself"
 
@@ -139,5 +152,10 @@ def _node_groups_per_cluster(requests: list[Request]) -> Iterator[tuple[str, str
             per_cluster[cluster].append(request.urn)
     for cluster, urns in per_cluster.items():
         if len(urns) > 30:
-            yield urns[30], (f"cluster {cluster!r} would have {len(urns)} managed node groups; the quota is 30 "
-                             "per cluster (raise it first)")
+            yield (
+                urns[30],
+                (
+                    f"cluster {cluster!r} would have {len(urns)} managed node groups; the quota is 30 "
+                    "per cluster (raise it first)"
+                ),
+            )

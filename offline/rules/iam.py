@@ -11,7 +11,7 @@ from gpu_platform.offline.rules import Request, known, length, plain, plan_rule,
 QUOTAS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 ARNS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"
 
-_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)   # IAM names are ASCII
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)  # IAM names are ASCII
 
 
 @rule("iam-role", QUOTAS, "aws:iam/role:Role")
@@ -24,8 +24,10 @@ def _iam_role(request: Request) -> Iterator[str]:
         yield f"role path {path!r} must start and end with '/'"
     size = policy_size(plain(request.inputs.get("assumeRolePolicy")))
     if size is not None and size > 2048:
-        yield (f"trust policy of {size} characters (without white space) is over the quota of 2,048 "
-               "(role trust policy length, adjustable to 8,192)")
+        yield (
+            f"trust policy of {size} characters (without white space) is over the quota of 2,048 "
+            "(role trust policy length, adjustable to 8,192)"
+        )
 
 
 @rule("iam-role-policy", QUOTAS, "aws:iam/rolePolicy:RolePolicy")
@@ -52,8 +54,13 @@ def _inline_policies_per_role(requests: list[Request]) -> Iterator[tuple[str, st
     for urn, found in sizes.items():
         total = sum(s or 0 for s in found)
         if total > 10240:
-            yield urn, f"inline policies of {total} characters together (without white space); IAM takes at most " \
-                       "10,240 per role"
+            yield (
+                urn,
+                (
+                    f"inline policies of {total} characters together (without white space); IAM takes at most "
+                    "10,240 per role"
+                ),
+            )
 
 
 @rule("iam-policy", QUOTAS, "aws:iam/policy:Policy")
@@ -67,8 +74,9 @@ def _iam_policy(request: Request) -> Iterator[str]:
         yield f"managed policy of {size} characters (without white space); IAM takes at most 6,144"
 
 
-_POLICY_ARN = re.compile(r"arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]+",
-                         re.ASCII)
+_POLICY_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]+", re.ASCII
+)
 
 
 @rule("iam-policy-arn", ARNS, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")

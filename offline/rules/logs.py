@@ -9,8 +9,10 @@ from gpu_platform.components import catalog
 from gpu_platform.offline.rules import Request, known, length, rule
 
 CREATE_LOG_GROUP = "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
-PUT_RETENTION = ("docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html; "
-                 "terraform-provider-aws internal/service/logs/group.go")
+PUT_RETENTION = (
+    "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html; "
+    "terraform-provider-aws internal/service/logs/group.go"
+)
 
 
 @rule("log-group", f"{CREATE_LOG_GROUP}; {PUT_RETENTION}", "aws:cloudwatch/logGroup:LogGroup")
@@ -22,5 +24,7 @@ def _log_group(request: Request) -> Iterator[str]:
     # 0 means "never expire": the provider then calls no PutRetentionPolicy (terraform-provider-aws
     # internal/service/logs/group.go).
     if isinstance(days, int) and days != 0 and days not in catalog.LOG_RETENTION_DAYS:
-        yield (f"retentionInDays {days}; CloudWatch Logs takes "
-               f"{', '.join(str(d) for d in sorted(catalog.LOG_RETENTION_DAYS))} (or 0, to keep forever)")
+        yield (
+            f"retentionInDays {days}; CloudWatch Logs takes "
+            f"{', '.join(str(d) for d in sorted(catalog.LOG_RETENTION_DAYS))} (or 0, to keep forever)"
+        )

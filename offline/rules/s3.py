@@ -20,8 +20,10 @@ def _bucket_name(request: Request) -> Iterator[str]:
     if not 3 <= len(name) <= 63:
         yield f"bucket name {name!r} is {len(name)} characters; S3 takes 3 to 63"
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name) or ".." in name:
-        yield (f"bucket name {name!r} may hold only lower-case letters, digits, '.' and '-', "
-               "start and end with a letter or digit, and have no '..'")
+        yield (
+            f"bucket name {name!r} may hold only lower-case letters, digits, '.' and '-', "
+            "start and end with a letter or digit, and have no '..'"
+        )
     try:
         ipaddress.IPv4Address(name)
         yield f"bucket name {name!r} is formatted as an IP address"

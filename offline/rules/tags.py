@@ -12,12 +12,13 @@ TAGGING = "docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html (tag nam
 @rule("tags", TAGGING)
 def _tags(request: Request) -> Iterator[str]:
     tags = request.inputs.get("tags")
-    if not isinstance(tags, dict):   # a type that takes no tags gets none of the provider's either
+    if not isinstance(tags, dict):  # a type that takes no tags gets none of the provider's either
         return
     # The provider drops keys starting with `aws:` before it calls AWS (terraform-provider-aws
     # KeyValueTags.IgnoreSystem, case-sensitive): they are not sent, not counted and not refused.
-    merged = {k: v for k, v in {**request.default_tags, **tags}.items()
-              if isinstance(k, str) and not k.startswith("aws:")}
+    merged = {
+        k: v for k, v in {**request.default_tags, **tags}.items() if isinstance(k, str) and not k.startswith("aws:")
+    }
     if len(merged) > 50:
         yield f"{len(merged)} tags (with the provider's default tags); AWS takes at most 50 per resource"
     for key, value in merged.items():
