@@ -13,12 +13,17 @@ SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 
 .PHONY: plan test lint bench clean policy-venv
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt pyproject.toml
+# What planning needs (the project and its pins), then what tests and lint add (the dev extra).
+$(VENV)/.program: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.program requirements-dev.txt policies/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-plan: $(VENV)/.installed policies/venv/.installed
+plan: $(VENV)/.program policies/venv/.installed
 	$(PY) -m offline plan --stack $(STACK)
 	$(PY) -m offline review build/plan-$(STACK).json
 
@@ -34,10 +39,14 @@ test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alert
 		$(TOOLS)/shellcheck/.unpacked policies/venv/.installed
 	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) $(PY) -m pytest
 
-# ruff (pyproject.toml [tool.ruff]): lint and formatting, as CI runs them.
+# ruff (lint and formatting) and mypy (strict on the facade, the offline engine and the config models; see
+# pyproject.toml), as CI runs them. mypy reads the package through a link named gpu_platform.
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	mkdir -p build/typecheck && ln -sfn $(CURDIR) build/typecheck/gpu_platform
+	MYPYPATH=build/typecheck $(PY) -m mypy -p gpu_platform.automation -p gpu_platform.offline \
+		-m gpu_platform.components.config
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py

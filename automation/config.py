@@ -43,7 +43,7 @@ def to_raw(config: PlatformConfig, *, secrets: bool = True) -> dict[str, Any]:
     A derived bucket prefix is not in the object (it stays None), so the stack derives its own.
     """
     found: dict[str, str] = {}
-    raw = _pruned(_plain(config.model_dump(by_alias=True, exclude_defaults=True), "", found))
+    raw: dict[str, Any] = _pruned(_plain(config.model_dump(by_alias=True, exclude_defaults=True), "", found))
     if not secrets:
         for path in found:
             *parents, leaf = path.split(".")

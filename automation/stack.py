@@ -129,7 +129,7 @@ class PlatformStack:
     ) -> None:
         self.name = stack
         self.config = config
-        self.inline = inline
+        self.runs_inline = inline
         self.project_dir = Path(project_dir).resolve()
         self.backend = backend or Backend.local()
         self.create = create
@@ -162,18 +162,23 @@ class PlatformStack:
         With `config` (a PlatformConfig or the raw `platform` mapping), it is validated and written to the
         stack's config with `pulumi config set-all`.
         """
-        options = {
-            "backend": backend,
-            "create": create,
-            "secrets": secrets,
-            "work_dir": work_dir,
-            "pulumi_command": pulumi_command,
-            "pulumi_root": pulumi_root,
-        }
         if config is None:
             validated = validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
-            return cls(stack, validated, inline=False, set_config=False, project_dir=project_dir, **options)
-        return cls(stack, as_config(config, stack), inline=False, set_config=True, project_dir=project_dir, **options)
+        else:
+            validated = as_config(config, stack)
+        return cls(
+            stack,
+            validated,
+            inline=False,
+            set_config=config is not None,
+            project_dir=project_dir,
+            backend=backend,
+            create=create,
+            secrets=secrets,
+            work_dir=work_dir,
+            pulumi_command=pulumi_command,
+            pulumi_root=pulumi_root,
+        )
 
     @classmethod
     def inline(
@@ -222,12 +227,12 @@ class PlatformStack:
         path = self.policy_pack / "config" / f"{short_name(self.name)}.json"
         return path if path.exists() else None
 
-    def _policy_args(self) -> dict[str, list[str]]:
-        args = {"policy_packs": [str(self.policy_pack)]}
-        if self.policy_config is not None:
-            self._check_policy_environments(self.policy_config)
-            args["policy_pack_configs"] = [str(self.policy_config)]
-        return args
+    def _policy_args(self) -> tuple[list[str], list[str] | None]:
+        """`--policy-pack` and `--policy-pack-config` of a preview or update."""
+        if self.policy_config is None:
+            return [str(self.policy_pack)], None
+        self._check_policy_environments(self.policy_config)
+        return [str(self.policy_pack)], [str(self.policy_config)]
 
     def _check_policy_environments(self, path: Path) -> None:
         """A policy config's `environments` (Pulumi ESC) work from CLI v3.231.0 and with Pulumi Cloud only:
@@ -273,7 +278,7 @@ class PlatformStack:
         try:
             with _PROGRAM_LOCK:
                 recording = run_program(
-                    self.project_dir, name, self._offline_config(), program=self.program if self.inline else None
+                    self.project_dir, name, self._offline_config(), program=self.program if self.runs_inline else None
                 )
         except (EngineError, UnknownCall, pulumi.RunError) as err:
             raise PlanError(f"offline plan of stack {name} failed: {err}") from err
@@ -348,7 +353,7 @@ class PlatformStack:
         options = auto.LocalWorkspaceOptions(
             env_vars=self.backend.env(), secrets_provider=self.backend.secrets_provider, pulumi_command=self._command()
         )
-        if self.inline:
+        if self.runs_inline:
             options.project_settings = self._project_settings()
             if self.work_dir is not None:
                 self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -360,7 +365,7 @@ class PlatformStack:
         if self._stack is None:
             options = self._workspace_options()
             with self._translated("select"):
-                if self.inline:
+                if self.runs_inline:
                     choose = auto.create_or_select_stack if self.create else auto.select_stack
                     stack = choose(self.name, project_name=PROJECT, program=self.program, opts=options)
                 else:
@@ -416,7 +421,7 @@ class PlatformStack:
             self._check_policy_pack()
         stack = self.stack()
         collector, streams = EventCollector(on_event), _Streams(on_output)
-        lock = _PROGRAM_LOCK if self.inline else nullcontext()
+        lock = _PROGRAM_LOCK if self.runs_inline else nullcontext()
         with lock, self._translated(operation, collector, streams):
             yield stack, collector, streams
 
@@ -426,12 +431,14 @@ class PlatformStack:
         """`pulumi preview` with the policy pack. A mandatory violation raises PolicyViolationError."""
         start = time.monotonic()
         with self._operation("preview", on_event, on_output) as (stack, collector, streams):
+            packs, configs = self._policy_args()
             result = stack.preview(
                 on_event=collector,
                 on_output=streams.on_output,
                 on_error=streams.on_error,
                 color="never",
-                **self._policy_args(),
+                policy_packs=packs,
+                policy_pack_configs=configs,
             )
         return PreviewResult(
             stack=self.name,
@@ -460,13 +467,15 @@ class PlatformStack:
             self.preview()
         start = time.monotonic()
         with self._operation("up", on_event, on_output) as (stack, collector, streams):
+            packs, configs = self._policy_args()
             result = stack.up(
                 on_event=collector,
                 on_output=streams.on_output,
                 on_error=streams.on_error,
                 color="never",
                 message=message,
-                **self._policy_args(),
+                policy_packs=packs,
+                policy_pack_configs=configs,
             )
         return self._update_result("up", result.summary, result.outputs, collector, start, result.stdout)
 

@@ -14,8 +14,9 @@ import json
 import re
 import types
 import typing
+from collections.abc import Iterable
 from enum import Enum
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Self, Union
 
 import pulumi
 from gpu_platform.components import addressing, catalog, naming, node_labels, regions
@@ -55,7 +56,7 @@ class ConfigError(pulumi.RunError):
 # --- value types with messages that say what is allowed ---------------------
 
 
-def _between(low: int, high: int):
+def _between(low: int, high: int) -> AfterValidator:
     def check(value: int) -> int:
         if not low <= value <= high:
             raise PydanticCustomError(
@@ -68,8 +69,8 @@ def _between(low: int, high: int):
     return AfterValidator(check)
 
 
-def _one_of(allowed: tuple):
-    def check(value):
+def _one_of(allowed: tuple[Any, ...]) -> AfterValidator:
+    def check(value: Any) -> Any:
         if value not in allowed:
             raise PydanticCustomError(
                 "one_of",
@@ -81,7 +82,7 @@ def _one_of(allowed: tuple):
     return AfterValidator(check)
 
 
-def _matching(pattern: str, explain: str):
+def _matching(pattern: str, explain: str) -> AfterValidator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -201,7 +202,7 @@ class _Model(BaseModel):
     )
 
 
-def _repeated(names) -> list[str]:
+def _repeated(names: Iterable[str]) -> list[str]:
     return sorted({n for n in names if list(names).count(n) > 1})
 
 
@@ -264,7 +265,7 @@ class NodeGroupSize(_Model):
     max_size: Annotated[int, _between(1, 450)] = 1
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Self:
         if not self.min_size <= self.desired_size <= self.max_size:
             raise PydanticCustomError(
                 "size_order",
@@ -298,7 +299,7 @@ class ClusterConfig(_Model):
     system_node_group: SystemNodeGroupConfig = _section()
 
     @model_validator(mode="after")
-    def _supported_on_eks_today(self, info: ValidationInfo):
+    def _supported_on_eks_today(self, info: ValidationInfo) -> Self:
         today = (info.context or {}).get("today") or _utc_today()
         release = catalog.EKS_RELEASES[self.kubernetes_version]
         newer = " or ".join(
@@ -586,7 +587,7 @@ class GpuPoolConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _capacity_blocks_and_efa_fit_their_instances(self):
+    def _capacity_blocks_and_efa_fit_their_instances(self) -> Self:
         """One line per problem, each naming the key to change."""
         problems: list[tuple[str, str]] = []
         instances = [catalog.GPU_INSTANCES[t] for t in self.instance_types]
@@ -778,7 +779,7 @@ def load_platform_config(
     try:
         return PlatformConfig.model_validate(raw, context=context)
     except ValidationError as err:
-        problems = [_pool_by_name(line, raw) for e in err.errors(include_url=False) for line in _describe(e)]
+        problems = [_pool_by_name(line, raw) for e in err.errors(include_url=False) for line in _describe(dict(e))]
         raise ConfigError(sorted(dict.fromkeys(problems))) from None
 
 
@@ -857,7 +858,7 @@ def _pool_by_name(problem: str, raw: Any) -> str:
     pools = raw.get("gpuPools") if isinstance(raw, dict) else None
     names = [p.get("name") if isinstance(p, dict) else None for p in pools] if isinstance(pools, list) else []
 
-    def name(match: re.Match) -> str:
+    def name(match: re.Match[str]) -> str:
         index = int(match.group(1))
         found = names[index] if index < len(names) else None
         usable = (
@@ -870,7 +871,7 @@ def _pool_by_name(problem: str, raw: Any) -> str:
     return re.sub(rf"{CONFIG_KEY}\.gpuPools\[(\d+)\]", name, problem)
 
 
-def _path(loc: tuple, user_typed_last: bool = False) -> str:
+def _path(loc: tuple[str | int, ...], user_typed_last: bool = False) -> str:
     """`platform.gpuPools[1].sharing`: the path as written in YAML (defaults report Python names)."""
     text = CONFIG_KEY
     for i, part in enumerate(loc):
@@ -881,7 +882,7 @@ def _path(loc: tuple, user_typed_last: bool = False) -> str:
     return text
 
 
-def _describe(error: dict) -> list[str]:
+def _describe(error: dict[str, Any]) -> list[str]:
     """Problem lines of one pydantic error; a parent's check of several keys gives a line per key."""
     if error["type"] == "pool_problems":
         lines = error["ctx"]["problems"].split("\n")
@@ -889,7 +890,7 @@ def _describe(error: dict) -> list[str]:
     return [_describe_one(error)]
 
 
-def _describe_one(error: dict) -> str:
+def _describe_one(error: dict[str, Any]) -> str:
     kind, loc, value = error["type"], error["loc"], error.get("input")
     if kind.startswith("field:"):  # a check made by the parent, about one key of this section
         loc = (*loc, kind.split(":", 1)[1])
@@ -910,7 +911,7 @@ def _describe_one(error: dict) -> str:
     return f"{_path(loc)}: {error['msg']}"
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     """The camelCase keys of the model found at `loc`, for 'did you mean' hints."""
     model: Any = PlatformConfig
     for part in loc:

@@ -20,9 +20,10 @@ import re
 import runpy
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pulumi
 import yaml
@@ -140,7 +141,7 @@ class RecordingMonitor:
                 raise EngineError(f"unknown resource {urn}")
             return self._resources[urn]
 
-    def _visible(self, urns) -> list[str]:
+    def _visible(self, urns: Iterable[str]) -> list[str]:
         """Dependencies as the plan shows them (children of remote components are in the plan too)."""
         return sorted(set(urns))
 
@@ -189,7 +190,7 @@ class RecordingMonitor:
         return region if isinstance(region, str) and region else self.stack_region()
 
     # The ResourceMonitor service
-    def RegisterResource(self, request):
+    def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = from_struct(request.object)
         resource = Resource(
@@ -300,16 +301,16 @@ class RecordingMonitor:
         self._record(resource)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource.id, object=to_struct(resource.outputs))
 
-    def RegisterResourceOutputs(self, request):
+    def RegisterResourceOutputs(self, request: resource_pb2.RegisterResourceOutputsRequest) -> empty_pb2.Empty:
         outputs = from_struct(request.outputs)
         with self._lock:
             self._resources[request.urn].outputs = outputs
         return empty_pb2.Empty()
 
-    def ReadResource(self, request):
+    def ReadResource(self, request: resource_pb2.ReadResourceRequest) -> NoReturn:
         raise EngineError(f"reading existing resources is not supported offline ({request.type} {request.name})")
 
-    def Invoke(self, request):
+    def Invoke(self, request: resource_pb2.ResourceInvokeRequest) -> resource_pb2.ResourceInvokeResponse:
         args = from_struct(request.args)
         if request.tok == "pulumi:pulumi:getResource":
             with self._lock:
@@ -321,20 +322,24 @@ class RecordingMonitor:
             if request.tok.startswith("aws:"):
                 region = self._region_of(self._provider_of(request.tok, request.provider, request.version))
             result = cloud.invoke(request.tok, reveal(args), region)
-        return resource_pb2.ResourceInvokeResponse(**{"return": to_struct(result)})
+        response = resource_pb2.ResourceInvokeResponse()
+        getattr(response, "return").CopyFrom(to_struct(result))  # `return` is a Python keyword
+        return response
 
-    def Call(self, request):
+    def Call(self, request: resource_pb2.ResourceCallRequest) -> provider_pb2.CallResponse:
         args = from_struct(request.args)
         self_urn = args.get("__self__", {}).get("urn", "") if isinstance(args.get("__self__"), dict) else ""
         owner = self._find(self_urn) if self_urn else None
         result = cloud.call(request.tok, reveal(args), owner.outputs if owner else {})
-        return provider_pb2.CallResponse(**{"return": to_struct(result)})
+        response = provider_pb2.CallResponse()
+        getattr(response, "return").CopyFrom(to_struct(result))
+        return response
 
-    def SupportsFeature(self, request):
+    def SupportsFeature(self, request: resource_pb2.SupportsFeatureRequest) -> resource_pb2.SupportsFeatureResponse:
         # Without "outputValues" the SDK sends plain values with secrets marked.
         return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
 
-    def GetDeploymentInfo(self, request):
+    def GetDeploymentInfo(self, request: empty_pb2.Empty) -> resource_pb2.DeploymentInfo:
         return resource_pb2.DeploymentInfo(
             supportedFeatures=[
                 resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS,
@@ -344,22 +349,22 @@ class RecordingMonitor:
             ]
         )
 
-    def RegisterPackage(self, request):
+    def RegisterPackage(self, request: resource_pb2.RegisterPackageRequest) -> resource_pb2.RegisterPackageResponse:
         return resource_pb2.RegisterPackageResponse(ref=f"{request.name}@{request.version}")
 
-    def RegisterStackTransform(self, request):
+    def RegisterStackTransform(self, request: object) -> NoReturn:
         raise EngineError("stack transforms are not supported offline")
 
-    def RegisterStackInvokeTransform(self, request):
+    def RegisterStackInvokeTransform(self, request: object) -> NoReturn:
         raise EngineError("stack invoke transforms are not supported offline")
 
-    def RegisterResourceHook(self, request):
+    def RegisterResourceHook(self, request: resource_pb2.RegisterResourceHookRequest) -> empty_pb2.Empty:
         return empty_pb2.Empty()
 
-    def RegisterErrorHook(self, request):
+    def RegisterErrorHook(self, request: resource_pb2.RegisterErrorHookRequest) -> empty_pb2.Empty:
         return empty_pb2.Empty()
 
-    def SignalAndWaitForShutdown(self, request):
+    def SignalAndWaitForShutdown(self, request: empty_pb2.Empty) -> empty_pb2.Empty:
         return empty_pb2.Empty()
 
 
@@ -393,7 +398,8 @@ def read_project_name(project_dir: Path) -> str:
     project = load_yaml(project_dir / "Pulumi.yaml")
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise StackFileError(f"{project_dir / 'Pulumi.yaml'}: needs a `name`")
-    return project["name"]
+    name: str = project["name"]
+    return name
 
 
 def read_stack_config(project_dir: Path, stack: str) -> StackConfig:
@@ -439,7 +445,7 @@ def _holds_unknown(value: Any) -> bool:
         return any(_holds_unknown(v) for v in value.values())
     if isinstance(value, list):
         return any(_holds_unknown(v) for v in value)
-    return value == UNKNOWN
+    return bool(value == UNKNOWN)
 
 
 def _unknown_but_references(value: Any) -> Any:
@@ -474,7 +480,7 @@ def run_program(
     project_dir: Path,
     stack: str,
     config: StackConfig | None = None,
-    program: Any = None,
+    program: Callable[[], None] | None = None,
     monitor: RecordingMonitor | None = None,
     preview: bool = False,
 ) -> Recording:
@@ -505,7 +511,11 @@ def run_program(
         )
         pulumi_settings.ROOT.set(None)
         set_all_config(dict(config.values), list(config.secret_keys))
-        entry = program or (lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))
+
+        def main() -> None:
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+        entry = program or main
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:

@@ -172,17 +172,17 @@ def _shown(value: Any) -> Any:
 def summary(document: dict[str, Any], today: datetime.date | None = None) -> str:
     """The component tree with resource counts by type, what its Kubernetes version costs, the stack outputs."""
     resources = document["deployment"]["resources"]
-    children: dict[str, list[dict]] = defaultdict(list)
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in resources:
         children[r.get("parent", "")].append(r)
     stack = next(r for r in resources if r["type"] == STACK_TYPE)
     lines: list[str] = []
 
-    def counted(r: dict) -> bool:
+    def counted(r: dict[str, Any]) -> bool:
         """Resources; components (the project's and pulumi-eks's, with their children) are walked instead."""
-        return r["custom"]
+        return bool(r["custom"])
 
-    def walk(component: dict, indent: str) -> None:
+    def walk(component: dict[str, Any], indent: str) -> None:
         name = component["urn"].rsplit("::", 1)[1]
         kids = children[component["urn"]]
         counts = Counter(k["type"] for k in kids if counted(k))

@@ -158,7 +158,9 @@ def addon_inputs(
     return inputs
 
 
-def access_entries(cluster_name: str, entries: dict[str, Any]) -> list[tuple[str, dict, list[tuple[str, dict]]]]:
+def access_entries(
+    cluster_name: str, entries: dict[str, Any]
+) -> list[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]]:
     """authenticationMode.ts createAccessEntries: an entry with its own tags only, and its policy associations."""
     result = []
     for key, entry in sorted(entries.items()):

@@ -20,7 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TextIO
 
 import grpc
 import jsonschema
@@ -120,11 +120,13 @@ def load_deployment(path: Path) -> dict[str, Any]:
 
 def stack_of(document: dict[str, Any]) -> str:
     """The stack named in the resources' URNs (`urn:pulumi:<stack>::<project>::...`)."""
-    return document["deployment"]["resources"][0]["urn"].split("::", 1)[0].split(":")[2]
+    urn: str = document["deployment"]["resources"][0]["urn"]
+    return urn.split("::", 1)[0].split(":")[2]
 
 
 def project_of(document: dict[str, Any]) -> str:
-    return document["deployment"]["resources"][0]["urn"].split("::")[1]
+    urn: str = document["deployment"]["resources"][0]["urn"]
+    return urn.split("::")[1]
 
 
 def to_wire(value: Any) -> Any:
@@ -271,6 +273,7 @@ class Analyzer:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
         )
+        assert self.process.stdout is not None and self.process.stderr is not None  # both are pipes
         line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             self.process.kill()
@@ -296,7 +299,8 @@ class Analyzer:
             self.process.kill()
         self.process.wait()
         for stream in (self.process.stdout, self.process.stderr):
-            stream.close()
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> Self:
         return self
@@ -305,7 +309,8 @@ class Analyzer:
         self.close()
 
     def info(self) -> analyzer_pb2.AnalyzerInfo:
-        return self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        info: analyzer_pb2.AnalyzerInfo = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        return info
 
     def configure(self, config: dict[str, Any]) -> None:
         self.stub.Configure(
@@ -434,12 +439,11 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
 
 
 def render(report: Report, fmt: str) -> str:
-    return {
-        "text": to_text,
-        "markdown": to_markdown,
-        "sarif": lambda r: json.dumps(to_sarif(r), indent=2),
-        "json": lambda r: json.dumps(to_json(r), indent=2),
-    }[fmt](report)
+    if fmt == "sarif":
+        return json.dumps(to_sarif(report), indent=2)
+    if fmt == "json":
+        return json.dumps(to_json(report), indent=2)
+    return to_markdown(report) if fmt == "markdown" else to_text(report)
 
 
 def _verdict(report: Report) -> str:
@@ -515,7 +519,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
     ]
     results = []
     for f in report.findings:
-        result = {
+        result: dict[str, Any] = {
             "ruleId": f.policy,
             "level": SARIF_LEVELS.get(f.enforcement_level, "warning"),
             "message": {"text": f.message or f.description},
@@ -574,7 +578,7 @@ def to_json(report: Report) -> dict[str, Any]:
 # --- the command ---------------------------------------------------------------------
 
 
-def run(path: Path, fmt: str = "text", config_path: Path | None = None, out=None) -> int:
+def run(path: Path, fmt: str = "text", config_path: Path | None = None, out: TextIO | None = None) -> int:
     """The `review` subcommand: 0 no mandatory violation, 1 some, 2 the input or config is not usable."""
     out = out or sys.stdout
     try:

@@ -19,7 +19,8 @@ RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 
 def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
     """Wire properties as plain JSON values; whole numbers come back as ints."""
-    return _whole_numbers(json_format.MessageToDict(struct))
+    values: dict[str, Any] = _whole_numbers(json_format.MessageToDict(struct))
+    return values
 
 
 def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:

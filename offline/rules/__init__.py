@@ -71,7 +71,7 @@ def known(value: Any) -> bool:
         return all(known(v) for v in value.values())
     if isinstance(value, list):
         return all(known(v) for v in value)
-    return value != UNKNOWN
+    return bool(value != UNKNOWN)
 
 
 def plain(value: Any) -> Any:

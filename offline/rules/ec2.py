@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
 
@@ -45,7 +46,7 @@ _SG_RULE_DIRECTION = {
 }
 
 
-def _families(rule_: dict) -> Counter[str]:
+def _families(rule_: dict[str, Any]) -> Counter[str]:
     """How many rules one entry makes per address family: one per CIDR, and a rule that references a security
     group (or itself) or a prefix list counts for IPv4 and IPv6 alike."""
     count: Counter[str] = Counter()
@@ -75,13 +76,13 @@ def _rules_per_group(requests: list[Request]) -> Iterator[tuple[str, str]]:
                 for entry in request.inputs.get(direction) or []:
                     for family, n in _families(entry if isinstance(entry, dict) else {}).items():
                         counts[(request.urn, direction, family)] += n
-        direction = _SG_RULE_DIRECTION.get(request.type) or (
+        rule_direction = _SG_RULE_DIRECTION.get(request.type) or (
             request.inputs.get("type") if request.type == "aws:ec2/securityGroupRule:SecurityGroupRule" else None
         )
         group = request.inputs.get("securityGroupId")
-        if direction and isinstance(group, str) and known(group):
+        if rule_direction and isinstance(group, str) and known(group):
             for family, n in _families(request.inputs).items():
-                counts[(group_urn.get(group, group), direction, family)] += n
+                counts[(group_urn.get(group, group), rule_direction, family)] += n
     for (group, direction, family), count in counts.items():
         if count > 60:
             yield group, f"{count} {family} {direction} rules; the quota is 60 per security group (raise it first)"

@@ -48,9 +48,9 @@ def _inline_policies_per_role(requests: list[Request]) -> Iterator[tuple[str, st
             if isinstance(inline, dict):
                 sizes[role.urn].append(policy_size(plain(inline.get("policy"))))
     for request in requests:
-        role = roles.get(request.inputs.get("role")) if request.type == "aws:iam/rolePolicy:RolePolicy" else None
-        if role is not None:
-            sizes[role.urn].append(policy_size(plain(request.inputs.get("policy"))))
+        owner = roles.get(request.inputs.get("role")) if request.type == "aws:iam/rolePolicy:RolePolicy" else None
+        if owner is not None:
+            sizes[owner.urn].append(policy_size(plain(request.inputs.get("policy"))))
     for urn, found in sizes.items():
         total = sum(s or 0 for s in found)
         if total > 10240:
