@@ -706,6 +706,36 @@ class ObservabilityConfig(_Model):
         return value
 
 
+Quantity = Annotated[
+    str,
+    _matching(
+        r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?",
+        "a Kubernetes quantity such as 16, 500m or 64Gi",
+    ),
+]
+
+
+class TeamQuota(_Model):
+    """What a team's namespace may hold at once (a ResourceQuota). `gpus`: resource name -> count, of the
+    resources the team's pools advertise (`nvidia.com/gpu`, `nvidia.com/mig-<profile>`)."""
+
+    gpus: dict[str, Annotated[int, _between(0, 10000)]] = Field(default_factory=dict)
+    cpu: Quantity = "16"
+    memory: Quantity = "64Gi"
+    pods: Annotated[int, _between(1, 10000)] = 50
+
+
+class TeamConfig(_Model):
+    """A team: its namespace, who pays for it, the GPU pools it may use, its quota and its members."""
+
+    name: DnsLabel
+    cost_center: LabelValue | None = None  # default: the stack's labels.costCenter
+    product: LabelValue | None = None  # default: the stack's labels.product
+    gpu_pools: tuple[DnsLabel, ...] = ()
+    quota: TeamQuota = _section()
+    member_role_arns: tuple[RoleArn, ...] = ()
+
+
 class PlatformConfig(_Model):
     """Everything one stack of the platform is built from."""
 
@@ -717,6 +747,42 @@ class PlatformConfig(_Model):
     gpu_pools: tuple[GpuPoolConfig, ...] = ()
     storage: StorageConfig = _section()
     observability: ObservabilityConfig = _section()
+    teams: tuple[TeamConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _teams_fit_the_platform(self) -> Self:
+        """Each team's pools exist, its GPU quota names what they advertise, its members are not admins."""
+        from gpu_platform.components import sharing  # sharing reads GpuPoolConfig: imported when needed
+
+        pools = {p.name: p for p in self.gpu_pools}
+        admins = set(self.cluster.admin_role_arns)
+        problems: list[str] = []
+        repeated = _repeated([t.name for t in self.teams])
+        if repeated:
+            problems.append(f"-.teams: team names must be unique ({', '.join(repeated)} repeated)")
+        for i, team in enumerate(self.teams):
+            unknown = [p for p in team.gpu_pools if p not in pools]
+            if unknown:
+                problems.append(
+                    f"{i}.gpuPools: {', '.join(unknown)} is no GPU pool of this stack; pools: "
+                    f"{', '.join(pools) or 'none'}"
+                )
+            offered = {r for p in team.gpu_pools if p in pools for r in sharing.advertised(pools[p])}
+            for resource in team.quota.gpus:
+                if resource not in offered:
+                    problems.append(
+                        f"{i}.quota.gpus: {resource} is advertised by none of the team's pools "
+                        f"({', '.join(sorted(offered)) or 'the team has no GPU pool'})"
+                    )
+            both = sorted(admins & set(team.member_role_arns))
+            if both:
+                problems.append(
+                    f"{i}.memberRoleArns: {', '.join(both)} is also in cluster.adminRoleArns; an IAM role has one "
+                    "access entry per cluster: keep it in one list"
+                )
+        if problems:
+            raise PydanticCustomError("team_problems", "{problems}", {"problems": "\n".join(problems)})
+        return self
 
     @field_validator("cluster")
     @classmethod
@@ -853,22 +919,22 @@ def read_stack_config() -> PlatformConfig:
 
 
 def _pool_by_name(problem: str, raw: Any) -> str:
-    """`platform.gpuPools[3].sharing` -> `platform.gpuPools[h100-mig].sharing`: pools have names, users
-    know them; the index stays where the pool has no usable, unique name."""
-    pools = raw.get("gpuPools") if isinstance(raw, dict) else None
-    names = [p.get("name") if isinstance(p, dict) else None for p in pools] if isinstance(pools, list) else []
+    """`platform.gpuPools[3].sharing` -> `platform.gpuPools[h100-mig].sharing`, and teams alike: they have
+    names, users know them; the index stays where the entry has no usable, unique name."""
 
     def name(match: re.Match[str]) -> str:
-        index = int(match.group(1))
+        key, index = match.group(1), int(match.group(2))
+        entries = raw.get(key) if isinstance(raw, dict) else None
+        names = [e.get("name") if isinstance(e, dict) else None for e in entries] if isinstance(entries, list) else []
         found = names[index] if index < len(names) else None
         usable = (
             isinstance(found, str)
             and re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", found)
             and names.count(found) == 1
         )
-        return f"{CONFIG_KEY}.gpuPools[{found if usable else index}]"
+        return f"{CONFIG_KEY}.{key}[{found if usable else index}]"
 
-    return re.sub(rf"{CONFIG_KEY}\.gpuPools\[(\d+)\]", name, problem)
+    return re.sub(rf"{CONFIG_KEY}\.(gpuPools|teams)\[(\d+)\]", name, problem)
 
 
 def _path(loc: tuple[str | int, ...], user_typed_last: bool = False) -> str:
@@ -884,6 +950,14 @@ def _path(loc: tuple[str | int, ...], user_typed_last: bool = False) -> str:
 
 def _describe(error: dict[str, Any]) -> list[str]:
     """Problem lines of one pydantic error; a parent's check of several keys gives a line per key."""
+    if error["type"] == "team_problems":  # "<index>.<key.path>: why", or "-.<key>" for the whole list
+        found = []
+        for line in error["ctx"]["problems"].split("\n"):
+            where, why = line.split(": ", 1)
+            index, _, key = where.partition(".")
+            loc: tuple[str | int, ...] = (key,) if index == "-" else ("teams", int(index), *key.split("."))
+            found.append(f"{_path(loc, user_typed_last=True)}: {why}")
+        return found
     if error["type"] == "pool_problems":
         lines = error["ctx"]["problems"].split("\n")
         return [f"{_path((*error['loc'], key))}: {why}" for key, why in (line.split(": ", 1) for line in lines)]
