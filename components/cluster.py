@@ -124,6 +124,10 @@ class Cluster(pulumi.ComponentResource):
             endpoint_public_access=config.endpoint_public_access,
             public_access_cidrs=list(config.public_access_cidrs) or None,
             authentication_mode=eks.AuthenticationMode.API,
+            # Team namespaces are isolated by NetworkPolicies, which the VPC CNI enforces only with its
+            # network policy agent on (EKS user guide, cni-network-policy; pulumi-eks cni-addon.ts
+            # mergeConfigurationValues writes enableNetworkPolicy into the add-on's configuration).
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             access_entries={
                 f"admin-{i}": eks.AccessEntryArgs(
                     principal_arn=arn,

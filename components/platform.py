@@ -21,6 +21,7 @@ from gpu_platform.components.labels import CostLabels
 from gpu_platform.components.log_encryption import log_group_key
 from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
+from gpu_platform.components.tenancy import Tenancy
 from gpu_platform.components.storage import Storage
 
 INFERENCE_NAMESPACE = "inference"
@@ -141,6 +142,9 @@ class Platform(pulumi.ComponentResource):
                 pod_labels,
                 opts=child,
             )
+        self.tenancy = (
+            Tenancy(f"{name}-tenancy", config.teams, self.cluster, labels, opts=child) if config.teams else None
+        )
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
 

@@ -456,7 +456,9 @@ def _eks_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
         f"{ctx.name}-vpc-cni",
         f"{name}:vpc-cni",
         {"arn": arn("eks", ctx.region, f"addon/{name}/vpc-cni/x")},
-        inputs=pulumi_eks.addon_inputs(name, "vpc-cni", addon_version, tags, pulumi_eks.VPC_CNI_CONFIGURATION),
+        inputs=pulumi_eks.addon_inputs(
+            name, "vpc-cni", addon_version, tags, pulumi_eks.vpc_cni_configuration(ctx.inputs.get("vpcCniOptions"))
+        ),
         parent=cni["urn"],
         depends=(eks_cluster["urn"],),
     )
@@ -577,6 +579,15 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "eks:index:Cluster": _eks_cluster,
     "aws:eks/cluster:Cluster": _aws_eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    # EKS names an access entry <cluster>:<principal> (terraform-provider-aws eks access entry id).
+    "aws:eks/accessEntry:AccessEntry": lambda ctx: (
+        f"{ctx.inputs.get('clusterName')}:{ctx.inputs.get('principalArn')}",
+        {
+            "accessEntryArn": arn(
+                "eks", ctx.region, f"access-entry/{ctx.inputs.get('clusterName')}/role/{digest(ctx.urn, length=12)}"
+            )
+        },
+    ),
     "aws:ec2/placementGroup:PlacementGroup": _placement_group,
     "random:index/randomPassword:RandomPassword": _random_password,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
@@ -599,6 +610,10 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
             "monitoring.coreos.com/v1:PrometheusRule",
             "networking.k8s.io/v1:NetworkPolicy",
             "scheduling.k8s.io/v1:PriorityClass",
+            "core/v1:ResourceQuota",
+            "core/v1:LimitRange",
+            "rbac.authorization.k8s.io/v1:Role",
+            "rbac.authorization.k8s.io/v1:RoleBinding",
             "policy/v1:PodDisruptionBudget",
         )
     },

@@ -36,7 +36,12 @@ KNOWN_OPTIONS = {
     "skipDefaultSecurityGroups",
     "tags",
     "clusterTags",
+    "vpcCniOptions",
 }
+# vpcCniOptions this model knows: enableNetworkPolicy (cni-addon.ts mergeConfigurationValues), and the
+# conflict settings at the values the add-on gets anyway (the Python SDK sends its OVERWRITE defaults).
+KNOWN_VPC_CNI_OPTIONS = {"enableNetworkPolicy"}
+DEFAULT_VPC_CNI_OPTIONS = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
 # What the options must be for this model to hold (anything else changes what pulumi-eks registers).
 REQUIRED = {
     "skipDefaultNodeGroup": True,
@@ -46,25 +51,31 @@ REQUIRED = {
 }
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 # addons/cni-addon.ts computeEnv defaults, keys sorted by stringifyAddonConfiguration.
-VPC_CNI_CONFIGURATION = json.dumps(
-    {
-        "env": {
-            "AWS_VPC_ENI_MTU": "9001",
-            "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
-            "AWS_VPC_K8S_CNI_EXTERNALSNAT": "false",
-            "AWS_VPC_K8S_CNI_LOGLEVEL": "DEBUG",
-            "AWS_VPC_K8S_CNI_LOG_FILE": "/host/var/log/aws-routed-eni/ipamd.log",
-            "AWS_VPC_K8S_CNI_VETHPREFIX": "eni",
-            "AWS_VPC_K8S_PLUGIN_LOG_FILE": "/var/log/aws-routed-eni/plugin.log",
-            "AWS_VPC_K8S_PLUGIN_LOG_LEVEL": "DEBUG",
-            "ENABLE_POD_ENI": "false",
-            "WARM_ENI_TARGET": "1",
-        },
-        "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "false"}},
+_VPC_CNI_DEFAULTS: dict[str, Any] = {
+    "env": {
+        "AWS_VPC_ENI_MTU": "9001",
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
+        "AWS_VPC_K8S_CNI_EXTERNALSNAT": "false",
+        "AWS_VPC_K8S_CNI_LOGLEVEL": "DEBUG",
+        "AWS_VPC_K8S_CNI_LOG_FILE": "/host/var/log/aws-routed-eni/ipamd.log",
+        "AWS_VPC_K8S_CNI_VETHPREFIX": "eni",
+        "AWS_VPC_K8S_PLUGIN_LOG_FILE": "/var/log/aws-routed-eni/plugin.log",
+        "AWS_VPC_K8S_PLUGIN_LOG_LEVEL": "DEBUG",
+        "ENABLE_POD_ENI": "false",
+        "WARM_ENI_TARGET": "1",
     },
-    separators=(",", ":"),
-    sort_keys=True,
-)
+    "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "false"}},
+}
+
+
+def vpc_cni_configuration(options: dict[str, Any] | None) -> str:
+    """The vpc-cni add-on's configurationValues: computeEnv's defaults, `enableNetworkPolicy` as the string
+    "true"/"false" when set (mergeConfigurationValues), keys sorted as stringifyAddonConfiguration writes them."""
+    config = dict(_VPC_CNI_DEFAULTS)
+    enabled = (options or {}).get("enableNetworkPolicy")
+    if enabled is not None:
+        config["enableNetworkPolicy"] = "true" if enabled else "false"
+    return json.dumps(config, separators=(",", ":"), sort_keys=True)
 
 
 class UnmodelledOption(LookupError):
@@ -73,6 +84,11 @@ class UnmodelledOption(LookupError):
 
 def check_options(inputs: dict[str, Any]) -> None:
     unknown = sorted(k for k, v in inputs.items() if k not in KNOWN_OPTIONS and v not in (None, {}, []))
+    unknown += sorted(
+        f"vpcCniOptions.{k}={v!r}"
+        for k, v in (inputs.get("vpcCniOptions") or {}).items()
+        if k not in KNOWN_VPC_CNI_OPTIONS and DEFAULT_VPC_CNI_OPTIONS.get(k) != v
+    )
     wrong = sorted(k for k, want in REQUIRED.items() if inputs.get(k) != want)
     if unknown or wrong:
         raise UnmodelledOption(
