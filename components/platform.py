@@ -21,8 +21,8 @@ from gpu_platform.components.labels import CostLabels
 from gpu_platform.components.log_encryption import log_group_key
 from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
-from gpu_platform.components.tenancy import Tenancy
 from gpu_platform.components.storage import Storage
+from gpu_platform.components.tenancy import Tenancy
 
 INFERENCE_NAMESPACE = "inference"
 # Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-
 from gpu_platform.components.cluster import Cluster
 from gpu_platform.components.config import TeamConfig
 from gpu_platform.components.labels import COST_CENTER, PRODUCT, CostLabels

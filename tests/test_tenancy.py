@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from gpu_platform.components.config import ConfigError, load_platform_config
+
 from tests.planning import MINIMAL, PROJECT, Plan, with_changes
 
 L4_POOL = {"name": "l4", "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4}}
@@ -138,8 +138,10 @@ def test_a_stack_without_teams_makes_no_tenancy():
         ),
         (
             {"teams": [{**TEAM, "quota": {"gpus": {"nvidia.com/mig-1g.10gb": 7}}}]},
-            "platform.teams[search].quota.gpus: nvidia.com/mig-1g.10gb is advertised by none of the team's pools "
-            "(nvidia.com/gpu)",
+            (
+                "platform.teams[search].quota.gpus: nvidia.com/mig-1g.10gb is advertised by none of the team's pools "
+                "(nvidia.com/gpu)"
+            ),
         ),
         ({"teams": [TEAM, TEAM]}, "platform.teams: team names must be unique (search repeated)"),
         (
