@@ -11,7 +11,7 @@ AMTOOL := $(TOOLS)/prometheus-alertmanager/usr/bin/amtool
 # shellcheck judges the scripts nodes run at boot (Debian's shellcheck package, unpacked the same way).
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 
-.PHONY: plan test lint bench clean policy-venv
+.PHONY: plan test lint bench wheel clean policy-venv
 
 # What planning needs (the project and its pins), then what tests and lint add (the dev extra).
 $(VENV)/.program: requirements.txt pyproject.toml
@@ -59,5 +59,10 @@ policies/venv/.installed: policies/requirements.txt
 	policies/venv/bin/pip install --quiet --disable-pip-version-check -r policies/requirements.txt
 	touch $@
 
+# A wheel of exactly what is committed: setuptools reuses build/lib, so it starts empty (dist/).
+wheel: $(VENV)/.installed
+	rm -rf build/lib build/bdist.* dist
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
+
 clean:
-	rm -rf build .pytest_cache .hypothesis $(TOOLS)
+	rm -rf build dist .pytest_cache .hypothesis $(TOOLS)

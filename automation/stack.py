@@ -9,7 +9,9 @@ policy config (`policies/config/<stack>.json` when there is one).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +37,7 @@ from gpu_platform.automation.config import (
 from gpu_platform.automation.errors import (
     BackendError,
     ConcurrentUpdateError,
+    InvalidConfigError,
     OperationFailedError,
     PlanError,
     PolicyPackNotReadyError,
@@ -103,6 +106,24 @@ class _Streams:
         return "\n".join(self.err)
 
 
+DEFAULT_PACK_CACHE = Path.home() / ".cache" / "gpu-platform"
+
+
+def is_checkout(project_dir: Path) -> bool:
+    """A checkout of this project (its pyproject.toml beside Pulumi.yaml), not an installed copy."""
+    return (Path(project_dir) / "pyproject.toml").exists()
+
+
+def installed_pack(pack: Path, cache: Path) -> Path:
+    """A copy of an installed copy's policy pack that the CLI runs with this interpreter."""
+    target = cache / f"policy-pack-{yaml.safe_load((pack / 'PulumiPolicy.yaml').read_text()).get('version', '0')}"
+    shutil.copytree(pack, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    settings = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())
+    settings["runtime"] = {"name": "python", "options": {"virtualenv": sys.prefix}}
+    (target / "PulumiPolicy.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return target
+
+
 class PlatformStack:
     """A stack of the platform and its validated config.
 
@@ -162,6 +183,17 @@ class PlatformStack:
         With `config` (a PlatformConfig or the raw `platform` mapping), it is validated and written to the
         stack's config with `pulumi config set-all`.
         """
+        if not is_checkout(project_dir):
+            raise InvalidConfigError(
+                stack,
+                [
+                    (
+                        f"PlatformStack.local runs the program of a checkout of this project, and {project_dir} is an "
+                        "installed copy (no pyproject.toml): use PlatformStack.inline(stack, config), with "
+                        "load_config(stack) or a config of your own"
+                    )
+                ],
+            )
         if config is None:
             validated = validate(read_stack_file(stack, project_dir).get(PLATFORM_KEY), stack)
         else:
@@ -219,7 +251,13 @@ class PlatformStack:
 
     @property
     def policy_pack(self) -> Path:
-        return self.project_dir / "policies"
+        """The pack the CLI runs: the checkout's `policies/`, or, for an installed copy (whose site-packages
+        must not hold a virtualenv), a copy of it set to run with this interpreter, which has pulumi-policy
+        (a dependency of the package): PulumiPolicy.yaml's `virtualenv` may be any path."""
+        pack = self.project_dir / "policies"
+        if is_checkout(self.project_dir) or (pack / "venv").exists():
+            return pack
+        return installed_pack(pack, Path(self.work_dir) if self.work_dir else DEFAULT_PACK_CACHE)
 
     @property
     def policy_config(self) -> Path | None:
@@ -325,14 +363,17 @@ class PlatformStack:
         return self._pulumi_command
 
     def _check_policy_pack(self) -> None:
-        """The CLI runs the pack with its own virtualenv (PulumiPolicy.yaml: virtualenv: venv), never creates it."""
-        venv = self.policy_pack / "venv"
+        """The CLI runs the pack with the virtualenv PulumiPolicy.yaml names (relative to the pack: `venv`), and
+        never creates it."""
+        pack = self.policy_pack
+        options = (yaml.safe_load((pack / "PulumiPolicy.yaml").read_text()).get("runtime") or {}).get("options") or {}
+        venv = pack / str(options.get("virtualenv", "venv"))  # an absolute path stays as it is
         if not (venv / "bin" / "python").exists() or not any(venv.glob("lib/python*/site-packages/pulumi_policy")):
             raise PolicyPackNotReadyError(
                 f"the policy pack's virtualenv {venv} is missing or lacks pulumi-policy, and `pulumi preview "
                 "--policy-pack` runs the pack with it without creating it; build it with `make policy-venv` "
                 f"(or `python3 -m venv {venv} && {venv}/bin/pip "
-                f"install -r {self.policy_pack / 'requirements.txt'}`)"
+                f"install -r {pack / 'requirements.txt'}`)"
             )
 
     def _project_settings(self) -> auto.ProjectSettings:
@@ -417,6 +458,7 @@ class PlatformStack:
     def _operation(
         self, operation: str, on_event: OnEvent | None, on_output: OnOutput | None
     ) -> Iterator[tuple[auto.Stack, EventCollector, _Streams]]:
+        self._command()  # the CLI first: without it nothing else matters
         if operation in ("preview", "up"):
             self._check_policy_pack()
         stack = self.stack()

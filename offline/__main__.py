@@ -20,11 +20,17 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__)
+    # `python -m offline` in a checkout, `gpu-platform-offline` (or `python -m gpu_platform.offline`) installed.
+    prog = "python -m offline" if __spec__ is None or __spec__.name == "offline.__main__" else Path(sys.argv[0]).name
+    if prog == "__main__.py":
+        prog = "python -m gpu_platform.offline"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     plan_cmd = commands.add_parser("plan", help="write the plan of a stack as a `pulumi stack export` document")
     plan_cmd.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
-    plan_cmd.add_argument("--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json)")
+    plan_cmd.add_argument(
+        "--out", type=Path, help="where to write the plan (default: build/plan-<stack>.json under the current folder)"
+    )
     plan_cmd.add_argument(
         "--preview",
         action="store_true",
@@ -49,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     return write_plan(
         args.project,
         args.stack,
-        args.out or args.project / "build" / f"plan-{args.stack}{suffix}.json",
+        args.out or Path("build") / f"plan-{args.stack}{suffix}.json",
         preview=args.preview,
     )
 

@@ -564,9 +564,44 @@ def test_the_cli_stand_in_refuses_flags_its_version_lacks():
 def test_preview_without_the_packs_virtualenv_says_how_to_build_it(backend, tmp_path, monkeypatch):
     pack = tmp_path / "policies"
     pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text((ROOT / "policies" / "PulumiPolicy.yaml").read_text())  # no venv
     monkeypatch.setattr(PlatformStack, "policy_pack", property(lambda self: pack))
     cli = FakePulumi(("dev",))
     with pytest.raises(PolicyPackNotReadyError) as raised:
         dev_stack(cli, backend, tmp_path).preview()
     assert "make policy-venv" in str(raised.value) and str(pack / "venv") in str(raised.value)
     assert not any(c.argv[:1] in (["preview"], ["--non-interactive"]) and "preview" in c.argv for c in cli.calls)
+
+
+def _installed_copy(tmp_path: Path) -> Path:
+    """What `pip install` puts in site-packages: the program's files, no pyproject.toml, no pack venv."""
+    import shutil
+
+    copy = tmp_path / "site-packages" / "gpu_platform"
+    copy.mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "policies", copy / "policies", ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    return copy
+
+
+def test_an_installed_copy_runs_its_pack_with_this_interpreter_from_a_copy_outside_site_packages(tmp_path):
+    import sys
+
+    copy = _installed_copy(tmp_path)
+    stack = PlatformStack(
+        "dev", load_config("dev"), inline=True, set_config=True, project_dir=copy, work_dir=tmp_path / "cache"
+    )
+    pack = stack.policy_pack
+    assert pack.parent == tmp_path / "cache" and not pack.is_relative_to(copy)
+    assert yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"] == {
+        "name": "python",
+        "options": {"virtualenv": sys.prefix},
+    }
+    assert (pack / "__main__.py").exists() and (pack / "config" / "dev.json").exists()
+    stack._check_policy_pack()  # this interpreter has pulumi-policy: ready without a venv in site-packages
+
+
+def test_local_names_inline_as_the_way_for_an_installed_copy(tmp_path):
+    with pytest.raises(InvalidConfigError, match="is an installed copy .* use PlatformStack.inline"):
+        PlatformStack.local("dev", project_dir=_installed_copy(tmp_path))

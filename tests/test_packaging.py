@@ -1,0 +1,39 @@
+"""The versions the project is tested with are written once, and every install agrees with them."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from tests.planning import ROOT
+
+
+def _pins(path: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / path).read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return pins
+
+
+def test_the_policy_packs_pins_agree_with_the_projects():
+    constraints, pack = _pins("constraints.txt"), _pins("policies/requirements.txt")
+    assert pack and all(constraints[name] == version for name, version in pack.items()), (pack, constraints)
+
+
+def test_every_tested_version_is_inside_the_range_a_service_may_install():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    constraints = _pins("constraints.txt")
+    assert set(ranges) <= set(constraints), set(ranges) - set(constraints)
+    for name, requirement in ranges.items():
+        assert requirement.specifier.contains(Version(constraints[name]), prereleases=True), (name, requirement)
+
+
+def test_the_installs_apply_the_constraints_and_install_the_project():
+    assert (ROOT / "requirements.txt").read_text().splitlines()[-2:] == ["-c constraints.txt", "-e ."]
+    assert "-c constraints.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
