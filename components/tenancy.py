@@ -16,6 +16,7 @@ from gpu_platform.components.config import TeamConfig
 from gpu_platform.components.labels import COST_CENTER, PRODUCT, CostLabels
 
 TEAM_LABEL = "gpu-platform.io/team"
+POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"  # the pools a team may use, for the pack's tenancy rule
 RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 MONITORING_NAMESPACE = "monitoring"
 # Defaults for containers that set no requests or limits, so the quota counts every pod (a quota on
@@ -156,7 +157,13 @@ class Tenancy(pulumi.ComponentResource):
             TEAM_LABEL: team.name,
         }
         namespace = k8s.core.v1.Namespace(
-            prefix, metadata={"name": team.name, "labels": {**team_labels, **RESTRICTED}}, opts=on_cluster
+            prefix,
+            metadata={
+                "name": team.name,
+                "labels": {**team_labels, **RESTRICTED},
+                "annotations": {POOLS_ANNOTATION: ",".join(team.gpu_pools)},
+            },
+            opts=on_cluster,
         )
         in_namespace = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes, depends_on=[namespace])
         metadata = {"namespace": team.name, "labels": team_labels}

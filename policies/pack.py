@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import gpu, iam, nodes, prod, storage, tags
+from . import gpu, iam, nodes, prod, storage, tags, tenancy
 
 NAME = "gpu-platform"
 POLICIES: list[Policy] = [
@@ -20,4 +20,5 @@ POLICIES: list[Policy] = [
     iam.irsa_trust,
     prod.protect_stateful,
     prod.private_encrypted_cluster,
+    tenancy.tenancy,
 ]

@@ -221,3 +221,43 @@ def deployment(pool: str = "h100-mig", resource: str = MIG, count: int = 1, kind
 
 def gpu_stack() -> list[R]:
     return [launch_template(), node_group(), system_node_group(), deployment()]
+
+
+def team(name: str = "search", pools: str = "h100-mig") -> list[R]:
+    """A team as components/tenancy.py builds it: its pool's node group, namespace, quota, defaults, deny."""
+    meta = {"namespace": name, "labels": {**COST, "gpu-platform.io/team": name}}
+    return [
+        node_group(pools),  # 56 MIG slices a node, maxSize 4: 224
+        R(
+            "kubernetes:core/v1:Namespace",
+            name,
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": {**COST, "gpu-platform.io/team": name},
+                    "annotations": {"gpu-platform.io/gpu-pools": pools},
+                }
+            },
+        ),
+        R(
+            "kubernetes:core/v1:ResourceQuota",
+            f"{name}-quota",
+            {"metadata": {**meta, "name": "team-quota"}, "spec": {"hard": {f"requests.{MIG}": "28", "pods": "50"}}},
+        ),
+        R(
+            "kubernetes:core/v1:LimitRange",
+            f"{name}-defaults",
+            {
+                "metadata": {**meta, "name": "container-defaults"},
+                "spec": {"limits": [{"type": "Container", "default": {"cpu": "1"}}]},
+            },
+        ),
+        R(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            f"{name}-default-deny",
+            {
+                "metadata": {**meta, "name": "default-deny"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            },
+        ),
+    ]

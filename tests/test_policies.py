@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from policies import gpu, iam, nodes, pack, prod, storage, tags
+from policies import gpu, iam, nodes, pack, prod, storage, tags, tenancy
 from tests import policy_resources as res
 from tests.policy_harness import R, judge
 
@@ -452,6 +452,31 @@ CASES = [
         [R("eks:index:Cluster", "cluster", {})],
         None,
         [],
+    ),
+    # tenancy
+    ("a team held in, its quota within its pool", tenancy.tenancy, res.team(), None, []),
+    (
+        "a team namespace without its quota, limit range and default deny",
+        tenancy.tenancy,
+        res.team()[:2],
+        None,
+        ["team namespace search: has no quota, no limit range, no default deny"],
+    ),
+    (
+        "a deny policy that lets something through is no default deny",
+        tenancy.tenancy,
+        [*res.team()[:-1], res.team()[-1].but(**{"spec.ingress": [{"from": [{"podSelector": {}}]}]})],
+        None,
+        ["team namespace search: has no default deny"],
+    ),
+    (
+        "a GPU quota larger than the team's pools at maxSize",
+        tenancy.tenancy,
+        [*res.team()[:2], res.team()[2].but(**{"spec.hard": {f"requests.{res.MIG}": "300"}}), *res.team()[3:]],
+        None,
+        [
+            f"team namespace search: quota requests.{res.MIG}=300 is more than its pools (h100-mig) hold at maxSize (224)"
+        ],
     ),
 ]
 

@@ -1,0 +1,91 @@
+"""Teams: every team namespace is held in, and no team may be promised more GPUs than its pools hold."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+from .gpu import pools_of
+from .shapes import NODE_GROUP_TYPES, gpu_pool_name, items, mapping
+
+TEAM_LABEL = "gpu-platform.io/team"
+POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def _denies_all(spec: Mapping[str, Any]) -> bool:
+    """A default deny: every pod, both directions, nothing allowed."""
+    types = set(items(spec.get("policyTypes")))
+    return (
+        not mapping(spec.get("podSelector"))
+        and {"Ingress", "Egress"} <= types
+        and not items(spec.get("ingress"))
+        and not items(spec.get("egress"))
+    )
+
+
+def _max_sizes(resources: Any) -> dict[str, int]:
+    """Each GPU pool's most nodes (its node group's scalingConfig.maxSize)."""
+    sizes: dict[str, int] = {}
+    for r in resources:
+        name = gpu_pool_name(r.props) if r.resource_type in NODE_GROUP_TYPES else None
+        if name:
+            most = mapping(r.props.get("scalingConfig")).get("maxSize")
+            sizes[name] = int(most) if isinstance(most, (int, float)) else 0
+    return sizes
+
+
+def _tenancy(args: Any, report_violation: Any) -> None:
+    held: dict[str, set[str]] = defaultdict(set)
+    quotas: dict[str, Mapping[str, Any]] = {}
+    for r in args.resources:
+        if r.resource_type not in (QUOTA, LIMIT_RANGE, NETWORK_POLICY):
+            continue
+        namespace = mapping(r.props.get("metadata")).get("namespace")
+        if r.resource_type == QUOTA:
+            held[namespace].add("quota")
+            quotas[namespace] = mapping(mapping(r.props.get("spec")).get("hard"))
+        elif r.resource_type == LIMIT_RANGE:
+            held[namespace].add("limit range")
+        elif _denies_all(mapping(r.props.get("spec"))):
+            held[namespace].add("default deny")
+    pools, sizes = pools_of(args.resources), _max_sizes(args.resources)
+    for r in args.resources:
+        metadata = mapping(r.props.get("metadata"))
+        if r.resource_type != NAMESPACE or not mapping(metadata.get("labels")).get(TEAM_LABEL):
+            continue
+        name = metadata.get("name")
+        missing = [m for m in ("quota", "limit range", "default deny") if m not in held[name]]
+        if missing:
+            report_violation(f"team namespace {name}: has no {', no '.join(missing)}", r.urn)
+        team_pools = [p for p in str(mapping(metadata.get("annotations")).get(POOLS_ANNOTATION) or "").split(",") if p]
+        for key, value in quotas.get(name, {}).items():
+            resource = key.removeprefix("requests.")
+            if "/" not in resource:
+                continue  # cpu, memory, pods: not GPU capacity
+            most = sum(pools[p].advertised.get(resource, 0) * sizes.get(p, 0) for p in team_pools if p in pools)
+            asked = int(value) if str(value).isdigit() else 0
+            if asked > most:
+                report_violation(
+                    f"team namespace {name}: quota {key}={asked} is more than its pools "
+                    f"({', '.join(team_pools) or 'none'}) hold at maxSize ({most})",
+                    r.urn,
+                )
+
+
+tenancy = StackValidationPolicy(
+    name="tenancy",
+    description=(
+        "Every team namespace has its ResourceQuota, LimitRange and default-deny NetworkPolicy, and no team's "
+        "GPU quota is more than its pools hold at maxSize: build teams with components/tenancy.py and size "
+        "the quota to the pools (or the pools to the quota)."
+    ),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_tenancy,
+)
