@@ -51,6 +51,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/plan_time.py
 	$(PY) benchmarks/review_time.py
+	$(PY) benchmarks/admission_time.py
 
 # The policy pack's own virtualenv, as `pulumi preview --policy-pack policies` runs it.
 policy-venv: policies/venv/.installed
