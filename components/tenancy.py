@@ -19,10 +19,14 @@ TEAM_LABEL = "gpu-platform.io/team"
 POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"  # the pools a team may use, for the pack's tenancy rule
 RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 MONITORING_NAMESPACE = "monitoring"
-# Defaults for containers that set no requests or limits, so the quota counts every pod (a quota on
-# requests.cpu refuses pods without requests: Kubernetes docs, "Resource Quotas").
-CONTAINER_DEFAULTS = {"cpu": "1", "memory": "1Gi"}
+# Default requests for containers that set none, so the quota counts every pod (a quota on requests.cpu
+# refuses pods without requests: Kubernetes docs, "Resource Quotas"). No default limits: a LimitRange does not
+# check that its defaults fit a container's own requests ("Limit Ranges"), so a default cpu limit of 1 would
+# refuse the GPU server that asks for 8 CPUs and sets only its GPU limit, the shape the pack approves.
 CONTAINER_DEFAULT_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
+# Priority classes a team may not use: they could preempt other teams (any namespace may use the system ones
+# since Kubernetes 1.17; "Pod Priority and Preemption" warns of this). A quota scoped to them allows 0 pods.
+RESERVED_PRIORITIES = ("inference-critical", "system-cluster-critical", "system-node-critical")
 # Scheduling priority: inference-critical may preempt the others, inference may preempt batch, and batch
 # never preempts anything (preemptionPolicy Never: Kubernetes docs, "Pod Priority and Preemption").
 PRIORITY_CLASSES = (
@@ -38,8 +42,17 @@ MEMBER_RULES = (
         ("pods", "pods/log", "services", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims"),
         ("get", "list", "watch", "create", "update", "patch", "delete"),
     ),
-    ("", ("pods/exec", "pods/portforward"), ("create", "get")),
-    ("", ("events", "resourcequotas", "limitranges"), ("get", "list", "watch")),
+    ("", ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get")),
+    ("", ("pods/ephemeralcontainers",), ("get", "patch", "update")),  # kubectl debug
+    ("", ("events", "resourcequotas", "limitranges", "endpoints"), ("get", "list", "watch")),
+    ("discovery.k8s.io", ("endpointslices",), ("get", "list", "watch")),
+    ("apps", ("deployments/scale", "statefulsets/scale"), ("get", "update", "patch")),  # kubectl scale
+    # their own scrape targets (the namespace's NetworkPolicies let Prometheus in)
+    (
+        "monitoring.coreos.com",
+        ("servicemonitors", "podmonitors"),
+        ("get", "list", "watch", "create", "update", "patch", "delete"),
+    ),
     (
         "apps",
         ("deployments", "statefulsets", "replicasets"),
@@ -60,15 +73,16 @@ def member_group(team: TeamConfig) -> str:
 def quota_of(team: TeamConfig) -> dict[str, str]:
     """The ResourceQuota's `hard`: GPUs as `requests.<resource>` only (an extended resource cannot be
     overcommitted, so Kubernetes allows no `limits.` quota for it: docs, "Resource Quotas", extended
-    resources), CPU and memory as requests and limits, and pods."""
+    resources), CPU and memory requests (a limits quota would refuse pods without limits), pods, and no
+    LoadBalancer or NodePort services (a team publishes through the platform, not straight into the VPC)."""
     quota = team.quota
     return {
         **{f"requests.{resource}": str(count) for resource, count in sorted(quota.gpus.items())},
         "requests.cpu": quota.cpu,
-        "limits.cpu": quota.cpu,
         "requests.memory": quota.memory,
-        "limits.memory": quota.memory,
         "pods": str(quota.pods),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     }
 
 
@@ -176,10 +190,19 @@ class Tenancy(pulumi.ComponentResource):
         k8s.core.v1.LimitRange(
             f"{prefix}-defaults",
             metadata={**metadata, "name": "container-defaults"},
+            spec={"limits": [{"type": "Container", "defaultRequest": CONTAINER_DEFAULT_REQUESTS}]},
+            opts=in_namespace,
+        )
+        k8s.core.v1.ResourceQuota(
+            f"{prefix}-reserved-priorities",
+            metadata={**metadata, "name": "reserved-priorities"},
             spec={
-                "limits": [
-                    {"type": "Container", "default": CONTAINER_DEFAULTS, "defaultRequest": CONTAINER_DEFAULT_REQUESTS}
-                ]
+                "hard": {"pods": "0"},
+                "scopeSelector": {
+                    "matchExpressions": [
+                        {"scopeName": "PriorityClass", "operator": "In", "values": list(RESERVED_PRIORITIES)}
+                    ]
+                },
             },
             opts=in_namespace,
         )

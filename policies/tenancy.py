@@ -49,8 +49,11 @@ def _tenancy(args: Any, report_violation: Any) -> None:
             continue
         namespace = mapping(r.props.get("metadata")).get("namespace")
         if r.resource_type == QUOTA:
+            spec = mapping(r.props.get("spec"))
+            if spec.get("scopeSelector") or spec.get("scopes"):
+                continue  # a scoped quota (e.g. reserved priorities) holds only some pods
             held[namespace].add("quota")
-            quotas[namespace] = mapping(mapping(r.props.get("spec")).get("hard"))
+            quotas[namespace] = mapping(spec.get("hard"))
         elif r.resource_type == LIMIT_RANGE:
             held[namespace].add("limit range")
         elif _denies_all(mapping(r.props.get("spec"))):

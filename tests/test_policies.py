@@ -470,6 +470,25 @@ CASES = [
         ["team namespace search: has no default deny"],
     ),
     (
+        "a quota scoped to some pods is not the team's quota",
+        tenancy.tenancy,
+        [
+            *res.team()[:2],
+            res.team()[2].but(
+                **{
+                    "spec.scopeSelector": {
+                        "matchExpressions": [
+                            {"scopeName": "PriorityClass", "operator": "In", "values": ["inference-critical"]}
+                        ]
+                    }
+                }
+            ),
+            *res.team()[3:],
+        ],
+        None,
+        ["team namespace search: has no quota"],
+    ),
+    (
         "a GPU quota larger than the team's pools at maxSize",
         tenancy.tenancy,
         [*res.team()[:2], res.team()[2].but(**{"spec.hard": {f"requests.{res.MIG}": "300"}}), *res.team()[3:]],

@@ -43,20 +43,32 @@ def test_a_team_namespace_carries_its_cost_labels_and_enforces_restricted_pod_se
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_the_quota_counts_gpus_as_requests_only_and_cpu_memory_pods_both_ways(teams_plan):
-    [quota] = in_namespace(teams_plan, "kubernetes:core/v1:ResourceQuota", "search").values()
-    # Kubernetes allows only `requests.` quota items for extended resources (docs, "Resource Quotas").
-    assert quota["inputs"]["spec"]["hard"] == {
+def test_the_quota_counts_gpu_cpu_memory_requests_and_pods_and_allows_no_published_services(teams_plan):
+    quotas = in_namespace(teams_plan, "kubernetes:core/v1:ResourceQuota", "search")
+    # Kubernetes allows only `requests.` quota items for extended resources (docs, "Resource Quotas"); no
+    # LoadBalancer or NodePort services.
+    assert quotas["team-quota"]["inputs"]["spec"]["hard"] == {
         "requests.nvidia.com/gpu": "4",
         "requests.cpu": "8",
-        "limits.cpu": "8",
         "requests.memory": "32Gi",
-        "limits.memory": "32Gi",
         "pods": "20",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     }
     [defaults] = in_namespace(teams_plan, "kubernetes:core/v1:LimitRange", "search").values()
     [limit] = defaults["inputs"]["spec"]["limits"]
-    assert limit["type"] == "Container" and limit["defaultRequest"] and limit["default"]
+    # Default requests only: default limits below a container's own requests would refuse it (a GPU server
+    # asking for 8 CPUs and limiting only its GPU, the shape the pack approves).
+    assert limit["type"] == "Container" and limit["defaultRequest"] and "default" not in limit
+
+
+def test_a_team_cannot_run_pods_at_priorities_that_preempt_other_teams(teams_plan):
+    reserved = in_namespace(teams_plan, "kubernetes:core/v1:ResourceQuota", "search")["reserved-priorities"]
+    spec = reserved["inputs"]["spec"]
+    assert spec["hard"] == {"pods": "0"}
+    [match] = spec["scopeSelector"]["matchExpressions"]
+    assert match["scopeName"] == "PriorityClass" and match["operator"] == "In"
+    assert set(match["values"]) == {"inference-critical", "system-cluster-critical", "system-node-critical"}
 
 
 def test_network_policies_deny_by_default_and_allow_only_dns_the_namespace_the_scrape_and_https(teams_plan):

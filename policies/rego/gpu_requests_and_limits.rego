@@ -3,7 +3,6 @@
 # pack's rule (policies/cases/gpu-requests-and-limits.yaml).
 package gpuplatform.gpurequestsandlimits
 
-import rego.v1
 
 template_paths := {
 	"Deployment": ["spec", "template"],

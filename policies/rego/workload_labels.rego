@@ -3,7 +3,6 @@
 # same messages here. Gatekeeper input: input.review.object, input.parameters.
 package gpuplatform.workloadlabels
 
-import rego.v1
 
 template_paths := {
 	"Deployment": ["spec", "template"],
