@@ -220,6 +220,66 @@ CASES = [
         ["llm: tolerates the taints of other GPU pools too: l40s"],
     ),
     (
+        "a toleration with another effect does not tolerate the pool's NoSchedule taint",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            pod_spec_change(
+                res.deployment(),
+                tolerations=[
+                    {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoExecute"}
+                ],
+            ),
+        ],
+        None,
+        ["llm: does not tolerate the taint of GPU pool 'h100-mig' (nvidia.com/gpu=h100-mig:NoSchedule)"],
+    ),
+    (
+        "an Exists toleration of another key does not tolerate the pool's taint",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            pod_spec_change(
+                res.deployment(), tolerations=[{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]
+            ),
+        ],
+        None,
+        ["llm: does not tolerate the taint of GPU pool 'h100-mig' (nvidia.com/gpu=h100-mig:NoSchedule)"],
+    ),
+    (
+        "an Exists toleration with no key tolerates every taint, other pools' too",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.node_group("l40s", "nvidia.com/gpu=8"),
+            pod_spec_change(res.deployment(), tolerations=[{"operator": "Exists"}]),
+        ],
+        None,
+        ["llm: tolerates the taints of other GPU pools too: l40s"],
+    ),
+    (
+        "a GPU container behind a CPU sidecar is judged, and so is every workload after a CPU-only one",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            R(
+                "kubernetes:apps/v1:Deployment",
+                "web",
+                {"spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}},
+            ),
+            pod_spec_change(
+                res.deployment(),
+                nodeSelector={},
+                containers=[
+                    {"name": "proxy", "image": "envoy"},
+                    res.deployment().props["spec"]["template"]["spec"]["containers"][0],
+                ],
+            ),
+        ],
+        None,
+        [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"],
+    ),
+    (
         "MIG profile of another pool",
         gpu.gpu_placement,
         [res.node_group(), res.deployment(resource="nvidia.com/mig-3g.40gb")],
