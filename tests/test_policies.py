@@ -638,3 +638,36 @@ def test_the_https_rule_accepts_bucket_policies_of_every_partition():
         ]
     }
     assert denies_plain_http(document, "b")
+
+
+HTTPS_DENY = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "covers"),
+    [
+        ({}, True),
+        ({"Principal": {"AWS": "*"}}, True),
+        ({"Action": ["s3:GetObject", "s3:PutObject"]}, True),
+        ({"Action": "s3:GetObject"}, False),  # writes over plain HTTP still allowed
+        ({"Action": "s3:PutObject"}, False),  # reads over plain HTTP still allowed
+        ({"Resource": ["arn:aws:s3:::other", "arn:aws:s3:::other/*"]}, False),  # another bucket
+        ({"Resource": ["arn:aws:s3:::data"]}, False),  # the bucket but not its objects
+        ({"Resource": ["arn:aws:s3:::data/*"]}, False),  # the objects but not the bucket
+        ({"Principal": {"AWS": "arn:aws:iam::123456789012:root"}}, False),  # one account is not everyone
+        ({"Effect": "Allow"}, False),
+        ({"Condition": {"Bool": {"aws:SecureTransport": "true"}}}, False),
+    ],
+)
+def test_only_a_deny_of_every_read_and_write_to_everyone_on_the_bucket_and_its_objects_refuses_plain_http(
+    change, covers
+):
+    from policies.storage import denies_plain_http
+
+    assert denies_plain_http({"Statement": [{**HTTPS_DENY, **change}]}, "data") is covers
