@@ -69,9 +69,17 @@ def test_every_reference_profile_is_accepted_up_to_its_maximum_and_refused_beyon
 
 
 @pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
-def test_every_preset_of_every_mig_gpu_is_accepted(gpu):
-    for preset in catalog.mig_presets(catalog.GPU_INSTANCES[INSTANCE_OF[gpu]].gpu):
-        load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], preset)), PROJECT, "dev")
+def test_every_preset_of_every_mig_gpu_is_accepted_and_fits_the_gpu_by_the_reference(gpu):
+    # Judged by the reference's MIG table (tests/facts), not by the catalog that made the presets.
+    facts = {f.profile: f for f in reference.mig_profiles() if f.gpu == gpu}
+    presets = catalog.mig_presets(catalog.GPU_INSTANCES[INSTANCE_OF[gpu]].gpu)
+    assert {"all-1g", "all-2g", "all-3g", "all-7g", "all-balanced"} <= set(presets)
+    for preset, layout in presets.items():
+        config = load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], preset)), PROJECT, "dev")
+        assert config.gpu_pools[0].mig_layout() == layout
+        assert sum(facts[p].compute * n for p, n in layout.items()) <= 7, preset
+        assert sum(facts[p].memory * n for p, n in layout.items()) <= 8, preset
+        assert all(n <= facts[p].max_per_gpu for p, n in layout.items()), preset
 
 
 # The 19 maximal GPU-instance layouts of an A100, by compute slices (MIG user guide, "Profile Placements"
@@ -797,10 +805,20 @@ def test_every_pools_config_labels_name_existing_entries(stack, request):
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     plugin = configmap(plan, "device-plugin-config")["data"]
     migs = yaml.safe_load(configmap(plan, "mig-parted-config")["data"]["config.yaml"])["mig-configs"]
-    for group in (
-        g["inputs"] for g in plan.of_type(NODE_GROUP) if "gpu-platform.io/pool" in g["inputs"].get("labels", {})
-    ):
-        labels = group["labels"]
+    from tests.planning import fixture_platform
+
+    modes = {
+        p.name: p.sharing.mode.value for p in load_platform_config(fixture_platform(stack), PROJECT, stack).gpu_pools
+    }
+    groups = [g["inputs"] for g in plan.of_type(NODE_GROUP) if "gpu-platform.io/pool" in g["inputs"].get("labels", {})]
+    assert {g["labels"]["gpu-platform.io/pool"] for g in groups} == set(modes)
+    for group in groups:
+        labels, mode = group["labels"], modes[group["labels"]["gpu-platform.io/pool"]]
+        # A shared pool must name its entries; a whole-GPU pool may rely on the defaults.
+        if mode in ("time-slicing", "mig"):
+            assert labels["nvidia.com/device-plugin.config"] in plugin
+        if mode == "mig":
+            assert labels["nvidia.com/mig.config"] in migs
         assert labels.get("nvidia.com/device-plugin.config", "whole-gpus") in plugin
         assert labels.get("nvidia.com/mig.config", "all-disabled") in migs
 
