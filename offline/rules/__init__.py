@@ -90,6 +90,13 @@ def length(name: str, value: Any, low: int, high: int) -> Iterator[str]:
         yield f"{name} {value!r} is {len(value)} characters; AWS takes {low} to {high}"
 
 
+def named(what: str, value: Any, low: int, high: int, pattern: str | re.Pattern[str], explain: str) -> Iterator[str]:
+    """A name (or description) AWS takes only at its length and in its characters: `<what> <value> <explain>`."""
+    yield from length(what, value, low, high)
+    if isinstance(value, str) and known(value) and not re.fullmatch(pattern, value):
+        yield f"{what} {value!r} {explain}"
+
+
 def compact_json(document: Any) -> str | None:
     """A policy document as the provider sends it: JSON without white space (structure.NormalizeJsonString in
     terraform-provider-aws); a document that is no JSON as it is."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
+from gpu_platform.offline.rules import Request, known, length, named, plan_rule, rule
 
 CREATE_LAUNCH_TEMPLATE = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html"
 CREATE_SECURITY_GROUP = "docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"
@@ -16,10 +15,14 @@ VPC_QUOTAS = "docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html (s
 
 @rule("launch-template-name", CREATE_LAUNCH_TEMPLATE, "aws:ec2/launchTemplate:LaunchTemplate")
 def _launch_template_name(request: Request) -> Iterator[str]:
-    name = request.inputs.get("name")
-    yield from length("launch template name", name, 3, 128)
-    if isinstance(name, str) and known(name) and not re.fullmatch(r"[a-zA-Z0-9().\-/_]+", name):
-        yield f"launch template name {name!r} may hold only letters, digits and ( ) . - / _"
+    yield from named(
+        "launch template name",
+        request.inputs.get("name"),
+        3,
+        128,
+        r"[a-zA-Z0-9().\-/_]+",
+        "may hold only letters, digits and ( ) . - / _",
+    )
 
 
 @rule("security-group", CREATE_SECURITY_GROUP, "aws:ec2/securityGroup:SecurityGroup")
@@ -28,16 +31,14 @@ def _security_group(request: Request) -> Iterator[str]:
     yield from length("security group name", name, 1, 255)
     if isinstance(name, str) and known(name) and name.startswith("sg-"):
         yield f"security group name {name!r} starts with 'sg-', which EC2 refuses"
-    yield from length("security group description", description, 0, 255)
-    if (
-        isinstance(description, str)
-        and known(description)
-        and not re.fullmatch(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*", description)
-    ):
-        yield (
-            f"security group description {description!r} may hold only letters, digits, spaces and "
-            "._-:/()#,@[]+=&;{}!$*"
-        )
+    yield from named(
+        "security group description",
+        description,
+        0,
+        255,
+        r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*",
+        "may hold only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*",
+    )
 
 
 _SG_RULE_DIRECTION = {

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from gpu_platform.components import catalog, node_labels
-from gpu_platform.offline.rules import Request, known, length, plan_rule, rule
+from gpu_platform.offline.rules import Request, known, named, plan_rule, rule
 
 CREATE_NODEGROUP = "docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html"
 TAINT = (
@@ -28,10 +28,14 @@ TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")
 
 @rule("eks-cluster-name", CREATE_CLUSTER, "aws:eks/cluster:Cluster")
 def _cluster_name(request: Request) -> Iterator[str]:
-    name = request.inputs.get("name")
-    yield from length("cluster name", name, 1, 100)
-    if isinstance(name, str) and known(name) and not re.fullmatch(r"[0-9A-Za-z][A-Za-z0-9\-_]*", name):
-        yield f"cluster name {name!r} must start with a letter or digit and hold only letters, digits, '-' and '_'"
+    yield from named(
+        "cluster name",
+        request.inputs.get("name"),
+        1,
+        100,
+        r"[0-9A-Za-z][A-Za-z0-9\-_]*",
+        "must start with a letter or digit and hold only letters, digits, '-' and '_'",
+    )
 
 
 @rule("eks-cluster-version", f"{KUBERNETES_VERSIONS}; calendar in components/catalog.py", "aws:eks/cluster:Cluster")

@@ -6,20 +6,19 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from gpu_platform.offline.rules import Request, known, length, plain, plan_rule, policy_size, rule
+from gpu_platform.offline.rules import Request, known, length, named, plain, plan_rule, policy_size, rule
 
 QUOTAS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 ARNS = "docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"
 
 _IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)  # IAM names are ASCII
+_IAM_NAME_CHARACTERS = "may hold only letters, digits and + = , . @ _ -"
 
 
 @rule("iam-role", QUOTAS, "aws:iam/role:Role")
 def _iam_role(request: Request) -> Iterator[str]:
     name, path = request.inputs.get("name"), request.inputs.get("path")
-    yield from length("role name", name, 1, 64)
-    if isinstance(name, str) and known(name) and not _IAM_NAME.fullmatch(name):
-        yield f"role name {name!r} may hold only letters, digits and + = , . @ _ -"
+    yield from named("role name", name, 1, 64, _IAM_NAME, _IAM_NAME_CHARACTERS)
     if isinstance(path, str) and known(path) and not re.fullmatch(r"/|/[\x21-\x7e]+/", path):
         yield f"role path {path!r} must start and end with '/'"
     size = policy_size(plain(request.inputs.get("assumeRolePolicy")))
@@ -65,10 +64,7 @@ def _inline_policies_per_role(requests: list[Request]) -> Iterator[tuple[str, st
 
 @rule("iam-policy", QUOTAS, "aws:iam/policy:Policy")
 def _iam_policy(request: Request) -> Iterator[str]:
-    name = request.inputs.get("name")
-    yield from length("policy name", name, 1, 128)
-    if isinstance(name, str) and known(name) and not _IAM_NAME.fullmatch(name):
-        yield f"policy name {name!r} may hold only letters, digits and + = , . @ _ -"
+    yield from named("policy name", request.inputs.get("name"), 1, 128, _IAM_NAME, _IAM_NAME_CHARACTERS)
     size = policy_size(plain(request.inputs.get("policy")))
     if size is not None and size > 6144:
         yield f"managed policy of {size} characters (without white space); IAM takes at most 6,144"

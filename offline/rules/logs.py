@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from gpu_platform.components import catalog
-from gpu_platform.offline.rules import Request, known, length, rule
+from gpu_platform.offline.rules import Request, named, rule
 
 CREATE_LOG_GROUP = "docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
 PUT_RETENTION = (
@@ -18,9 +17,9 @@ PUT_RETENTION = (
 @rule("log-group", f"{CREATE_LOG_GROUP}; {PUT_RETENTION}", "aws:cloudwatch/logGroup:LogGroup")
 def _log_group(request: Request) -> Iterator[str]:
     name, days = request.inputs.get("name"), request.inputs.get("retentionInDays")
-    yield from length("log group name", name, 1, 512)
-    if isinstance(name, str) and known(name) and not re.fullmatch(r"[.\-_/#A-Za-z0-9]+", name):
-        yield f"log group name {name!r} may hold only letters, digits and . - _ / #"
+    yield from named(
+        "log group name", name, 1, 512, r"[.\-_/#A-Za-z0-9]+", "may hold only letters, digits and . - _ / #"
+    )
     # 0 means "never expire": the provider then calls no PutRetentionPolicy (terraform-provider-aws
     # internal/service/logs/group.go).
     if isinstance(days, int) and days != 0 and days not in catalog.LOG_RETENTION_DAYS:
