@@ -101,10 +101,11 @@ LabelValue = Annotated[
         "(it is both an AWS tag and a Kubernetes label value)",
     ),
 ]
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 DnsLabel = Annotated[
     str,
     _matching(
-        r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+        _DNS_LABEL,
         "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
     ),
 ]
@@ -858,6 +859,18 @@ SECRET_PATHS = (
 )
 
 
+def secrets_set(raw: Any) -> list[str]:
+    """The SECRET_PATHS a raw `platform` object sets."""
+    found = []
+    for path in SECRET_PATHS:
+        node: Any = raw
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            found.append(path)
+    return found
+
+
 def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: str) -> list[str]:
     """What is wrong with the stack's config keys around `platform`: keys of this project the program
     never reads, an `aws:region` other than platform.region, secrets written in plain text."""
@@ -885,15 +898,11 @@ def stack_key_problems(values: dict[str, Any], secret_keys: set[str], project: s
             f"in {CONFIG_KEY}.region: set aws:region to {region} or remove it"
         )
     if own not in secret_keys:
-        for path in SECRET_PATHS:
-            node: Any = raw
-            for part in path.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is not None:
-                problems.append(
-                    f"{CONFIG_KEY}.{path}: is in plain text in the stack file; make it a secret with "
-                    f"`pulumi config set --secret --path '{CONFIG_KEY}.{path}' <value>`"
-                )
+        for path in secrets_set(raw):
+            problems.append(
+                f"{CONFIG_KEY}.{path}: is in plain text in the stack file; make it a secret with "
+                f"`pulumi config set --secret --path '{CONFIG_KEY}.{path}' <value>`"
+            )
     return problems
 
 
@@ -927,11 +936,7 @@ def _pool_by_name(problem: str, raw: Any) -> str:
         entries = raw.get(key) if isinstance(raw, dict) else None
         names = [e.get("name") if isinstance(e, dict) else None for e in entries] if isinstance(entries, list) else []
         found = names[index] if index < len(names) else None
-        usable = (
-            isinstance(found, str)
-            and re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", found)
-            and names.count(found) == 1
-        )
+        usable = isinstance(found, str) and re.fullmatch(_DNS_LABEL, found) and names.count(found) == 1
         return f"{CONFIG_KEY}.{key}[{found if usable else index}]"
 
     return re.sub(rf"{CONFIG_KEY}\.(gpuPools|teams)\[(\d+)\]", name, problem)

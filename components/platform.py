@@ -21,6 +21,7 @@ from gpu_platform.components.labels import CostLabels
 from gpu_platform.components.log_encryption import log_group_key
 from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
+from gpu_platform.components.pod_security import RESTRICTED
 from gpu_platform.components.storage import Storage
 from gpu_platform.components.tenancy import Tenancy
 
@@ -28,7 +29,6 @@ INFERENCE_NAMESPACE = "inference"
 # Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The
 # namespace enforces the restricted Pod Security Standard (non-root, no privilege escalation, capabilities
 # dropped, a seccomp profile); audit and warn say the same to whoever applies a pod.
-RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 MODEL_SERVER_ACCOUNT = "model-server"
 MODELS_PREFIX = "models/"
 

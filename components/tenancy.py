@@ -14,11 +14,11 @@ import pulumi_kubernetes as k8s
 from gpu_platform.components.cluster import Cluster
 from gpu_platform.components.config import TeamConfig
 from gpu_platform.components.labels import COST_CENTER, PRODUCT, CostLabels
+from gpu_platform.components.observability import NAMESPACE as MONITORING_NAMESPACE
+from gpu_platform.components.pod_security import RESTRICTED
 
 TEAM_LABEL = "gpu-platform.io/team"
 POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"  # the pools a team may use, for the pack's tenancy rule
-RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
-MONITORING_NAMESPACE = "monitoring"
 # Default requests for containers that set none, so the quota counts every pod (a quota on requests.cpu
 # refuses pods without requests: Kubernetes docs, "Resource Quotas"). No default limits: a LimitRange does not
 # check that its defaults fit a container's own requests ("Limit Ranges"), so a default cpu limit of 1 would

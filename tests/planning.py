@@ -56,17 +56,11 @@ def fixture_platform(stack: str) -> dict[str, Any]:
 
 def stack_config(platform: Any) -> StackConfig:
     """A stack's config: the platform object, and `aws:region` as `pulumi new` sets it for the default provider."""
-    from gpu_platform.components.config import SECRET_PATHS
-
-    def holds(path: str) -> bool:
-        node: Any = platform
-        for part in path.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        return node is not None
+    from gpu_platform.components.config import secrets_set
 
     region = platform.get("region") if isinstance(platform, dict) else None
     # Secret values are set with `pulumi config set --secret --path`, which makes the platform key secret.
-    secret = [f"{PROJECT}:platform"] if any(holds(p) for p in SECRET_PATHS) else []
+    secret = [f"{PROJECT}:platform"] if secrets_set(platform) else []
     return StackConfig(
         {f"{PROJECT}:platform": json.dumps(platform), **({"aws:region": region} if isinstance(region, str) else {})},
         secret,
