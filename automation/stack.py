@@ -8,6 +8,7 @@ policy config (`policies/config/<stack>.json` when there is one).
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -116,9 +117,9 @@ def is_checkout(project_dir: Path) -> bool:
 
 def installed_pack(pack: Path, cache: Path) -> Path:
     """A copy of an installed copy's policy pack that the CLI runs with this interpreter."""
-    target = cache / f"policy-pack-{yaml.safe_load((pack / 'PulumiPolicy.yaml').read_text()).get('version', '0')}"
-    shutil.copytree(pack, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("venv", "__pycache__"))
     settings = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())
+    target = cache / f"policy-pack-{settings.get('version', '0')}"
+    shutil.copytree(pack, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("venv", "__pycache__"))
     settings["runtime"] = {"name": "python", "options": {"virtualenv": sys.prefix}}
     (target / "PulumiPolicy.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return target
@@ -249,7 +250,7 @@ class PlatformStack:
 
     # --- what previews and updates run with ----------------------------------------------
 
-    @property
+    @functools.cached_property
     def policy_pack(self) -> Path:
         """The pack the CLI runs: the checkout's `policies/`, or, for an installed copy (whose site-packages
         must not hold a virtualenv), a copy of it set to run with this interpreter, which has pulumi-policy

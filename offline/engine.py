@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import difflib
+import functools
 import json
 import logging
 import os
@@ -457,6 +458,7 @@ def _unknown_but_references(value: Any) -> Any:
     return UNKNOWN
 
 
+@functools.cache
 def aws_config_keys() -> frozenset[str]:
     """The `aws:` config keys pulumi-aws reads (its SDK's config module, generated from the provider schema)."""
     import pulumi_aws
