@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,24 @@ def fixture_config(stack: str) -> StackConfig:
 def fixture_platform(stack: str) -> dict[str, Any]:
     """The raw `platform` object of a fixture stack."""
     return yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())["config"][f"{PROJECT}:platform"]
+
+
+def plan_project(tmp_path: Path, stack: str, files: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Write a Pulumi project of `files` and plan it with `python -m offline plan`, as a user would; the run
+    and where its plan would be."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, text in files.items():
+        (project / name).write_text(text)
+    out = tmp_path / "plan.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "offline", "plan", "--stack", stack, "--project", str(project), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return run, out
 
 
 def stack_config(platform: Any) -> StackConfig:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pulumi
@@ -14,7 +12,7 @@ from gpu_platform.offline import rules as aws_rules
 from gpu_platform.offline.engine import RefusedByAws, Resource, run_program
 from gpu_platform.offline.wire import UNKNOWN
 
-from tests.planning import MINIMAL, ROOT, stack_config
+from tests.planning import MINIMAL, ROOT, plan_project, stack_config
 
 URN = "urn:pulumi:test::gpu-platform::{type}::thing"
 PROVIDER = Resource(
@@ -540,20 +538,15 @@ def test_a_program_aws_would_refuse_stops_the_plan_with_one_line_per_refusal(tmp
 
 
 def test_make_plan_shows_the_refusals_and_exits_2_without_a_plan(tmp_path: Path):
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: refused\nruntime: python\n")
-    (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
-    (project / "__main__.py").write_text(
-        "import pulumi_aws as aws\naws.cloudwatch.LogGroup('logs', name='/gpu/logs', retention_in_days=45)\n"
-    )
-    out = tmp_path / "plan.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "offline", "plan", "--stack", "dev", "--project", str(project), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    run, out = plan_project(
+        tmp_path,
+        "dev",
+        {
+            "Pulumi.yaml": "name: refused\nruntime: python\n",
+            "Pulumi.dev.yaml": "config:\n  aws:region: us-west-2\n",
+            "__main__.py": "import pulumi_aws as aws\n"
+            "aws.cloudwatch.LogGroup('logs', name='/gpu/logs', retention_in_days=45)\n",
+        },
     )
     assert run.returncode == 2, run.stderr
     lines = run.stderr.splitlines()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pulumi
@@ -21,7 +19,7 @@ from gpu_platform.offline.engine import RecordingMonitor, run_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.planning import MINIMAL, PROJECT, REMOVE, ROOT, stack_config, with_changes
+from tests.planning import MINIMAL, PROJECT, REMOVE, ROOT, plan_project, stack_config, with_changes
 
 POOL = {"name": "serving", "instanceTypes": ["g6.xlarge"]}
 
@@ -285,23 +283,15 @@ def test_a_bad_config_registers_nothing_and_prints_no_traceback(tmp_path: Path):
         run_program(ROOT, "broken", stack_config(with_changes(MINIMAL, {"network.azCount": 1})), monitor=monitor)
     assert [r.type for r in monitor.recording().resources] == ["pulumi:pulumi:Stack"]
 
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        (project / name).write_text((ROOT / name).read_text())
-    (project / "components").symlink_to(ROOT / "components")
-    (project / "Pulumi.broken.yaml").write_text(
-        yaml.safe_dump(
-            {"config": {"gpu-platform:platform": with_changes(MINIMAL, {"network.azCount": 1, "region": "x"})}}
-        )
-    )
-    out = tmp_path / "plan.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "offline", "plan", "--stack", "broken", "--project", str(project), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    broken = with_changes(MINIMAL, {"network.azCount": 1, "region": "x"})
+    run, out = plan_project(
+        tmp_path,
+        "broken",
+        {
+            "Pulumi.yaml": (ROOT / "Pulumi.yaml").read_text(),
+            "__main__.py": (ROOT / "__main__.py").read_text(),
+            "Pulumi.broken.yaml": yaml.safe_dump({"config": {"gpu-platform:platform": broken}}),
+        },
     )
     assert run.returncode == 2
     assert run.stderr == (
@@ -499,29 +489,13 @@ def test_a_region_aws_does_not_have_is_a_config_error_naming_the_key(region: str
 
 
 def test_a_yaml_error_in_a_stack_file_names_the_file_line_and_column(tmp_path: Path):
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "Pulumi.dev.yaml").write_text(
-        "config:\n  gpu-platform:platform:\n    region: us-west-2\n    labels: {costCenter: a\n"
-    )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline",
-            "plan",
-            "--stack",
-            "dev",
-            "--project",
-            str(project),
-            "--out",
-            str(tmp_path / "plan.json"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    run, _ = plan_project(
+        tmp_path,
+        "dev",
+        {
+            "Pulumi.yaml": (ROOT / "Pulumi.yaml").read_text(),
+            "Pulumi.dev.yaml": "config:\n  gpu-platform:platform:\n    region: us-west-2\n    labels: {costCenter: a\n",
+        },
     )
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: Pulumi.dev.yaml:5:1: ")

@@ -15,7 +15,7 @@ from gpu_platform.offline.cloud import UnknownCall
 from gpu_platform.offline.engine import run_program
 from gpu_platform.offline.wire import RESOURCE_SIG, SECRET_SIG, SPECIAL_SIG
 
-from tests.planning import MINIMAL, ROOT, Plan, fixture_config, is_secret, stack_config
+from tests.planning import MINIMAL, ROOT, Plan, fixture_config, is_secret, plan_project, stack_config
 
 
 def test_thirty_runs_of_the_whole_program_all_succeed_with_the_same_plan():
@@ -123,28 +123,14 @@ def test_a_resource_type_without_a_fake_gets_the_generic_one_and_the_summary_say
 
 
 def test_an_invoke_without_a_fake_stops_the_plan_with_one_line_naming_it(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: invokes\nruntime: python\n")
-    (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
-    (project / "__main__.py").write_text("import pulumi_aws as aws\naws.ec2.get_instance(instance_id='i-1')\n")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline",
-            "plan",
-            "--stack",
-            "dev",
-            "--project",
-            str(project),
-            "--out",
-            str(tmp_path / "plan.json"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    run, _ = plan_project(
+        tmp_path,
+        "dev",
+        {
+            "Pulumi.yaml": "name: invokes\nruntime: python\n",
+            "Pulumi.dev.yaml": "config:\n  aws:region: us-west-2\n",
+            "__main__.py": "import pulumi_aws as aws\naws.ec2.get_instance(instance_id='i-1')\n",
+        },
     )
     assert run.returncode == 2
     assert run.stderr == (
