@@ -188,6 +188,29 @@ class MigStrategy(str, Enum):
     MIXED = "mixed"
 
 
+class AdmissionEnforcement(str, Enum):
+    """Gatekeeper's enforcementAction: refuse, only warn the client, or only record in the audit."""
+
+    DENY = "deny"
+    WARN = "warn"
+    DRYRUN = "dryrun"
+
+
+# Namespaces Kubernetes or the platform owns: no team may take one (a team named `monitoring` would share
+# Prometheus's namespace and its exemption from admission). tests/test_tenancy.py checks the plan's namespaces.
+RESERVED_NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "gatekeeper-system",
+    "gpu-operator",
+    "monitoring",
+    "logging",
+    "inference",
+)
+
+
 # --- the models -------------------------------------------------------------
 
 
@@ -716,6 +739,13 @@ Quantity = Annotated[
 ]
 
 
+class AdmissionConfig(_Model):
+    """Gatekeeper, running the pack's Kubernetes rules on everything the cluster admits (README: Admission)."""
+
+    enabled: bool = True
+    enforcement: AdmissionEnforcement = AdmissionEnforcement.DENY  # dev stacks may choose dryrun or warn
+
+
 class TeamQuota(_Model):
     """What a team's namespace may hold at once (a ResourceQuota). `gpus`: resource name -> count, of the
     resources the team's pools advertise (`nvidia.com/gpu`, `nvidia.com/mig-<profile>`)."""
@@ -749,6 +779,7 @@ class PlatformConfig(_Model):
     storage: StorageConfig = _section()
     observability: ObservabilityConfig = _section()
     teams: tuple[TeamConfig, ...] = ()
+    admission: AdmissionConfig = _section()
 
     @model_validator(mode="after")
     def _teams_fit_the_platform(self) -> Self:
@@ -762,6 +793,11 @@ class PlatformConfig(_Model):
         if repeated:
             problems.append(f"-.teams: team names must be unique ({', '.join(repeated)} repeated)")
         for i, team in enumerate(self.teams):
+            if team.name in RESERVED_NAMESPACES:
+                problems.append(
+                    f"{i}.name: {team.name} is a namespace Kubernetes or the platform owns "
+                    f"({', '.join(RESERVED_NAMESPACES)}); name the team otherwise"
+                )
             unknown = [p for p in team.gpu_pools if p not in pools]
             if unknown:
                 problems.append(

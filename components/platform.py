@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from gpu_platform.components.admission import Admission
 from gpu_platform.components.autoscaler import ClusterAutoscaler
 from gpu_platform.components.cluster import Cluster, control_plane_log_group_name
 from gpu_platform.components.config import GpuPoolConfig, PlatformConfig, WorkloadType
@@ -23,7 +24,7 @@ from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
 from gpu_platform.components.pod_security import RESTRICTED
 from gpu_platform.components.storage import Storage
-from gpu_platform.components.tenancy import Tenancy
+from gpu_platform.components.tenancy import POOLS_ANNOTATION, Tenancy
 
 INFERENCE_NAMESPACE = "inference"
 # Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The
@@ -42,6 +43,8 @@ class Platform(pulumi.ComponentResource):
     gpu_operator: GpuOperator | None
     storage: Storage
     observability: Observability
+    tenancy: Tenancy | None
+    admission: Admission | None
     model_server_role: IrsaRole
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -145,13 +148,34 @@ class Platform(pulumi.ComponentResource):
         self.tenancy = (
             Tenancy(f"{name}-tenancy", config.teams, self.cluster, labels, opts=child) if config.teams else None
         )
+        # What kubectl, charts and operators create meets the pack's Kubernetes rules at the API server.
+        self.admission = (
+            Admission(
+                f"{name}-admission",
+                config.gpu_pools,
+                config.admission.enforcement,
+                self.cluster.kubernetes,
+                labels.base(),
+                pod_labels,
+                monitoring_crds=self.observability.crds if config.observability.enabled else None,
+                after=[self.cluster.system_nodes],
+                opts=child,
+            )
+            if config.admission.enabled
+            else None
+        )
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)
 
         # Workload identities: each service account gets exactly the access it needs.
         inference = k8s.core.v1.Namespace(
             f"{name}-{INFERENCE_NAMESPACE}",
-            metadata={"name": INFERENCE_NAMESPACE, "labels": {**pod_labels, **RESTRICTED}},
+            metadata={
+                "name": INFERENCE_NAMESPACE,
+                "labels": {**pod_labels, **RESTRICTED},
+                # the platform's own serving may use every pool (admission: gpu-namespaces)
+                "annotations": {POOLS_ANNOTATION: ",".join(p.name for p in config.gpu_pools)},
+            },
             opts=pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes),
         )
         self.model_server_role = IrsaRole(

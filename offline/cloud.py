@@ -593,31 +593,6 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     **{
-        f"kubernetes:{kind}": _kubernetes_object
-        for kind in (
-            "core/v1:Namespace",
-            "core/v1:ConfigMap",
-            "core/v1:ServiceAccount",
-            "core/v1:Secret",
-            "core/v1:Service",
-            "apps/v1:Deployment",
-            "apps/v1:DaemonSet",
-            "apps/v1:StatefulSet",
-            "batch/v1:Job",
-            "batch/v1:CronJob",
-            "storage.k8s.io/v1:StorageClass",
-            "monitoring.coreos.com/v1:ServiceMonitor",
-            "monitoring.coreos.com/v1:PrometheusRule",
-            "networking.k8s.io/v1:NetworkPolicy",
-            "scheduling.k8s.io/v1:PriorityClass",
-            "core/v1:ResourceQuota",
-            "core/v1:LimitRange",
-            "rbac.authorization.k8s.io/v1:Role",
-            "rbac.authorization.k8s.io/v1:RoleBinding",
-            "policy/v1:PodDisruptionBudget",
-        )
-    },
-    **{
         f"aws:s3/{module}:{kind}": _bucket_setting
         for module, kind in (
             ("bucketPolicy", "BucketPolicy"),
@@ -632,21 +607,33 @@ _RESOURCES: dict[str, Callable[[Context], tuple[str, dict[str, Any]]]] = {
 }
 
 
+# pulumi-kubernetes handles every kind alike, built-in or custom: the id is `namespace/name` (provider.go
+# Create, fqObjName). Its components (helm.sh/v4 Chart, yaml/v2, kustomize/v2) and Release are not objects.
+_KUBERNETES_OBJECT = re.compile(r"kubernetes:(?!helm\.sh/|yaml/|kustomize/)[a-z0-9.-]+/v[a-z0-9]+:[A-Z][A-Za-z0-9]*")
+
+
+def _fake(type_: str) -> Callable[[Context], tuple[str, dict[str, Any]]] | None:
+    if type_ in _RESOURCES:
+        return _RESOURCES[type_]
+    return _kubernetes_object if _KUBERNETES_OBJECT.fullmatch(type_) else None
+
+
 def new_resource(ctx: Context) -> tuple[str, dict[str, Any]]:
     """The id and the outputs the provider would add to a new resource's inputs."""
     if ctx.type.startswith("pulumi:providers:"):
         return _provider(ctx)
-    if ctx.type not in _RESOURCES and ctx.remote:
+    fake = _fake(ctx.type)
+    if fake is None and ctx.remote:
         raise UnknownCall(
             f"the offline cloud does not know remote component {ctx.type}: its provider's children "
             "and outputs cannot be made up; model it in offline/cloud.py (see pulumi_eks.py)"
         )
-    return _RESOURCES.get(ctx.type, _generic)(ctx)
+    return (fake or _generic)(ctx)
 
 
 def is_generic(type_: str) -> bool:
     """A resource type without a fake of its own: its plan shows inputs, but what AWS computes is a stand-in."""
-    return not type_.startswith("pulumi:providers:") and type_ not in _RESOURCES
+    return not type_.startswith("pulumi:providers:") and _fake(type_) is None
 
 
 def _generic(ctx: Context) -> tuple[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 from .shapes import (
     GPU_POOL_LABEL,
+    NAMESPACE_TYPE,
     NODE_GROUP_TYPES,
     advertised,
     containers,
@@ -18,6 +19,7 @@ from .shapes import (
     mapping,
     normal_effect,
     pod_template,
+    pools_allowed,
 )
 
 
@@ -158,4 +160,48 @@ gpu_placement = StackValidationPolicy(
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_gpu_placement,
+)
+
+
+def _gpu_namespaces(args, report_violation) -> None:
+    namespaces = {
+        str(mapping(r.props.get("metadata")).get("name")): pools_allowed(mapping(r.props.get("metadata")))
+        for r in args.resources
+        if r.resource_type == NAMESPACE_TYPE
+    }
+    for r in args.resources:
+        template = pod_template(r.resource_type, r.props)
+        if template is None:
+            continue
+        spec = mapping(template.get("spec"))
+        asked = sorted({g for _, c in containers(spec) for g in gpu_resources(c)})
+        if not asked:
+            continue
+        namespace = mapping(r.props.get("metadata")).get("namespace") or "default"
+        allowed = namespaces.get(namespace)
+        if allowed is None:
+            report_violation(
+                f"{r.name}: asks for {', '.join(asked)} in namespace '{namespace}', which is not a GPU namespace "
+                "(a team's or the platform's inference namespace)",
+                r.urn,
+            )
+            continue
+        wanted = mapping(spec.get("nodeSelector")).get(GPU_POOL_LABEL)
+        if wanted and wanted not in allowed:
+            report_violation(
+                f"{r.name}: selects GPU pool '{wanted}', which namespace '{namespace}' may not use; "
+                f"it may use: {', '.join(allowed) or 'none'}",
+                r.urn,
+            )
+
+
+gpu_namespaces = StackValidationPolicy(
+    name="gpu-namespaces",
+    description=(
+        "A GPU workload runs in a namespace the platform made for GPU work (a team's, or the inference "
+        "namespace: annotation gpu-platform.io/gpu-pools) and selects a pool that namespace may use: move it "
+        "to its team's namespace, or add the pool to the team's gpuPools."
+    ),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_gpu_namespaces,
 )

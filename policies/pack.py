@@ -13,6 +13,7 @@ POLICIES: list[Policy] = [
     tags.gpu_launch_template_tags,
     gpu.gpu_requests_and_limits,
     gpu.gpu_placement,
+    gpu.gpu_namespaces,
     nodes.node_group_labels,
     nodes.gpu_pool_taint,
     nodes.launch_template_imdsv2,

@@ -22,6 +22,9 @@ GPU_POOL_LABEL = "gpu-platform.io/pool"
 GPU_RESOURCE = "nvidia.com/gpu"
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
 ADVERTISED_TAG = "gpu-platform/advertised-resources"
+# On a namespace: the GPU pools its workloads may use, comma-separated (a team's, or the inference namespace's).
+POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 
 # type token -> path from the resource's properties to its pod spec's metadata+spec holder.
 WORKLOAD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -205,3 +208,12 @@ def statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return items(value) if is_list(value) else ([] if value is None else [value])
+
+
+def pools_allowed(namespace_metadata: Mapping[str, Any]) -> list[str] | None:
+    """The GPU pools a namespace's workloads may use (its gpu-platform.io/gpu-pools annotation), sorted; None
+    where the namespace has no such annotation and so is no GPU namespace."""
+    value = mapping(namespace_metadata.get("annotations")).get(POOLS_ANNOTATION)
+    if not isinstance(value, str):
+        return None
+    return sorted({p for p in value.split(",") if p})

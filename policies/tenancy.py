@@ -9,11 +9,9 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from .gpu import pools_of
-from .shapes import NODE_GROUP_TYPES, gpu_pool_name, items, mapping
+from .shapes import NAMESPACE_TYPE, NODE_GROUP_TYPES, gpu_pool_name, items, mapping, pools_allowed
 
 TEAM_LABEL = "gpu-platform.io/team"
-POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"
-NAMESPACE = "kubernetes:core/v1:Namespace"
 QUOTA = "kubernetes:core/v1:ResourceQuota"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -61,13 +59,13 @@ def _tenancy(args: Any, report_violation: Any) -> None:
     pools, sizes = pools_of(args.resources), _max_sizes(args.resources)
     for r in args.resources:
         metadata = mapping(r.props.get("metadata"))
-        if r.resource_type != NAMESPACE or not mapping(metadata.get("labels")).get(TEAM_LABEL):
+        if r.resource_type != NAMESPACE_TYPE or not mapping(metadata.get("labels")).get(TEAM_LABEL):
             continue
         name = metadata.get("name")
         missing = [m for m in ("quota", "limit range", "default deny") if m not in held[name]]
         if missing:
             report_violation(f"team namespace {name}: has no {', no '.join(missing)}", r.urn)
-        team_pools = [p for p in str(mapping(metadata.get("annotations")).get(POOLS_ANNOTATION) or "").split(",") if p]
+        team_pools = pools_allowed(metadata) or []
         for key, value in quotas.get(name, {}).items():
             resource = key.removeprefix("requests.")
             if "/" not in resource:

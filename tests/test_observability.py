@@ -611,7 +611,9 @@ def test_lean_dev_ships_no_logs_and_observability_off_removes_metrics():
             MINIMAL, {"observability.enabled": False, "observability.grafana": False, "observability.logs": False}
         )
     )
-    assert [r["inputs"]["chart"] for r in off.of_type("kubernetes:helm.sh/v3:Release")] == ["cluster-autoscaler"]
+    charts = {r["inputs"]["chart"] for r in off.of_type("kubernetes:helm.sh/v3:Release")}
+    assert charts == {"cluster-autoscaler", "gatekeeper"}  # neither is observability
+    assert off.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor") == []
     assert off.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule") == []
 
 

@@ -183,6 +183,33 @@ CASES = [
         None,
         [],
     ),
+    # gpu-namespaces (its cases in both engines: policies/cases/gpu-namespaces.yaml)
+    (
+        "a team's server on its pool",
+        gpu.gpu_namespaces,
+        [*res.team("search"), res.deployment().but(**{"metadata.namespace": "search"})],
+        None,
+        [],
+    ),
+    (
+        "a GPU workload in a namespace the stack does not make for GPU work",
+        gpu.gpu_namespaces,
+        [*res.team("search"), res.deployment().but(**{"metadata.namespace": "sandbox"})],
+        None,
+        [
+            (
+                f"llm: asks for {MIG} in namespace 'sandbox', which is not a GPU namespace "
+                "(a team's or the platform's inference namespace)"
+            )
+        ],
+    ),
+    (
+        "a team's server on a pool the team may not use",
+        gpu.gpu_namespaces,
+        [*res.team("search", pools="l40s"), res.deployment().but(**{"metadata.namespace": "search"})],
+        None,
+        ["llm: selects GPU pool 'h100-mig', which namespace 'search' may not use; it may use: l40s"],
+    ),
     # gpu-placement
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),
     (

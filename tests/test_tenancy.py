@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from gpu_platform.components.config import ConfigError, load_platform_config
+from gpu_platform.components.config import RESERVED_NAMESPACES, ConfigError, load_platform_config
 
-from tests.planning import MINIMAL, PROJECT, Plan, with_changes
+from tests.planning import MINIMAL, PROJECT, Plan, fixture_platform, with_changes
 
 L4_POOL = {"name": "l4", "instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4}}
 MEMBER = "arn:aws:iam::123456789012:role/search-engineers"
@@ -170,3 +170,11 @@ def test_a_team_the_platform_cannot_hold_is_a_config_error_naming_it(change, say
     with pytest.raises(ConfigError) as refused:
         load_platform_config({**MINIMAL, "gpuPools": [L4_POOL], **change}, PROJECT, "dev")
     assert any(line.startswith(says) for line in refused.value.problems), refused.value.problems
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_namespace_but_the_teams_is_reserved_so_no_team_can_share_it(stack, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    created = {n["inputs"]["metadata"]["name"] for n in plan.of_type("kubernetes:core/v1:Namespace")}
+    teams = {t["name"] for t in fixture_platform(stack)["teams"]}
+    assert teams and created - teams <= set(RESERVED_NAMESPACES)

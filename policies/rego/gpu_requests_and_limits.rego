@@ -3,46 +3,17 @@
 # pack's rule (policies/cases/gpu-requests-and-limits.yaml).
 package gpuplatform.gpurequestsandlimits
 
-
-template_paths := {
-	"Deployment": ["spec", "template"],
-	"StatefulSet": ["spec", "template"],
-	"DaemonSet": ["spec", "template"],
-	"ReplicaSet": ["spec", "template"],
-	"Job": ["spec", "template"],
-	"CronJob": ["spec", "jobTemplate", "spec", "template"],
-}
+import data.lib.workloads
 
 object_ := input.review.object
 
-template := object_ if object_.kind == "Pod"
-
-template := t if {
-	path := template_paths[object_.kind]
-	t := object.get(object_, path, {})
-}
-
-# (name, container) of every init and app container; a nameless one is named by its place.
-containers contains [name, c] if {
-	some field in ["initContainers", "containers"]
-	some i, c in object.get(template, ["spec", field], [])
-	name := object.get(c, "name", sprintf("%s[%d]", [field, i]))
-}
-
-gpu_resource(r) if r == "nvidia.com/gpu"
-
-gpu_resource(r) if startswith(r, "nvidia.com/mig-")
-
-gpus(c) := sort([r |
-	some r in {k | some k, _ in object.get(c, ["resources", "requests"], {})} | {k | some k, _ in object.get(c, ["resources", "limits"], {})}
-	gpu_resource(r)
-])
+spec := object.get(workloads.template(object_), "spec", {})
 
 quantity(v) := sprintf("%v", [v])
 
 violation contains {"msg": msg} if {
-	some [name, c] in containers
-	some r in gpus(c)
+	some [name, c] in workloads.containers(spec)
+	some r in workloads.gpu_resources(c)
 	not r in object.keys(object.get(c, ["resources", "limits"], {}))
 	request := quantity(c.resources.requests[r])
 	msg := sprintf(
@@ -52,8 +23,8 @@ violation contains {"msg": msg} if {
 }
 
 violation contains {"msg": msg} if {
-	some [name, c] in containers
-	some r in gpus(c)
+	some [name, c] in workloads.containers(spec)
+	some r in workloads.gpu_resources(c)
 	limit := quantity(c.resources.limits[r])
 	request := quantity(c.resources.requests[r])
 	request != limit
@@ -61,12 +32,12 @@ violation contains {"msg": msg} if {
 }
 
 violation contains {"msg": msg} if {
-	some [name, c] in containers
-	count(gpus(c)) > 0
-	absent := [r | some r in ["cpu", "memory"]; object.get(c, ["resources", "requests", r], "") == ""]
+	some [name, c] in workloads.containers(spec)
+	count(workloads.gpu_resources(c)) > 0
+	absent := [r | some r in ["cpu", "memory"]; object.get(c, ["resources", "requests", r], "") in {"", null}]
 	count(absent) > 0
 	msg := sprintf(
 		"%s: container %s asks for %s without %s requests",
-		[object_.metadata.name, name, concat(", ", gpus(c)), concat(" and ", absent)],
+		[object_.metadata.name, name, concat(", ", workloads.gpu_resources(c)), concat(" and ", absent)],
 	)
 }

@@ -3,44 +3,25 @@
 # same messages here. Gatekeeper input: input.review.object, input.parameters.
 package gpuplatform.workloadlabels
 
-
-template_paths := {
-	"Deployment": ["spec", "template"],
-	"StatefulSet": ["spec", "template"],
-	"DaemonSet": ["spec", "template"],
-	"ReplicaSet": ["spec", "template"],
-	"Job": ["spec", "template"],
-	"CronJob": ["spec", "jobTemplate", "spec", "template"],
-}
+import data.lib.workloads
 
 object_ := input.review.object
 
-template := object_ if object_.kind == "Pod"
+labels := object.get(workloads.template(object_), ["metadata", "labels"], {})
 
-template := t if {
-	path := template_paths[object_.kind]
-	t := object.get(object_, path, {})
-}
-
-labels := object.get(template, ["metadata", "labels"], {})
-
-filled(key) if {
-	value := labels[key]
-	is_string(value)
-	trim_space(value) != ""
-}
+filled(key) if trim_space(workloads.text(labels, key)) != ""
 
 missing := [key | some key in input.parameters.requiredLabels; not filled(key)]
 
 violation contains {"msg": msg} if {
-	template
+	workloads.template(object_)
 	count(missing) > 0
 	msg := sprintf("%s: pod template labels missing or empty: %s", [object_.metadata.name, concat(", ", missing)])
 }
 
 violation contains {"msg": msg} if {
-	template
-	value := labels["workload-type"]
+	workloads.template(object_)
+	value := workloads.text(labels, "workload-type")
 	value != ""
 	not value in {t | some t in input.parameters.workloadTypes}
 	msg := sprintf(
