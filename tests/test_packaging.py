@@ -37,3 +37,13 @@ def test_every_tested_version_is_inside_the_range_a_service_may_install():
 def test_the_installs_apply_the_constraints_and_install_the_project():
     assert (ROOT / "requirements.txt").read_text().splitlines()[-2:] == ["-c constraints.txt", "-e ."]
     assert "-c constraints.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
+
+
+def test_an_installed_copy_carries_every_file_the_program_and_the_pack_read():
+    """Package data is listed by glob (pyproject.toml); a new folder of Rego or cases must be listed too, or an
+    installed copy's Gatekeeper templates would lack it."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    policies = ROOT / "policies"
+    shipped = {p for pattern in data["gpu_platform.policies"] for p in policies.glob(pattern)}
+    needed = {*policies.glob("rego/**/*.rego"), *policies.glob("cases/*.yaml"), *policies.glob("config/*.json")}
+    assert needed and needed <= shipped
