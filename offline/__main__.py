@@ -2,6 +2,11 @@
 
 `python -m offline review FILE [--format text|markdown|sarif|json] [--policy-config FILE]`:
 judge a plan or a `pulumi stack export` with the policy pack, as `pulumi preview` does.
+
+`python -m offline cost FILE [--format text|json]`: what the stack costs at floor, expected and ceiling.
+
+`python -m offline diff BASE HEAD [--format markdown|text|json]`: what a change adds, removes and changes,
+and what it does to the cost and the GPUs.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import sys
 from pathlib import Path
 
 import pulumi
-from gpu_platform.offline import plan, review
+from gpu_platform.offline import cost, diff, plan, review
 from gpu_platform.offline.cloud import UnknownCall
 from gpu_platform.offline.engine import EngineError, run_program
+from gpu_platform.offline.review import ReviewError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,9 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     review_cmd.add_argument(
         "--policy-config", type=Path, help="policy config file (default: policies/config/<stack of the URNs>.json)"
     )
+    cost_cmd = commands.add_parser("cost", help="price a deployment at floor, expected and ceiling")
+    cost_cmd.add_argument("file", type=Path, help="a deployment: build/plan-<stack>.json or `pulumi stack export`")
+    cost_cmd.add_argument("--format", choices=cost.FORMATS, default="text", help="output format (default: text)")
+    diff_cmd = commands.add_parser("diff", help="what a change does: resources, inputs, cost and GPUs")
+    diff_cmd.add_argument("base", type=Path, help="the deployment before the change (e.g. the base branch's plan)")
+    diff_cmd.add_argument("head", type=Path, help="the deployment after it")
+    diff_cmd.add_argument(
+        "--format", choices=diff.FORMATS, default="markdown", help="output format (default: markdown)"
+    )
     args = parser.parse_args(argv)
     if args.command == "review":
         return review.run(args.file, args.format, args.policy_config)
+    if args.command == "cost":
+        return cost.run(args.file, args.format)
+    if args.command == "diff":
+        return diff.run(args.base, args.head, args.format)
     suffix = "-preview" if args.preview else ""
     return write_plan(
         args.project,
@@ -75,6 +94,10 @@ def write_plan(project: Path, stack: str, out: Path, preview: bool = False) -> i
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(plan.dumps(document))
     print(plan.summary(document))
+    try:
+        print(cost.summary_line(cost.cost_of(document)))
+    except ReviewError as err:  # a region without prices: the plan stands, its cost is unknown
+        print(f"Cost: not priced ({err})")
     print(f"Plan of stack {stack} written to {out}")
     return 0
 

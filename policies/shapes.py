@@ -10,7 +10,7 @@ import importlib
 import inspect
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -217,3 +217,24 @@ def pools_allowed(namespace_metadata: Mapping[str, Any]) -> list[str] | None:
     if not isinstance(value, str):
         return None
     return sorted({p for p in value.split(",") if p})
+
+
+def launch_templates(resources: Iterable[Any]) -> dict[str, Any]:
+    """Launch templates by id and by name (what a node group's launchTemplate input names)."""
+    templates: dict[str, Any] = {}
+    for r in resources:
+        if r.resource_type == LAUNCH_TEMPLATE_TYPE:
+            for key in (known(r.props, "id"), known(r.props, "name")):
+                if isinstance(key, str) and key:
+                    templates[key] = r
+    return templates
+
+
+def launch_template_of(node_group: Any, templates: Mapping[str, Any]) -> Any | None:
+    """The launch template a node group uses: a dependency of its launchTemplate input, else by id or name.
+    Where only ids or names could tell and a preview does not know them yet, None."""
+    for dep in list(node_group.property_dependencies.get("launchTemplate", [])) + list(node_group.dependencies):
+        if dep.resource_type == LAUNCH_TEMPLATE_TYPE:
+            return dep
+    ref = mapping(node_group.props.get("launchTemplate"))
+    return templates.get(str(ref.get("id"))) or templates.get(str(ref.get("name")))

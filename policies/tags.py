@@ -12,7 +12,8 @@ from .shapes import (
     dig,
     gpu_pool_name,
     items,
-    known,
+    launch_template_of,
+    launch_templates,
     mapping,
     missing_keys,
     pod_template,
@@ -119,27 +120,12 @@ workload_labels = ResourceValidationPolicy(
 )
 
 
-def _launch_template_of(pool, templates: dict) -> object | None:
-    """The launch template a node group uses: a dependency of its launchTemplate input, else by id or name.
-    Where only ids or names could tell and a preview does not know them yet, the check cannot run."""
-    for dep in list(pool.property_dependencies.get("launchTemplate", [])) + list(pool.dependencies):
-        if dep.resource_type == LAUNCH_TEMPLATE_TYPE:
-            return dep
-    ref = mapping(pool.props.get("launchTemplate"))
-    return templates.get(ref.get("id")) or templates.get(ref.get("name"))
-
-
 def _gpu_launch_template_tags(args, report_violation) -> None:
-    templates = {}
-    for r in args.resources:
-        if r.resource_type == LAUNCH_TEMPLATE_TYPE:
-            for key in (known(r.props, "id"), known(r.props, "name")):
-                if isinstance(key, str) and key:
-                    templates[key] = r
+    templates = launch_templates(args.resources)
     for pool in args.resources:
         if pool.resource_type not in NODE_GROUP_TYPES or not gpu_pool_name(pool.props):
             continue
-        template = _launch_template_of(pool, templates)
+        template = launch_template_of(pool, templates)
         if template is None:
             continue
         wanted = mapping(pool.props.get("tags")).get(WORKLOAD_TYPE)
