@@ -73,6 +73,15 @@ class PlanResult:
     findings: tuple[Finding, ...]
     policy_config: str  # the policy config file used, "" for the pack's defaults
     duration_seconds: float
+    # `python -m offline cost --format json` of the plan: $/hour, $/month and GPUs at floor, expected and
+    # ceiling, per resource, component, pool and stack; None where a region has no prices (`cost_error` says)
+    cost: dict[str, Any] | None = None
+    cost_error: str = ""
+
+    @property
+    def budget_findings(self) -> tuple[Finding, ...]:
+        """The gpu-budget rule's findings: GPUs or $/hour at maxSize over the stack's budget."""
+        return tuple(f for f in self.findings if f.policy == "gpu-budget")
 
     @property
     def resources(self) -> int:

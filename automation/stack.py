@@ -58,6 +58,7 @@ from gpu_platform.automation.results import (
 )
 from gpu_platform.components.config import PlatformConfig
 from gpu_platform.components.platform import stack_program
+from gpu_platform.offline import cost as offline_cost
 from gpu_platform.offline import plan as offline_plan
 from gpu_platform.offline import review
 from gpu_platform.offline.cloud import UnknownCall
@@ -332,6 +333,10 @@ class PlatformStack:
         exported = next(
             r.get("outputs", {}) for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"
         )
+        try:
+            cost, cost_error = offline_cost.to_json(offline_cost.cost_of(document)), ""
+        except review.ReviewError as err:  # a region without prices: the plan stands, its cost is unknown
+            cost, cost_error = None, str(err)
         return PlanResult(
             stack=name,
             document=document,
@@ -341,6 +346,8 @@ class PlatformStack:
             findings=tuple(report.findings),
             policy_config=str(self.policy_config or ""),
             duration_seconds=time.monotonic() - start,
+            cost=cost,
+            cost_error=cost_error,
         )
 
     # --- the CLI --------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pulumi_policy.proxy import UnknownValueError
+
 from .shapes import NODE_GROUP_TYPES, gpu_pool_name, items, launch_template_of, launch_templates, mapping
 
 POINTS = ("floor", "expected", "ceiling")
@@ -220,7 +222,10 @@ def price_stack(
                 if probe is not None:
                     lines.append(Line(r.urn, r.name, r.resource_type, probe.what, unpriced=["region unknown"]))
             continue
-        line = price_resource(r, region, table, templates, extended_support)
+        try:
+            line = price_resource(r, region, table, templates, extended_support)
+        except UnknownValueError:  # a first preview: an input only known once something else exists
+            line = Line(r.urn, r.name, r.resource_type, r.resource_type, unpriced=["inputs not known until created"])
         if line is not None:
             lines.append(line)
     return lines

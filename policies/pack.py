@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import gpu, iam, nodes, prod, storage, tags, tenancy
+from . import budget, gpu, iam, nodes, prod, storage, tags, tenancy
 
 NAME = "gpu-platform"
 POLICIES: list[Policy] = [
@@ -14,6 +14,7 @@ POLICIES: list[Policy] = [
     gpu.gpu_requests_and_limits,
     gpu.gpu_placement,
     gpu.gpu_namespaces,
+    budget.gpu_budget,
     nodes.node_group_labels,
     nodes.gpu_pool_taint,
     nodes.launch_template_imdsv2,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import (
+    PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
@@ -39,6 +40,7 @@ class R:
     protect: bool = False
     stack: str = STACK
     depends_on: dict[str, list[str]] = field(default_factory=dict)  # property -> names of resources
+    region: str | None = None  # the region of the resource's AWS provider, as the engine sends its inputs
 
     @property
     def urn(self) -> str:
@@ -48,6 +50,7 @@ class R:
         """A copy with dotted property paths set (None removes the key): r.but(**{"tags.product": None})."""
         props = copy.deepcopy(self.props)
         protect = changes.pop("protect", self.protect)
+        region = changes.pop("region", self.region)
         for path, value in changes.items():
             *parents, last = path.split(".")
             node = props
@@ -59,11 +62,19 @@ class R:
                 node.pop(last, None)
             else:
                 node[last] = value
-        return R(self.type, self.name, props, protect, self.stack, self.depends_on)
+        return R(self.type, self.name, props, protect, self.stack, self.depends_on, region)
 
 
 def _options(r: R) -> PolicyResourceOptions:
     return PolicyResourceOptions(r.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+
+
+def _provider(r: R) -> PolicyProviderResource | None:
+    if r.region is None:
+        return None
+    return PolicyProviderResource(
+        "pulumi:providers:aws", {"region": r.region}, urn("pulumi:providers:aws", "aws"), "aws"
+    )
 
 
 def _props(r: R):
@@ -82,7 +93,8 @@ def judge(policy, resources: list[R], config: dict[str, Any] | None = None) -> l
             policy.validate(ResourceValidationArgs(r.type, _props(r), r.urn, r.name, _options(r), None, config), report)
         return messages
     judged = {
-        r.urn: PolicyResource(r.type, _props(r), r.urn, r.name, _options(r), None, None, [], {}) for r in resources
+        r.urn: PolicyResource(r.type, _props(r), r.urn, r.name, _options(r), _provider(r), None, [], {})
+        for r in resources
     }
     for r in resources:
         for prop, names in r.depends_on.items():  # by name, among the other resources

@@ -45,5 +45,10 @@ def test_an_installed_copy_carries_every_file_the_program_and_the_pack_read():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     policies = ROOT / "policies"
     shipped = {p for pattern in data["gpu_platform.policies"] for p in policies.glob(pattern)}
-    needed = {*policies.glob("rego/**/*.rego"), *policies.glob("cases/*.yaml"), *policies.glob("*/*.json"), *policies.glob("*.json")}
+    needed = {
+        *policies.glob("rego/**/*.rego"),
+        *policies.glob("cases/*.yaml"),
+        *policies.glob("config/*.json"),
+        *policies.glob("*.json"),
+    }
     assert needed and needed <= shipped

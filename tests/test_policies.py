@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from policies import gpu, iam, nodes, pack, prod, storage, tags, tenancy
+from policies import budget, gpu, iam, nodes, pack, prod, storage, tags, tenancy
 from tests import policy_resources as res
 from tests.policy_harness import R, judge
 
@@ -209,6 +209,23 @@ CASES = [
         [*res.team("search", pools="l40s"), res.deployment().but(**{"metadata.namespace": "search"})],
         None,
         ["llm: selects GPU pool 'h100-mig', which namespace 'search' may not use; it may use: l40s"],
+    ),
+    # gpu-budget (more in tests/test_cost.py)
+    (
+        "a stack within its GPU budget",
+        budget.gpu_budget,
+        [res.node_group().but(region="us-east-1")],
+        {"maxGpus": 32},
+        [],
+    ),
+    (
+        "a stack over its GPU budget at maxSize",
+        budget.gpu_budget,
+        [res.node_group().but(region="us-east-1")],
+        {"maxGpus": 16},
+        [
+            "GPUs at maxSize: 32 (h100-mig 32), 16 over the budget of 16: lower those pools' maxSize or raise gpu-budget.maxGpus"
+        ],
     ),
     # gpu-placement
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),

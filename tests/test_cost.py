@@ -1,0 +1,257 @@
+"""What a stack costs, what a change costs, and GPU budgets: figures checked against ones worked out by hand
+from the published prices (policies/prices.json cites them), not against the program's own arithmetic."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from gpu_platform.components.catalog import GPU_INSTANCES
+from gpu_platform.offline import __main__ as cli
+from gpu_platform.offline import cost, diff
+from gpu_platform.offline.cost import entries
+
+from policies import budget
+from policies.cost import price_table
+from tests.planning import MINIMAL, Plan, fixture_platform, with_changes
+from tests.policy_harness import R, judge
+
+# Published on-demand list prices, us-east-1 (karpenter's generated table, 2026-07-20), $ per hour.
+P5, G6E_12XL, M7I_XL = 55.04, 10.49264, 0.2016
+GP3 = 0.08 / 730  # $ per GiB-hour (0.08 per GB-month)
+EKS, NAT, IPV4, ENDPOINT_AZ, KMS = 0.10, 0.045, 0.005, 0.01, 1 / 730
+
+
+def node(price: float, disk_gib: int) -> float:
+    return price + disk_gib * GP3
+
+
+# Prod: system m7i.xlarge 2/3/6 nodes (50 GiB), h100-mig p5 1/1/4 (500 GiB), l40s-shared g6e.12xlarge 1/2/6
+# (300 GiB); one EKS control plane, 3 NAT gateways with their public IPv4s, 5 interface endpoints in 3 AZs,
+# 3 KMS keys.
+PROD_FIXED = EKS + 3 * NAT + 3 * IPV4 + 5 * 3 * ENDPOINT_AZ + 3 * KMS
+PROD = {
+    "floor": 2 * node(M7I_XL, 50) + 1 * node(P5, 500) + 1 * node(G6E_12XL, 300) + PROD_FIXED,
+    "expected": 3 * node(M7I_XL, 50) + 1 * node(P5, 500) + 2 * node(G6E_12XL, 300) + PROD_FIXED,
+    "ceiling": 6 * node(M7I_XL, 50) + 4 * node(P5, 500) + 6 * node(G6E_12XL, 300) + PROD_FIXED,
+}
+
+
+@pytest.fixture(scope="module")
+def prod_cost(prod_plan: Plan) -> cost.Costing:
+    return cost.cost_of(prod_plan.document)
+
+
+def test_prod_costs_what_the_published_prices_add_up_to(prod_cost):
+    assert prod_cost.total() == pytest.approx(PROD, abs=1e-9)
+    assert prod_cost.gpus() == {
+        "floor": {"H100 80GB": 8, "L40S": 4},
+        "expected": {"H100 80GB": 8, "L40S": 8},
+        "ceiling": {"H100 80GB": 32, "L40S": 24},
+    }
+    pools = {pool: prod_cost.total(lines) for pool, lines in prod_cost.pools().items()}
+    assert pools["h100-mig"]["ceiling"] == pytest.approx(4 * node(P5, 500))
+    assert prod_cost.unpriced() == [] and prod_cost.regions == ["us-east-1"]
+
+
+def test_dev_prices_what_has_a_price_in_us_west_2_and_names_what_has_none(dev_plan: Plan):
+    costing = cost.cost_of(dev_plan.document)
+    # system m7i.large 1/1/2; shared-l4 SPOT g6.xlarge or g6.2xlarge 0/0/2; one NAT gateway; 3 KMS keys
+    fixed = EKS + NAT + IPV4 + 3 * KMS
+    assert costing.total() == pytest.approx(
+        {"floor": 0.1008 + fixed, "expected": 0.1008 + fixed, "ceiling": 2 * 0.1008 + 2 * 0.9776 + fixed}
+    )
+    assert costing.gpus()["ceiling"] == {"L4": 2}
+    assert costing.unpriced() == [
+        "EBS gp3 in us-west-2 (gpu-platform-dev-cluster-system, gpu-platform-dev-shared-l4)",
+        (
+            "interface-endpoint-az-hour in us-west-2 (gpu-platform-dev-network-ec2, gpu-platform-dev-network-ecr-api, "
+            "gpu-platform-dev-network-ecr-dkr, gpu-platform-dev-network-logs, gpu-platform-dev-network-sts)"
+        ),
+    ]
+    assert costing.caveats() == [
+        "gpu-platform-dev-shared-l4: Spot: shown at the on-demand equivalent; the real price varies"
+    ]
+
+
+def test_the_cost_command_prints_per_component_pool_and_stack_and_json_agrees(prod_plan: Plan, tmp_path: Path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(prod_plan.document))
+    text, as_json = io.StringIO(), io.StringIO()
+    assert cost.run(path, "text", text) == 0 and cost.run(path, "json", as_json) == 0
+    report = json.loads(as_json.getvalue())
+    assert report["total"]["usdPerHour"]["ceiling"] == pytest.approx(PROD["ceiling"], abs=1e-4)
+    assert report["total"]["usdPerMonth"]["ceiling"] == pytest.approx(PROD["ceiling"] * 730, abs=0.01)
+    assert set(report["pools"]) == {"h100-mig", "l40s-shared"}
+    assert "GpuPool gpu-platform-prod-h100-mig" in report["components"]
+    assert "GPU pool h100-mig" in text.getvalue() and f"${PROD['ceiling']:,.2f}" in text.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("not json", "not a deployment (not JSON"),
+        (json.dumps({"version": 3, "deployment": {"resources": "x"}}), "not a deployment"),
+    ],
+)
+def test_what_is_not_a_deployment_is_one_line_and_exit_2(tmp_path, capsys, document, message):
+    path = tmp_path / "x.json"
+    path.write_text(document)
+    assert cli.main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_region_without_prices_is_one_line_and_exit_2(tmp_path, capsys):
+    plan = Plan.of_config(with_changes(MINIMAL, {"region": "ap-south-2"}))
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan.document))
+    assert cli.main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no prices for region ap-south-2") and len(err.splitlines()) == 1
+
+
+# --- diff --------------------------------------------------------------------------------------------
+
+H200 = {"name": "h200", "instanceTypes": ["p5en.48xlarge"], "size": {"minSize": 0, "desiredSize": 0, "maxSize": 2}}
+
+
+def diff_of(base: dict, head: dict) -> diff.Diff:
+    return diff.diff_of(Plan.of_config(base, "prod").document, Plan.of_config(head, "prod").document)
+
+
+@pytest.fixture(scope="module")
+def prod_config() -> dict:
+    return fixture_platform("prod")
+
+
+def test_adding_a_pool_adds_its_node_group_and_its_ceiling(prod_config):
+    change = diff_of(prod_config, {**prod_config, "gpuPools": [*prod_config["gpuPools"], H200]})
+    added = {(r["type"], r["urn"].rsplit("::", 1)[1]) for r in change.added}
+    assert ("aws:eks/nodeGroup:NodeGroup", "gpu-platform-prod-h200") in added
+    before, after = change.base.total(), change.head.total()
+    assert after["floor"] - before["floor"] == pytest.approx(0)  # minSize 0
+    assert after["ceiling"] - before["ceiling"] == pytest.approx(2 * node(63.296, 200))  # p5en, 200 GiB default
+    assert change.head.gpus()["ceiling"]["H200 141GB"] == 16
+    markdown = diff.to_markdown(change)
+    assert f"+${2 * node(63.296, 200):,.2f}" in markdown and "| `h200` |" in markdown
+
+
+def test_raising_max_size_changes_only_the_ceiling(prod_config):
+    raised = json.loads(json.dumps(prod_config))
+    raised["gpuPools"][0]["size"]["maxSize"] = 6
+    change = diff_of(prod_config, raised)
+    assert not change.added and not change.removed
+    [node_group] = [c for c in change.changed if c.type == "aws:eks/nodeGroup:NodeGroup"]
+    assert ("scalingConfig.maxSize", 4, 6) in node_group.paths
+    before, after = change.base.total(), change.head.total()
+    assert after["ceiling"] - before["ceiling"] == pytest.approx(2 * node(P5, 500))
+    assert after["expected"] == pytest.approx(before["expected"])
+    assert change.head.gpus()["ceiling"]["H100 80GB"] - change.base.gpus()["ceiling"]["H100 80GB"] == 16
+
+
+def test_changing_a_mig_layout_changes_config_not_cost(prod_config):
+    relaid = json.loads(json.dumps(prod_config))
+    relaid["gpuPools"][0]["sharing"]["layout"] = "all-balanced"
+    change = diff_of(prod_config, relaid)
+    types = {c.type for c in change.changed}
+    assert "kubernetes:core/v1:ConfigMap" in types  # the mig-parted layout
+    assert change.base.total() == change.head.total() and change.base.gpus() == change.head.gpus()
+    assert "±$0.00" in diff.to_markdown(change)
+
+
+def test_diff_of_two_stacks_or_a_bad_file_is_one_line_and_exit_2(dev_plan, prod_plan, tmp_path, capsys):
+    dev, prod = tmp_path / "dev.json", tmp_path / "prod.json"
+    dev.write_text(json.dumps(dev_plan.document))
+    prod.write_text(json.dumps(prod_plan.document))
+    assert cli.main(["diff", str(dev), str(prod)]) == 2
+    assert "compare one stack's plans" in capsys.readouterr().err
+    assert cli.main(["diff", str(dev), str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+# --- gpu-budget --------------------------------------------------------------------------------------
+
+
+def pool(name: str, instance_type: str, max_size: int) -> R:
+    return R(
+        "aws:eks/nodeGroup:NodeGroup",
+        name,
+        {
+            "instanceTypes": [instance_type],
+            "scalingConfig": {"minSize": 0, "desiredSize": 0, "maxSize": max_size},
+            "labels": {"gpu-platform.io/pool": name},
+            "diskSize": 100,
+        },
+        region="us-east-1",
+    )
+
+
+STACK = [pool("h100", "p5.48xlarge", 4), pool("l40s", "g6e.12xlarge", 6)]
+
+
+def test_a_stack_within_its_budget_passes():
+    config = {"maxGpus": 56, "maxGpusPerModel": {"H100 80GB": 32}, "maxCeilingUsdPerHour": 300}
+    assert judge(budget.gpu_budget, STACK, config) == []
+
+
+def test_over_budget_names_the_pools_that_push_it_over_and_by_how_much():
+    config = {"maxGpus": 40, "maxGpusPerModel": {"H100 80GB": 16}, "maxCeilingUsdPerHour": 250}
+    ceiling = 4 * node(P5, 100) + 6 * node(G6E_12XL, 100)
+    assert judge(budget.gpu_budget, STACK, config) == [
+        (
+            "GPUs at maxSize: 56 (h100 32, l40s 24), 16 over the budget of 40: lower those pools' maxSize or raise "
+            "gpu-budget.maxGpus"
+        ),
+        (
+            "H100 80GB GPUs at maxSize: 32 (h100 32), 16 over the budget of 16: lower those pools' maxSize or raise "
+            "gpu-budget.maxGpusPerModel"
+        ),
+        (
+            f"ceiling ${ceiling:,.2f}/h (h100 ${4 * node(P5, 100):,.2f}, l40s ${6 * node(G6E_12XL, 100):,.2f}), "
+            f"${ceiling - 250:,.2f} over the budget of $250.00/h: lower maxSize or raise gpu-budget.maxCeilingUsdPerHour"
+        ),
+    ]
+
+
+def test_a_dollar_budget_on_a_type_without_a_price_says_it_cannot_be_priced():
+    stack = [pool("h200", "p5e.48xlarge", 1)]  # no on-demand price published in any source read
+    assert judge(budget.gpu_budget, stack, {"maxCeilingUsdPerHour": 100}) == [
+        (
+            "the ceiling cannot be priced: no EC2 price for h200 (policies/prices.json); add the price with its "
+            "source, or drop gpu-budget.maxCeilingUsdPerHour"
+        )
+    ]
+
+
+def test_the_stacks_budgets_hold_for_their_plans_and_catch_a_bigger_pool(prod_config):
+    prod_budget = json.loads((Path(__file__).parent.parent / "policies" / "config" / "prod.json").read_text())
+    config = prod_budget["gpu-budget"]
+    bigger = json.loads(json.dumps(prod_config))
+    bigger["gpuPools"][0]["size"]["maxSize"] = 6  # 48 H100s, over prod's 32
+    for platform, expected in ((prod_config, []), (bigger, ["GPUs at maxSize: 72", "H100 80GB GPUs", "ceiling $"])):
+        resources = [
+            R(e.resource_type, e.name, e.props, region="us-east-1")
+            for e in entries(Plan.of_config(platform, "prod").document)
+            if e.resource_type in ("aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate")
+        ]
+        found = judge(budget.gpu_budget, resources, config)
+        assert [f for f in found if not any(f.startswith(e) for e in expected)] == [] and len(found) == len(expected)
+
+
+# --- the price table -----------------------------------------------------------------------------------
+
+
+def test_the_price_table_knows_every_gpu_type_the_platform_offers_with_the_catalogs_gpus():
+    table = price_table()
+    for instance_type, instance in GPU_INSTANCES.items():
+        assert table.gpus(instance_type) == (instance.gpu_count, instance.gpu.model), instance_type
+
+
+def test_every_price_names_a_source_the_table_lists_and_every_source_is_used():
+    data = json.loads((Path(__file__).parent.parent / "policies" / "prices.json").read_text())
+    used = {source for e in data["ec2"].values() for _, source in e["usdPerHour"].values()}
+    used |= {source for item in data["services"].values() for _, source in item.values()}
+    assert used == set(data["sources"])
