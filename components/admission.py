@@ -27,6 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from gpu_platform.components import sharing
 from gpu_platform.components.config import AdmissionEnforcement, GpuPoolConfig, WorkloadType
+from gpu_platform.components.gpu_metrics import Alert, alert_rule
 from gpu_platform.components.labels import COST_KEYS, WORKLOAD_TYPE
 from gpu_platform.components.node_labels import SYSTEM_LABEL
 from gpu_platform.components.pod_security import RESTRICTED
@@ -57,6 +58,31 @@ MATCH_KINDS = [
     {"apiGroups": ["batch"], "kinds": ["Job", "CronJob"]},
 ]
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+# The PodMonitor's scrape job: prometheus-operator names it <namespace>/<PodMonitor name> (promcfg.go).
+GATEKEEPER_JOB = f"{NAMESPACE}/gatekeeper"
+ALERTS = (
+    Alert(
+        "GatekeeperDown",
+        f'absent(up{{job="{GATEKEEPER_JOB}"}} == 1)',
+        "5m",
+        "critical",
+        "No Gatekeeper pod can be scraped: admission may not be judging",
+        "While the webhook is down the API server admits workloads unjudged (failurePolicy Ignore) and refuses "
+        "namespace changes (the chart's check-ignore-label webhook fails closed), so `pulumi up` cannot add a "
+        "team. Check the pods: kubectl -n gatekeeper-system get pods; kubectl -n gatekeeper-system logs "
+        "deploy/gatekeeper-controller-manager.",
+    ),
+    Alert(
+        "GatekeeperAuditFoundDeniedObjects",
+        'sum(gatekeeper_violations{enforcement_action="deny"}) > 0',
+        "30m",
+        "warning",
+        "{{ $value }} objects in the cluster break a deny Constraint",
+        "They got in while Gatekeeper was down or before the Constraint existed. `kubectl get constraints` "
+        "counts them per rule and each Constraint's status.violations names them (up to 20); fix the workload "
+        "(its pod template) or delete it.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -175,13 +201,19 @@ def constraint(
     }
 
 
+def rule_groups() -> list[dict[str, Any]]:
+    """Prometheus rule groups, in the format of a rules file and of a PrometheusRule's spec."""
+    return [{"name": "gpu-platform.admission", "rules": [alert_rule(a) for a in ALERTS]}]
+
+
 def chart_values(pod_labels: dict[str, str]) -> dict[str, Any]:
-    """Every Gatekeeper pod and hook job on the system pool; denials logged and sent as events."""
+    """Every Gatekeeper pod and hook job on the system pool; denials logged (a controller's refused pod also
+    shows as a FailedCreate event on its ReplicaSet or Job)."""
     on_system = {"nodeSelector": {"kubernetes.io/os": "linux", SYSTEM_LABEL: "true"}}
     return {
         "podLabels": pod_labels,
+        "auditMatchKindOnly": True,  # audit only the kinds the Constraints match, not every kind in the cluster
         "logDenies": True,
-        "emitAdmissionEvents": True,
         "controllerManager": on_system,
         "audit": on_system,
         "crds": on_system,  # also the CRD upgrade hook's
@@ -231,6 +263,14 @@ class Admission(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[namespace, *after]),
         )
         if monitoring_crds is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-rules",
+                api_version="monitoring.coreos.com/v1",
+                kind="PrometheusRule",
+                metadata={"name": "gatekeeper", "namespace": NAMESPACE, "labels": labels},
+                spec={"groups": rule_groups()},
+                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[namespace, *monitoring_crds]),
+            )
             k8s.apiextensions.CustomResource(
                 f"{name}-metrics",
                 api_version="monitoring.coreos.com/v1",

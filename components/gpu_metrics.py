@@ -220,6 +220,17 @@ ALERTS: tuple[Alert, ...] = (
 )
 
 
+def alert_rule(a: Alert) -> dict:
+    """An alert as a Prometheus rules file (and a PrometheusRule) writes it."""
+    return {
+        "alert": a.name,
+        "expr": a.expr,
+        "for": a.duration,
+        "labels": {"severity": a.severity},
+        "annotations": {"summary": a.summary, "runbook": a.runbook},
+    }
+
+
 def rule_groups() -> list[dict]:
     """Prometheus rule groups, in the format of a rules file and of a PrometheusRule's spec."""
     return [
@@ -230,15 +241,6 @@ def rule_groups() -> list[dict]:
         },
         {
             "name": "gpu-platform.gpu",
-            "rules": [
-                {
-                    "alert": a.name,
-                    "expr": a.expr,
-                    "for": a.duration,
-                    "labels": {"severity": a.severity},
-                    "annotations": {"summary": a.summary, "runbook": a.runbook},
-                }
-                for a in ALERTS
-            ],
+            "rules": [alert_rule(a) for a in ALERTS],
         },
     ]

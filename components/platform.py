@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from gpu_platform.components import sharing
 from gpu_platform.components.admission import Admission
 from gpu_platform.components.autoscaler import ClusterAutoscaler
 from gpu_platform.components.cluster import Cluster, control_plane_log_group_name
@@ -146,7 +147,16 @@ class Platform(pulumi.ComponentResource):
                 opts=child,
             )
         self.tenancy = (
-            Tenancy(f"{name}-tenancy", config.teams, self.cluster, labels, opts=child) if config.teams else None
+            Tenancy(
+                f"{name}-tenancy",
+                config.teams,
+                {resource for pool in config.gpu_pools for resource in sharing.advertised(pool)},
+                self.cluster,
+                labels,
+                opts=child,
+            )
+            if config.teams
+            else None
         )
         # What kubectl, charts and operators create meets the pack's Kubernetes rules at the API server.
         self.admission = (

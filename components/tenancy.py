@@ -8,6 +8,8 @@ policies that hold the team in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -70,14 +72,17 @@ def member_group(team: TeamConfig) -> str:
     return f"team-{team.name}"
 
 
-def quota_of(team: TeamConfig) -> dict[str, str]:
+def quota_of(team: TeamConfig, gpu_resources: Iterable[str]) -> dict[str, str]:
     """The ResourceQuota's `hard`: GPUs as `requests.<resource>` only (an extended resource cannot be
     overcommitted, so Kubernetes allows no `limits.` quota for it: docs, "Resource Quotas", extended
     resources), CPU and memory requests (a limits quota would refuse pods without limits), pods, and no
-    LoadBalancer or NodePort services (a team publishes through the platform, not straight into the VPC)."""
+    LoadBalancer or NodePort services (a team publishes through the platform, not straight into the VPC).
+    A quota caps only what it names, so every GPU resource the stack's pools advertise is named: 0 where the
+    team has no quota for it."""
     quota = team.quota
+    gpus = {**dict.fromkeys(gpu_resources, 0), **quota.gpus}
     return {
-        **{f"requests.{resource}": str(count) for resource, count in sorted(quota.gpus.items())},
+        **{f"requests.{resource}": str(count) for resource, count in sorted(gpus.items())},
         "requests.cpu": quota.cpu,
         "requests.memory": quota.memory,
         "pods": str(quota.pods),
@@ -141,6 +146,7 @@ class Tenancy(pulumi.ComponentResource):
         self,
         name: str,
         teams: tuple[TeamConfig, ...],
+        gpu_resources: Iterable[str],
         cluster: Cluster,
         labels: CostLabels,
         opts: pulumi.ResourceOptions | None = None,
@@ -157,6 +163,7 @@ class Tenancy(pulumi.ComponentResource):
                 description=description,
                 opts=on_cluster,
             )
+        self._gpu_resources = sorted(set(gpu_resources))
         self.namespaces = {team.name: self._team(name, team, cluster, labels, on_cluster) for team in teams}
         self.register_outputs({"namespaces": list(self.namespaces)})
 
@@ -184,7 +191,7 @@ class Tenancy(pulumi.ComponentResource):
         k8s.core.v1.ResourceQuota(
             f"{prefix}-quota",
             metadata={**metadata, "name": "team-quota"},
-            spec={"hard": quota_of(team)},
+            spec={"hard": quota_of(team, self._gpu_resources)},
             opts=in_namespace,
         )
         k8s.core.v1.LimitRange(

@@ -48,6 +48,7 @@ def _shown(pools: list[tuple[str, Any]], unit: str = "") -> str:
 def _gpu_budget(args: Any, report_violation: Any) -> None:
     lines = price_stack(list(args.resources))
     most = setting(args, BUDGET_SCHEMA, "maxGpus")
+    most = None if most is None else int(most)  # numbers reach the pack as floats (protobuf Struct)
     total = sum(n for line in lines for n in line.gpus["ceiling"].values())
     if most is not None and total > most:
         report_violation(
@@ -55,6 +56,7 @@ def _gpu_budget(args: Any, report_violation: Any) -> None:
             "lower those pools' maxSize or raise gpu-budget.maxGpus"
         )
     for model, limit in sorted(dict(setting(args, BUDGET_SCHEMA, "maxGpusPerModel")).items()):
+        limit = int(limit)
         count = sum(line.gpus["ceiling"].get(model, 0) for line in lines)
         if count > limit:
             report_violation(

@@ -105,6 +105,17 @@ def _tolerates(toleration: Mapping, taint: tuple[str, str, str]) -> bool:
     return toleration.get("key") == key and (toleration.get("value") or "") == value
 
 
+def _added_by_api_server(toleration: Mapping, asked: list[str]) -> bool:
+    """EKS runs the ExtendedResourceToleration admission plugin: a pod that requests an extended resource gets
+    {key: <resource>, operator: Exists, effect: NoSchedule} (kubernetes plugin/pkg/admission/
+    extendedresourcetoleration). It fits every pool tainted nvidia.com/gpu, but the workload did not choose it."""
+    return (
+        toleration.get("operator") == "Exists"
+        and toleration.get("effect") == "NoSchedule"
+        and toleration.get("key") in asked
+    )
+
+
 def _gpu_placement(args, report_violation) -> None:
     pools = pools_of(args.resources)
     for r in args.resources:
@@ -134,10 +145,11 @@ def _gpu_placement(args, report_violation) -> None:
         if not own or not all(any(_tolerates(t, taint) for t in tolerations) for taint in own):
             shown = ", ".join(f"{k}={v}:{e}" for k, v, e in own) or "none"
             report_violation(f"{r.name}: does not tolerate the taint of GPU pool '{wanted}' ({shown})", r.urn)
+        chosen = [t for t in tolerations if not _added_by_api_server(t, asked)]
         others = sorted(
             p.name
             for p in pools.values()
-            if p.name != wanted and any(_tolerates(t, taint) for t in tolerations for taint in p.taints)
+            if p.name != wanted and any(_tolerates(t, taint) for t in chosen for taint in p.taints)
         )
         if others:
             report_violation(f"{r.name}: tolerates the taints of other GPU pools too: {', '.join(others)}", r.urn)

@@ -66,6 +66,15 @@ def _tenancy(args: Any, report_violation: Any) -> None:
         if missing:
             report_violation(f"team namespace {name}: has no {', no '.join(missing)}", r.urn)
         team_pools = pools_allowed(metadata) or []
+        if name in quotas:
+            capped = {k.removeprefix("requests.") for k in quotas[name]}
+            uncapped = sorted({g for p in pools.values() for g in p.advertised} - capped)
+            if uncapped:
+                report_violation(
+                    f"team namespace {name}: its quota does not cap {', '.join(uncapped)}, which the stack's pools "
+                    "advertise, so the team may use any number: name each (0 where the team may use none)",
+                    r.urn,
+                )
         for key, value in quotas.get(name, {}).items():
             resource = key.removeprefix("requests.")
             if "/" not in resource:
@@ -83,9 +92,9 @@ def _tenancy(args: Any, report_violation: Any) -> None:
 tenancy = StackValidationPolicy(
     name="tenancy",
     description=(
-        "Every team namespace has its ResourceQuota, LimitRange and default-deny NetworkPolicy, and no team's "
-        "GPU quota is more than its pools hold at maxSize: build teams with components/tenancy.py and size "
-        "the quota to the pools (or the pools to the quota)."
+        "Every team namespace has its ResourceQuota, LimitRange and default-deny NetworkPolicy; its quota caps "
+        "every GPU resource the pools advertise, and no more than its pools hold at maxSize: build teams with "
+        "components/tenancy.py and size the quota to the pools (or the pools to the quota)."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_tenancy,

@@ -4,6 +4,9 @@ with Gatekeeper's own schemas (tests/upstream/gatekeeper/) and run with a Rego e
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -60,7 +63,7 @@ def namespace_object(plan: Plan, name: str) -> dict[str, Any]:
     return found[0] if found else {"metadata": {"name": name}}
 
 
-def admit(plan: Plan, obj: dict[str, Any]) -> dict[str, list[str]]:
+def admit(plan: Plan, obj: dict[str, Any], operation: str = "CREATE") -> dict[str, list[str]]:
     """Each of the plan's Constraints that matches `obj`, with the messages its template's Rego (as the plan
     ships it) gives `obj` under the Constraint's parameters: what Gatekeeper would answer the API server."""
     namespace = obj["metadata"].get("namespace", "default")
@@ -71,7 +74,12 @@ def admit(plan: Plan, obj: dict[str, Any]) -> dict[str, list[str]]:
         if obj["kind"] not in kinds or namespace in spec["match"]["excludedNamespaces"]:
             continue
         source = templates(plan)[c["inputs"]["kind"]]["spec"]["targets"][0]["code"][0]["source"]
-        review = {"object": obj, "namespace": namespace, "namespaceObject": namespace_object(plan, namespace)}
+        review = {
+            "object": obj,
+            "operation": operation,
+            "namespace": namespace,
+            "namespaceObject": namespace_object(plan, namespace),
+        }
         messages = Template(source).violations(review, spec["parameters"])
         if messages:
             answers[c["inputs"]["metadata"]["name"]] = messages
@@ -254,3 +262,76 @@ def test_admission_can_be_turned_off():
     plan = Plan.of_config(with_changes(MINIMAL, {"admission": {"enabled": False}}))
     assert not plan.of_type(TEMPLATE) and not constraints(plan)
     assert not [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == "gatekeeper"]
+
+
+def _paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Key paths down to the leaves, stopping at maps the chart leaves open ({} in its values.yaml)."""
+    if not isinstance(values, dict):
+        return [prefix]
+    return [p for key, value in values.items() for p in _paths(value, (*prefix, key))]
+
+
+def test_every_chart_value_the_platform_sets_is_one_the_chart_has():
+    upstream = yaml.safe_load((UPSTREAM / "values.yaml").read_text())
+    for path in _paths(admission.chart_values({"cost-center": "x"})):
+        node = upstream
+        for key in path:
+            assert isinstance(node, dict) and key in node, f"gatekeeper 3.23.0 values.yaml has no {'.'.join(path)}"
+            node = node[key]
+            if key in ("nodeSelector", "podLabels"):  # maps of the user's own keys
+                break
+
+
+def test_the_templates_libraries_are_where_gatekeeper_allows_them():
+    # Gatekeeper puts libraries under data.lib and lets templates import nothing else (frameworks
+    # regorewriter: allowed lib packages, checkImport).
+    for rule in admission.RULES:
+        source = admission.rego_source(rule)
+        for lib in source["libs"]:
+            [package] = [line.split()[1] for line in lib.splitlines() if line.startswith("package ")]
+            assert package.startswith("lib."), package
+        imports = [line.split()[1] for line in source["rego"].splitlines() if line.startswith("import ")]
+        assert all(i.startswith("data.lib.") for i in imports), imports
+
+
+def test_a_gpu_pod_is_judged_when_created_and_its_own_updates_pass(prod_plan: Plan):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "debug", "namespace": "default", "labels": COST},
+        "spec": {
+            "nodeSelector": {"gpu-platform.io/pool": "l40s-shared"},
+            "tolerations": [{"key": "nvidia.com/gpu", "value": "l40s-shared", "effect": "NoSchedule"}],
+            "containers": [
+                {
+                    "name": "shell",
+                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"nvidia.com/gpu": 1}},
+                }
+            ],
+        },
+    }
+    assert list(admit(prod_plan, pod)) == ["gpu-namespaces"]
+    # a pod that got in (Gatekeeper down, or before the rule) can still lose its finalizers, get a debug container
+    assert admit(prod_plan, pod, operation="UPDATE") == {}
+    assert list(admit(prod_plan, server("default", "l40s-shared", "nvidia.com/gpu", **COST), "UPDATE")) == [
+        "gpu-namespaces"
+    ]  # a workload's update is judged
+
+
+def test_gatekeepers_alerts_pass_promtool_and_ship_beside_its_scrape(prod_plan: Plan, tmp_path: Path):
+    [rule] = [
+        r
+        for r in prod_plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        if r["inputs"]["metadata"]["namespace"] == NS
+    ]
+    assert rule["inputs"]["spec"]["groups"] == admission.rule_groups()
+    promtool = Path(os.environ.get("PROMTOOL", ROOT / ".tools/prometheus/usr/bin/promtool"))
+    assert promtool.exists(), f"promtool not found at {promtool}: run `make test`, which installs it"
+    path = tmp_path / "admission.rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": admission.rule_groups()}))
+    result = subprocess.run([str(promtool), "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and f"SUCCESS: {len(admission.ALERTS)} rules found" in result.stdout, result.stdout
+    # the alerts read the PodMonitor's job, named <namespace>/<name> by prometheus-operator
+    [monitor] = prod_plan.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+    job = f"{monitor['inputs']['metadata']['namespace']}/{monitor['inputs']['metadata']['name']}"
+    assert f'job="{job}"' in admission.ALERTS[0].expr

@@ -255,3 +255,19 @@ def test_every_price_names_a_source_the_table_lists_and_every_source_is_used():
     used = {source for e in data["ec2"].values() for _, source in e["usdPerHour"].values()}
     used |= {source for item in data["services"].values() for _, source in item.values()}
     assert used == set(data["sources"])
+
+
+def test_through_the_engines_wire_the_prod_budget_refuses_a_raised_pool_in_whole_numbers(prod_config):
+    # config numbers reach the pack as protobuf floats: the finding still counts GPUs as whole numbers
+    from gpu_platform.offline import review
+
+    raised = json.loads(json.dumps(prod_config))
+    raised["gpuPools"][0]["size"]["maxSize"] = 6
+    document = Plan.of_config(raised, "prod").document
+    with review.Analyzer() as analyzer:
+        report = review.review(Path("plan.json"), document, analyzer)
+    found = sorted(f.message for f in report.findings if f.policy == "gpu-budget")
+    assert found[0].startswith("GPUs at maxSize: 72 (h100-mig 48, l40s-shared 24), 8 over the budget of 64:")
+    assert found[1].startswith("H100 80GB GPUs at maxSize: 48 (h100-mig 48), 16 over the budget of 32:")
+    assert found[2].startswith(f"ceiling ${PROD['ceiling'] + 2 * node(P5, 500):,.2f}/h")
+    assert not report.passed

@@ -578,9 +578,13 @@ def test_dcgm_is_scraped_with_workload_attribution_and_the_node(prod_plan: Plan)
 
 
 def test_alert_rules_reach_the_cluster_as_a_prometheus_rule(prod_plan: Plan):
-    [rule] = [r["inputs"] for r in prod_plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")]
-    assert rule["spec"]["groups"] == gpu_metrics.rule_groups()
-    assert rule["metadata"]["namespace"] == "monitoring"
+    rules = {
+        r["inputs"]["metadata"]["name"]: r["inputs"]
+        for r in prod_plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    }
+    assert set(rules) == {"gpu-platform", "gatekeeper"}  # Gatekeeper's: tests/test_admission.py
+    assert rules["gpu-platform"]["spec"]["groups"] == gpu_metrics.rule_groups()
+    assert rules["gpu-platform"]["metadata"]["namespace"] == "monitoring"
 
 
 def test_fluent_bit_ships_logs_through_its_own_irsa_role_to_a_retained_log_group(prod_plan: Plan):

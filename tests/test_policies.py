@@ -593,6 +593,18 @@ CASES = [
         ["team namespace search: has no quota"],
     ),
     (
+        "a team quota that does not name a GPU resource the stack's pools advertise",
+        tenancy.tenancy,
+        [*res.team(), res.node_group("l40s", "nvidia.com/gpu=8")],
+        None,
+        [
+            (
+                "team namespace search: its quota does not cap nvidia.com/gpu, which the stack's pools advertise, so "
+                "the team may use any number: name each (0 where the team may use none)"
+            )
+        ],
+    ),
+    (
         "a GPU quota larger than the team's pools at maxSize",
         tenancy.tenancy,
         [*res.team()[:2], res.team()[2].but(**{"spec.hard": {f"requests.{res.MIG}": "300"}}), *res.team()[3:]],

@@ -62,6 +62,14 @@ def test_the_quota_counts_gpu_cpu_memory_requests_and_pods_and_allows_no_publish
     assert limit["type"] == "Container" and limit["defaultRequest"] and "default" not in limit
 
 
+def test_a_team_without_a_gpu_quota_may_use_no_gpus_rather_than_any_number(teams_plan):
+    # A quota caps only the resources it names; recsys has no quota.gpus, so each advertised resource is 0.
+    hard = in_namespace(teams_plan, "kubernetes:core/v1:ResourceQuota", "recsys")["team-quota"]["inputs"]["spec"][
+        "hard"
+    ]
+    assert hard["requests.nvidia.com/gpu"] == "0"
+
+
 def test_a_team_cannot_run_pods_at_priorities_that_preempt_other_teams(teams_plan):
     reserved = in_namespace(teams_plan, "kubernetes:core/v1:ResourceQuota", "search")["reserved-priorities"]
     spec = reserved["inputs"]["spec"]

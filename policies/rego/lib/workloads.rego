@@ -12,6 +12,14 @@ template_paths := {
 	"CronJob": ["spec", "jobTemplate", "spec", "template"],
 }
 
+# A pod's UPDATE (status, finalizers, labels, ephemeral containers) is not judged: the pod was judged when it
+# was created, or by its workload, and refusing its updates would strand it (a Job's pod could not lose its
+# finalizer). Workloads are judged on update too. Gatekeeper's audit has no operation: it judges every pod.
+pod_update if {
+	input.review.operation == "UPDATE"
+	input.review.object.kind == "Pod"
+}
+
 # The pod template (metadata + spec) of a workload; undefined for kinds without one.
 template(obj) := obj if obj.kind == "Pod"
 
