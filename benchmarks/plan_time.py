@@ -59,6 +59,29 @@ def main() -> None:
         warm()
         rows.append((f"plan {stack} (warm, in process)", median_of(warm, repeats=10)))
 
+    # Many pools: 28 is the most a cluster holds with the system group (EKS quota: 30 managed node groups per
+    # cluster, and the offline rules refuse more), so the scaling is measured from 4 to 28, not to 64.
+    from tests.planning import MINIMAL, stack_config, with_changes
+
+    def pools_config(count: int):
+        pool = {
+            "instanceTypes": ["g6.xlarge"],
+            "size": {"maxSize": 2},
+            "sharing": {"mode": "time-slicing", "replicas": 4},
+        }
+        return stack_config(with_changes(MINIMAL, {"gpuPools": [{**pool, "name": f"p{i}"} for i in range(count)]}))
+
+    for count in (4, 28):
+        config = pools_config(count)
+
+        def many(config=config) -> float:
+            start = time.perf_counter()
+            plan.dumps(plan.deployment(run_program(ROOT, "test", config)))
+            return time.perf_counter() - start
+
+        many()
+        rows.append((f"plan {count} GPU pools (warm)", median_of(many, repeats=3)))
+
     from gpu_platform.offline import rules as aws_rules
 
     strict_rows = {}
@@ -77,6 +100,8 @@ def main() -> None:
     for label, (median, best) in rows:
         print(f"{label:<36} {median:>9.3f} {best:>7.3f}")
     figures = dict(rows)
+    ratio = figures["plan 28 GPU pools (warm)"][0] / figures["plan 4 GPU pools (warm)"][0]
+    print(f"28 GPU pools take {ratio:.1f}x the time of 4 (7x the pools)")
     for stack in ("dev", "prod"):
         share = figures[strict_rows[stack]][0] / figures[f"plan {stack} (warm, in process)"][0]
         print(f"strict AWS rules add {share:.1%} to a warm plan of {stack} (and less to a cold `make plan`)")

@@ -331,7 +331,11 @@ class Analyzer:
             )
         )
 
-    def review(self, document: dict[str, Any], workers: int = 4) -> list[analyzer_pb2.AnalyzeDiagnostic]:
+    def review(
+        self, document: dict[str, Any], workers: int = 4, remediates: bool = True
+    ) -> list[analyzer_pb2.AnalyzeDiagnostic]:
+        """`remediates` False: no policy is configured to remediate, so Remediate would return nothing for any
+        resource (pulumi_policy's servicer runs only `remediate`-level policies) and is not called."""
         resources = document["deployment"]["resources"]
         providers = {r["urn"]: r for r in resources if r["type"].startswith("pulumi:providers:")}
 
@@ -364,7 +368,7 @@ class Analyzer:
             )
             # As the engine: remediations first, each rewriting the properties the next step sees, then Analyze
             # (pulumi/pulumi pkg/resource/deploy/step_generator.go). This pack remediates nothing yet.
-            for remediation in self.stub.Remediate(request).remediations:
+            for remediation in self.stub.Remediate(request).remediations if remediates else []:
                 if remediation.HasField("properties"):
                     request.properties.CopyFrom(remediation.properties)
             diagnostics = list(self.stub.Analyze(request).diagnostics)
@@ -426,7 +430,8 @@ def review(source: Path, document: dict[str, Any], analyzer: Analyzer, config_pa
         warnings=warnings,
     )
     root = next((r["urn"] for r in document["deployment"]["resources"] if r["type"] == STACK_TYPE), "")
-    for d in analyzer.review(document):
+    remediates = any(c["enforcementLevel"] == "remediate" for c in config.values())
+    for d in analyzer.review(document, remediates=remediates):
         d.urn = d.urn or root  # the engine files stack-level findings under the root stack
         message = d.message.removeprefix(d.description).lstrip("\n") if d.description else d.message
         finding = Finding(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn, message, d.description)

@@ -397,7 +397,7 @@ def test_stack_level_findings_are_filed_under_the_root_stack_and_the_stack_is_co
         def configure(self, config):
             calls.append("Configure")
 
-        def review(self, document):
+        def review(self, document, remediates=True):
             calls.append("Analyze")
             return [
                 analyzer_pb2.AnalyzeDiagnostic(
@@ -449,7 +449,9 @@ def test_mandatory_rules_judge_a_first_preview(analyzer, preview_document):
     assert set(found) == {"bucket-hardening", "prod-cluster-private-encrypted"}
 
 
-def test_each_resource_is_remediated_before_it_is_analyzed(analyzer, prod_document, monkeypatch):
+def test_each_resource_is_remediated_before_it_is_analyzed_when_a_policy_remediates(
+    analyzer, prod_document, monkeypatch, tmp_path
+):
     calls: list[tuple[str, str]] = []
     stub = analyzer.stub
     for method in ("Remediate", "Analyze"):
@@ -459,7 +461,14 @@ def test_each_resource_is_remediated_before_it_is_analyzed(analyzer, prod_docume
         )
     document = copy.deepcopy(prod_document)
     document["deployment"]["resources"] = document["deployment"]["resources"][:3]
-    run_review(analyzer, document)
+    config = tmp_path / "remediate.json"
+    config.write_text(json.dumps({"cost-tags": "remediate"}))
+    with_remediation = run_review(analyzer, document, config)
     for urn in {u for _, u in calls}:
         mine = [m for m, u in calls if u == urn]
         assert mine == ["Remediate", "Analyze"], urn
+    # No policy at `remediate`: Remediate could return nothing, so it is not called; the verdicts are the same.
+    calls.clear()
+    without = run_review(analyzer, document)
+    assert {m for m, _ in calls} == {"Analyze"}
+    assert [f.message for f in without.findings] == [f.message for f in with_remediation.findings]
