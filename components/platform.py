@@ -20,6 +20,7 @@ from gpu_platform.components.gpu_operator import GpuOperator
 from gpu_platform.components.gpu_pool import GpuPool
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
 from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.load_balancer import LoadBalancerController
 from gpu_platform.components.log_encryption import log_group_key
 from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
@@ -46,6 +47,7 @@ class Platform(pulumi.ComponentResource):
     observability: Observability
     tenancy: Tenancy | None
     admission: Admission | None
+    load_balancer_controller: LoadBalancerController
     model_server_role: IrsaRole
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -173,6 +175,17 @@ class Platform(pulumi.ComponentResource):
             )
             if config.admission.enabled
             else None
+        )
+        # Internal load balancers for Ingresses of class `alb` (model services publish through them).
+        self.load_balancer_controller = LoadBalancerController(
+            f"{name}-lb-controller",
+            self.cluster,
+            self.network.vpc_id,
+            config.region,
+            labels,
+            pod_labels,
+            monitoring_crds=self.observability.crds if config.observability.enabled else None,
+            opts=child,
         )
         bucket_prefix = config.storage.prefix_for(pulumi.get_project(), pulumi.get_stack())
         self.storage = Storage(f"{name}-storage", config.storage, bucket_prefix, config.region, labels, opts=child)

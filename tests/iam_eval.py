@@ -70,6 +70,7 @@ _OPERATORS = {
     "ArnLike": lambda want, got: _wildcard(want, str(got)),
     "Bool": lambda want, got: str(got).lower() == str(want).lower(),
     "NumericLessThan": lambda want, got: float(got) < float(want),
+    "Null": None,  # judged on the key's presence, in _conditions_hold
 }
 
 
@@ -80,6 +81,10 @@ def _conditions_hold(statement: dict, request: Request) -> bool:
         if base not in _OPERATORS:
             raise NotImplementedError(f"condition operator {operator} is not implemented by this evaluator")
         for key, wanted in keys.items():
+            if base == "Null":  # "true": the key is absent from the request; "false": it is present
+                if _list(wanted) != [str(key not in request.context).lower()]:
+                    return False
+                continue
             if key not in request.context:
                 if if_exists:
                     continue

@@ -616,7 +616,7 @@ def test_lean_dev_ships_no_logs_and_observability_off_removes_metrics():
         )
     )
     charts = {r["inputs"]["chart"] for r in off.of_type("kubernetes:helm.sh/v3:Release")}
-    assert charts == {"cluster-autoscaler", "gatekeeper"}  # neither is observability
+    assert charts == {"cluster-autoscaler", "gatekeeper", "aws-load-balancer-controller"}  # none is observability
     assert off.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor") == []
     assert off.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule") == []
 
