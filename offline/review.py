@@ -530,7 +530,9 @@ def to_sarif(report: Report) -> dict[str, Any]:
             "message": {"text": f.message or f.description},
             "locations": [
                 {
-                    "physicalLocation": {"artifactLocation": {"uri": Path(report.source).as_posix()}},
+                    # the stack's config file: what a pull request changes, where code scanning can show the alert
+                    # (the plan itself is generated, and not in the repository)
+                    "physicalLocation": {"artifactLocation": {"uri": f"Pulumi.{report.stack}.yaml"}},
                     "logicalLocations": [
                         {"name": f.resource, "fullyQualifiedName": f.urn or f"stack {report.stack}", "kind": "resource"}
                     ],

