@@ -10,6 +10,8 @@ import datetime
 import itertools
 from dataclasses import dataclass
 
+from gpu_platform.policies.cost import price_table as _price_table
+
 # --- Kubernetes versions on EKS --------------------------------------------------
 
 
@@ -67,11 +69,10 @@ EKS_CALENDAR: dict[str, EksRelease] = {
 }
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
-# Control plane, USD per cluster-hour (AWS Containers blog "Amazon EKS extended support for Kubernetes
-# versions pricing", and aws.amazon.com/eks/pricing): extended support is $0.60, standard $0.10.
-EKS_STANDARD_SUPPORT_HOURLY_USD = 0.10
-EKS_EXTENDED_SUPPORT_HOURLY_USD = 0.60
-HOURS_PER_MONTH = 730
+# Control plane, USD per cluster-hour, from the price table (policies/prices.json cites them; the same in
+# every Region AWS names): standard and extended support.
+EKS_STANDARD_SUPPORT_HOURLY_USD = _price_table().service("eks-cluster-hour", "us-east-1").usd  # type: ignore[union-attr]
+EKS_EXTENDED_SUPPORT_HOURLY_USD = _price_table().service("eks-cluster-extended-hour", "us-east-1").usd  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

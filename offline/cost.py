@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from gpu_platform.components.catalog import EKS_CALENDAR
 from gpu_platform.offline.review import ReviewError, load_deployment, stack_of
 from gpu_platform.policies.cost import (
     HOURS_PER_MONTH,
@@ -62,16 +61,6 @@ def entries(document: dict[str, Any]) -> list[Entry]:
         provider = str(r.get("provider") or "").rsplit("::", 1)[0]
         made[r["urn"]].provider = made.get(provider)
     return list(made.values())
-
-
-def eks_extended(today: datetime.date) -> Any:
-    """Whether a Kubernetes minor is past standard support today (EKS calendar, components/catalog.py)."""
-
-    def extended(version: str) -> bool:
-        release = EKS_CALENDAR.get(version)
-        return release is not None and not release.in_standard_support(today)
-
-    return extended
 
 
 def component_of(entry: Entry, by_urn: dict[str, Entry], single_root: bool) -> str:
@@ -144,7 +133,7 @@ def cost_of(document: dict[str, Any], today: datetime.date | None = None, table:
             f"no prices for region {', '.join(unknown)} in policies/prices.json "
             f"(priced: {', '.join(sorted(table.regions()))}); add its prices with their sources"
         )
-    lines = price_stack(found, table, eks_extended(today or datetime.date.today()))
+    lines = price_stack(found, table, today)
     by_urn = {e.urn: e for e in found}
     parents = {e.parent for e in found}
     stack_urns = {e.urn for e in found if e.resource_type == "pulumi:pulumi:Stack"}

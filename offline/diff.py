@@ -91,6 +91,11 @@ def _shown(value: Any) -> str:
     return "(none)" if value is None else (text if len(text) <= 60 else text[:57] + "...")
 
 
+def _code(value: Any) -> str:
+    """A value as a Markdown code span, so it renders as text (no HTML, no table breaks)."""
+    return "`" + _shown(value).replace("`", "'") + "`"
+
+
 def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
@@ -150,7 +155,7 @@ def to_markdown(d: Diff) -> str:
     out += [f"- added `{r['type']}` **{_name(r['urn'])}**" for r in d.added]
     out += [f"- removed `{r['type']}` **{_name(r['urn'])}**" for r in d.removed]
     for c in d.changed:
-        shown = ", ".join(f"`{path}` {_shown(a)} → {_shown(b)}" for path, a, b in c.paths[:SHOWN_CHANGES])
+        shown = ", ".join(f"{_code(path)} {_code(a)} → {_code(b)}" for path, a, b in c.paths[:SHOWN_CHANGES])
         more = f" and {len(c.paths) - SHOWN_CHANGES} more" if len(c.paths) > SHOWN_CHANGES else ""
         out.append(f"- changed `{c.type}` **{_name(c.urn)}**: {shown}{more}")
     if not (d.added or d.removed or d.changed):

@@ -21,6 +21,7 @@ from gpu_platform.components import catalog, regions
 from gpu_platform.offline import cloud
 from gpu_platform.offline.engine import STACK_TYPE, Recording, Resource
 from gpu_platform.offline.wire import SECRET_SIG, SPECIAL_SIG, UNKNOWN, reveal
+from gpu_platform.policies.cost import HOURS_PER_MONTH
 
 DEPLOYMENT_VERSION = 3
 # `pulumi stack export` writes the time of the update; a plan has none, and stays reproducible.
@@ -147,7 +148,7 @@ def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
             f"Kubernetes {minor}: EKS standard support until {release.end_of_standard} "
             f"(${std:.2f} per cluster-hour), {after}{soon}"
         )
-    extra = (ext - std) * catalog.HOURS_PER_MONTH
+    extra = (ext - std) * HOURS_PER_MONTH
     return (
         f"Kubernetes {minor}: EKS EXTENDED support since {release.end_of_standard}, until "
         f"{release.end_of_extended}: ${ext:.2f} per cluster-hour, ${extra:,.0f} a month more than a "

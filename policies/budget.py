@@ -66,11 +66,14 @@ def _gpu_budget(args: Any, report_violation: Any) -> None:
     ceiling = setting(args, BUDGET_SCHEMA, "maxCeilingUsdPerHour")
     if ceiling is None:
         return
-    unknown = sorted({line.name for line in lines if any(u.startswith(("EC2 ", "region")) for u in line.unpriced)})
+    later = next((line.unknown for line in lines if line.unknown is not None), None)
+    if later is not None:  # a first preview: judged once they exist (the engine reports it as not run)
+        raise later
+    unknown = sorted({f"{u} ({line.name})" for line in lines for u in line.unpriced})
     if unknown:
         report_violation(
-            f"the ceiling cannot be priced: no EC2 price for {', '.join(unknown)} (policies/prices.json); add the "
-            "price with its source, or drop gpu-budget.maxCeilingUsdPerHour"
+            f"the ceiling cannot be priced whole: {'; '.join(unknown)} (policies/prices.json); add the prices "
+            "with their sources, or drop gpu-budget.maxCeilingUsdPerHour"
         )
     usd = sum(line.usd_per_hour["ceiling"] for line in lines)
     if usd > ceiling:

@@ -9,8 +9,9 @@ Read by the pack's gpu-budget rule and by `python -m offline cost`/`diff`, so bo
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from pulumi_policy.proxy import UnknownValueError
 from .shapes import NODE_GROUP_TYPES, gpu_pool_name, items, launch_template_of, launch_templates, mapping
 
 POINTS = ("floor", "expected", "ceiling")
+NOT_KNOWN_YET = "inputs not known until created"
 HOURS_PER_MONTH = 730  # AWS's own convention in its price pages and calculator
 SIZE_AT = {"floor": "minSize", "expected": "desiredSize", "ceiling": "maxSize"}
 NOT_ON_DEMAND = {"SPOT": "Spot", "CAPACITY_BLOCK": "Capacity Block"}
@@ -43,6 +45,7 @@ class PriceTable:
     """prices.json: list prices per region with their sources, and each EC2 type's GPUs."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
         self.read = str(data["read"])
         self.sources: Mapping[str, str] = data["sources"]
         self._ec2: Mapping[str, Any] = data["ec2"]
@@ -60,6 +63,13 @@ class PriceTable:
         """(GPUs per instance, GPU model), or None for a type without GPUs (or unknown)."""
         entry = mapping(self._ec2.get(instance_type))
         return (int(entry["gpus"]), str(entry["gpuModel"])) if "gpus" in entry else None
+
+    def extended_support(self, version: str, support_type: object, today: datetime.date) -> bool:
+        """Whether the control plane bills extended support today: its minor is past standard support and
+        the cluster did not choose STANDARD (which EKS upgrades at the end of standard support instead:
+        EKS user guide, "Cluster upgrade policy")."""
+        ends = mapping(mapping(self._data.get("eksStandardSupportEnds")).get("minors")).get(version)
+        return support_type != "STANDARD" and ends is not None and today >= datetime.date.fromisoformat(str(ends))
 
     def regions(self) -> set[str]:
         """Every region with at least one price."""
@@ -85,6 +95,7 @@ class Line:
     pool: str | None = None
     unpriced: list[str] = field(default_factory=list)
     caveat: str | None = None
+    unknown: UnknownValueError | None = None  # what a first preview could not read
 
     def add(self, usd: float, point: str | None = None) -> None:
         for p in [point] if point else POINTS:
@@ -116,37 +127,49 @@ def _node_group(r: Any, region: str, table: PriceTable, templates: Mapping[str, 
         types = [template.props["instanceType"]]
     scaling = mapping(r.props.get("scalingConfig"))
     disk = _disk_gib(r, template)
-    line = Line(
-        r.urn, r.name, r.resource_type, f"{'/'.join(types) or '?'} + {disk} GiB gp3 each", pool=gpu_pool_name(r.props)
-    )
-    capacity = r.props.get("capacityType")
-    if capacity in NOT_ON_DEMAND:
-        line.caveat = f"{NOT_ON_DEMAND[capacity]}: shown at the on-demand equivalent; the real price varies"
-    prices = {t: table.ec2(t, region) for t in types}
-    line.unpriced += [f"EC2 {t} in {region}" for t, p in prices.items() if p is None]
+    what = f"{'/'.join(types) or '?'} + {disk} GiB gp3 each"
+    line = Line(r.urn, r.name, r.resource_type, what, pool=gpu_pool_name(r.props))
+    if not types:
+        line.unpriced.append("instance type unknown")
+    # GPUs do not depend on prices: the ceiling holds the type with the most GPUs (a pool may list sizes)
+    gpus = {t: table.gpus(t) for t in types}
+    most_gpus = max(types, key=lambda t: (gpus[t] or (0, ""))[0], default=None)
+    if r.props.get("capacityType") == "CAPACITY_BLOCK":
+        # paid up front for the whole block when it is bought (EC2 API CapacityBlockOffering.upfrontFee),
+        # whatever runs: not an hourly figure
+        line.unpriced.append("Capacity Block: paid up front for the whole block (its offering's upfront fee)")
+        prices: dict[str, Price | None] = {}
+    else:
+        if r.props.get("capacityType") == "SPOT":
+            line.caveat = "Spot: shown at the on-demand equivalent; the real price varies"
+        prices = {t: table.ec2(t, region) for t in types}
+        line.unpriced += [f"EC2 {t} in {region}" for t, p in prices.items() if p is None]
     gp3 = table.service("ebs-gp3-gib-month", region)
     if gp3 is None:
         line.unpriced.append(f"EBS gp3 in {region}")
-    if not types:
-        line.unpriced.append("instance type unknown")
     for point in POINTS:
         nodes = scaling.get(SIZE_AT[point])
-        nodes = int(nodes) if isinstance(nodes, (int, float)) else 0
+        if not isinstance(nodes, (int, float)):
+            line.unpriced.append(f"scalingConfig.{SIZE_AT[point]} not known")
+            continue
+        nodes = int(nodes)
         chosen = _dearest(types, prices) if point == "ceiling" else (types[0] if types else None)
         price = prices.get(chosen) if chosen else None
         if price is not None:
             line.add(nodes * price.usd, point)
         if gp3 is not None:
             line.add(nodes * disk * gp3.usd / HOURS_PER_MONTH, point)
-        gpus = table.gpus(chosen) if chosen else None
-        if gpus and nodes:
-            line.gpus[point] = {gpus[1]: nodes * gpus[0]}
+        counted = most_gpus if point == "ceiling" else chosen
+        per_node = gpus.get(counted) if counted else None
+        if per_node and nodes:
+            line.gpus[point] = {per_node[1]: nodes * per_node[0]}
     return line
 
 
 def _dearest(types: list[str], prices: Mapping[str, Price | None]) -> str | None:
-    priced = [t for t in types if prices.get(t) is not None]
-    return max(priced, key=lambda t: prices[t].usd) if priced else (types[0] if types else None)  # type: ignore[union-attr]
+    """The type that costs most an hour (what a pool's ceiling may hold when capacity falls back)."""
+    priced = [(p.usd, t) for t in types if (p := prices.get(t)) is not None]
+    return max(priced)[1] if priced else (types[0] if types else None)
 
 
 def _hourly(
@@ -162,11 +185,7 @@ def _hourly(
 
 
 def price_resource(
-    r: Any,
-    region: str,
-    table: PriceTable,
-    templates: Mapping[str, Any],
-    extended_support: Callable[[str], bool] = lambda version: False,
+    r: Any, region: str, table: PriceTable, templates: Mapping[str, Any], today: datetime.date
 ) -> Line | None:
     """The hourly price of one resource, or None for what is free or charged only by use."""
     t, props = r.resource_type, r.props
@@ -174,7 +193,7 @@ def price_resource(
         return _node_group(r, region, table, templates)
     if t == "aws:eks/cluster:Cluster":
         version = str(props.get("version") or "")
-        extended = extended_support(version)
+        extended = table.extended_support(version, mapping(props.get("upgradePolicy")).get("supportType"), today)
         item = "eks-cluster-extended-hour" if extended else "eks-cluster-hour"
         return _hourly(
             r, region, table, item, f"EKS {version} control plane ({'extended' if extended else 'standard'} support)"
@@ -207,25 +226,26 @@ def usage_rates(resources: Iterable[Any], region: str, table: PriceTable) -> dic
 def price_stack(
     resources: list[Any],
     table: PriceTable | None = None,
-    extended_support: Callable[[str], bool] = lambda version: False,
+    today: datetime.date | None = None,
     default_region: str | None = None,
 ) -> list[Line]:
-    """Every priced resource of a stack; a resource whose region is unknown is one unpriced line."""
+    """Every priced resource of a stack, as of `today`; a resource whose region is unknown is one unpriced line."""
     table = table or price_table()
+    today = today or datetime.date.today()
     templates = launch_templates(resources)
     lines = []
     for r in resources:
         region = region_of(r) or default_region
         if region is None:
             if r.resource_type.startswith("aws:"):
-                probe = price_resource(r, "?", table, templates, extended_support)
+                probe = price_resource(r, "?", table, templates, today)
                 if probe is not None:
                     lines.append(Line(r.urn, r.name, r.resource_type, probe.what, unpriced=["region unknown"]))
             continue
         try:
-            line = price_resource(r, region, table, templates, extended_support)
-        except UnknownValueError:  # a first preview: an input only known once something else exists
-            line = Line(r.urn, r.name, r.resource_type, r.resource_type, unpriced=["inputs not known until created"])
+            line = price_resource(r, region, table, templates, today)
+        except UnknownValueError as err:  # a first preview: an input only known once something else exists
+            line = Line(r.urn, r.name, r.resource_type, r.resource_type, unpriced=[NOT_KNOWN_YET], unknown=err)
         if line is not None:
             lines.append(line)
     return lines

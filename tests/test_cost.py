@@ -14,7 +14,7 @@ from gpu_platform.offline import cost, diff
 from gpu_platform.offline.cost import entries
 
 from policies import budget
-from policies.cost import price_table
+from policies.cost import price_stack, price_table
 from tests.planning import MINIMAL, Plan, fixture_platform, with_changes
 from tests.policy_harness import R, judge
 
@@ -192,6 +192,18 @@ def pool(name: str, instance_type: str, max_size: int) -> R:
 STACK = [pool("h100", "p5.48xlarge", 4), pool("l40s", "g6e.12xlarge", 6)]
 
 
+def price_stack_of(resources: list[R], today=None):
+    """The pack's cost module on resources as the engine hands them to the pack."""
+    from tests.policy_harness import _props, _provider
+
+    class Seen:
+        def __init__(self, r: R) -> None:
+            self.resource_type, self.props, self.urn, self.name = r.type, _props(r), r.urn, r.name
+            self.provider, self.dependencies, self.property_dependencies = _provider(r), [], {}
+
+    return price_stack([Seen(r) for r in resources], today=today)
+
+
 def test_a_stack_within_its_budget_passes():
     config = {"maxGpus": 56, "maxGpusPerModel": {"H100 80GB": 32}, "maxCeilingUsdPerHour": 300}
     assert judge(budget.gpu_budget, STACK, config) == []
@@ -220,8 +232,8 @@ def test_a_dollar_budget_on_a_type_without_a_price_says_it_cannot_be_priced():
     stack = [pool("h200", "p5e.48xlarge", 1)]  # no on-demand price published in any source read
     assert judge(budget.gpu_budget, stack, {"maxCeilingUsdPerHour": 100}) == [
         (
-            "the ceiling cannot be priced: no EC2 price for h200 (policies/prices.json); add the price with its "
-            "source, or drop gpu-budget.maxCeilingUsdPerHour"
+            "the ceiling cannot be priced whole: EC2 p5e.48xlarge in us-east-1 (h200) (policies/prices.json); "
+            "add the prices with their sources, or drop gpu-budget.maxCeilingUsdPerHour"
         )
     ]
 
@@ -254,6 +266,7 @@ def test_every_price_names_a_source_the_table_lists_and_every_source_is_used():
     data = json.loads((Path(__file__).parent.parent / "policies" / "prices.json").read_text())
     used = {source for e in data["ec2"].values() for _, source in e["usdPerHour"].values()}
     used |= {source for item in data["services"].values() for _, source in item.values()}
+    used |= {data["eksStandardSupportEnds"]["source"]}
     assert used == set(data["sources"])
 
 
@@ -271,3 +284,76 @@ def test_through_the_engines_wire_the_prod_budget_refuses_a_raised_pool_in_whole
     assert found[1].startswith("H100 80GB GPUs at maxSize: 48 (h100-mig 48), 16 over the budget of 32:")
     assert found[2].startswith(f"ceiling ${PROD['ceiling'] + 2 * node(P5, 500):,.2f}/h")
     assert not report.passed
+
+
+# --- what the first figures missed (review) ------------------------------------------------------------
+
+
+def test_floor_and_expected_take_the_first_type_and_the_ceiling_the_dearest_whatever_the_order():
+    group = pool("l4", "g6.2xlarge", 3).but(
+        instanceTypes=["g6.2xlarge", "g6.xlarge"], scalingConfig={"minSize": 1, "desiredSize": 2, "maxSize": 3}
+    )
+    [line] = price_stack_of([group])
+    assert line.usd_per_hour["floor"] == pytest.approx(node(0.9776, 100))  # g6.2xlarge listed first
+    assert line.usd_per_hour["expected"] == pytest.approx(2 * node(0.9776, 100))
+    assert line.usd_per_hour["ceiling"] == pytest.approx(3 * node(0.9776, 100))  # the dearest of the two
+
+
+def test_the_ceiling_counts_the_type_with_the_most_gpus_even_where_it_has_no_price():
+    # eu-west-1 has a g5.xlarge price, none for g5.24xlarge (4 GPUs): the budget must count 4 a node
+    group = pool("a10g", "g5.xlarge", 4).but(instanceTypes=["g5.xlarge", "g5.24xlarge"], region="eu-west-1")
+    [line] = price_stack_of([group])
+    assert line.gpus["ceiling"] == {"A10G": 16}
+    assert judge(budget.gpu_budget, [group], {"maxGpus": 8})[0].startswith("GPUs at maxSize: 16 (a10g 16), 8 over")
+
+
+def test_a_budget_exactly_met_passes():
+    assert judge(budget.gpu_budget, STACK, {"maxGpus": 56, "maxGpusPerModel": {"H100 80GB": 32}}) == []
+    ceiling = 4 * node(P5, 100) + 6 * node(G6E_12XL, 100)
+    assert judge(budget.gpu_budget, STACK, {"maxCeilingUsdPerHour": ceiling + 1e-9}) == []
+
+
+@pytest.mark.parametrize(("support", "usd"), [("EXTENDED", 0.60), ("STANDARD", 0.10), (None, 0.60)])
+def test_a_minor_past_standard_support_bills_extended_support_unless_the_cluster_chose_standard(support, usd):
+    import datetime
+
+    props = {"version": "1.31", **({"upgradePolicy": {"supportType": support}} if support else {})}
+    cluster = R("aws:eks/cluster:Cluster", "c", props, region="us-east-1")
+    [line] = price_stack_of([cluster], today=datetime.date(2026, 1, 1))  # 1.31 left standard support 2025-11-26
+    assert line.usd_per_hour["floor"] == pytest.approx(usd)
+    [before] = price_stack_of([cluster], today=datetime.date(2025, 11, 25))
+    assert before.usd_per_hour["floor"] == pytest.approx(0.10)
+
+
+def test_a_capacity_block_is_committed_up_front_not_an_hourly_figure():
+    block = pool("h100", "p5.48xlarge", 2).but(capacityType="CAPACITY_BLOCK")
+    [line] = price_stack_of([block])
+    assert line.usd_per_hour["ceiling"] == pytest.approx(2 * 100 * GP3)  # only the disks run by the hour
+    assert any(u.startswith("Capacity Block: paid up front") for u in line.unpriced)
+    assert line.gpus["ceiling"] == {"H100 80GB": 16}
+
+
+def test_charges_by_use_are_listed_with_their_unit_prices(prod_cost):
+    assert {item: price.usd for item, price in prod_cost.usage.items()} == {
+        "logs-ingestion-gb": 0.50,
+        "logs-storage-gb-month": 0.03,
+        "s3-standard-gb-month": 0.023,
+        "nat-gateway-gb": 0.045,
+        "interface-endpoint-gb": 0.01,
+    }
+
+
+def test_the_catalogs_eks_calendar_and_the_price_tables_agree():
+    from gpu_platform.components.catalog import EKS_CALENDAR
+
+    data = json.loads((Path(__file__).parent.parent / "policies" / "prices.json").read_text())
+    ends = data["eksStandardSupportEnds"]["minors"]
+    assert ends == {minor: str(release.end_of_standard) for minor, release in EKS_CALENDAR.items()}
+
+
+def test_diff_markdown_shows_values_as_code_so_they_render_as_text(prod_plan: Plan):
+    head = json.loads(json.dumps(prod_plan.document))
+    [vpc] = [r for r in head["deployment"]["resources"] if r["type"] == "aws:ec2/vpc:Vpc"]
+    vpc["inputs"]["tags"]["Name"] = "<b>vpc</b> | `x`"
+    markdown = diff.to_markdown(diff.diff_of(prod_plan.document, head))
+    assert "→ `<b>vpc</b> | 'x'`" in markdown  # a code span: no HTML, no stray backtick

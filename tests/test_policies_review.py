@@ -428,14 +428,20 @@ def preview_document() -> dict:
     )
 
 
-def test_in_a_first_preview_only_irsa_trust_waits_for_the_oidc_provider(analyzer, preview_document):
+def test_in_a_first_preview_irsa_trust_and_the_dollar_budget_wait_for_what_does_not_exist_yet(
+    analyzer, preview_document
+):
     report = run_review(analyzer, preview_document)
     assert report.passed and report.findings == []
-    # An IRSA role's trust names the cluster's OIDC provider, which exists only once the cluster does.
-    assert {f.policy for f in report.not_run} == {"irsa-trust"}
-    assert all("assumeRolePolicy can't be known during preview" in f.message for f in report.not_run)
+    # An IRSA role's trust names the cluster's OIDC provider, which exists only once the cluster does; the
+    # dollar budget prices interface endpoints by their subnets, known once the subnets exist.
+    assert {f.policy for f in report.not_run} == {"irsa-trust", "gpu-budget"}
+    trust = [f for f in report.not_run if f.policy == "irsa-trust"]
+    assert all("assumeRolePolicy can't be known during preview" in f.message for f in trust)
+    [budget_check] = [f for f in report.not_run if f.policy == "gpu-budget"]
+    assert ".subnetIds" in budget_check.message and "can't be known during preview" in budget_check.message
     text = review.render(report, "text")
-    assert "4 check(s) could not run: the values they read are not known here" in text
+    assert "6 check(s) could not run: the values they read are not known here" in text  # 5 IRSA roles, 1 budget
 
 
 def test_mandatory_rules_judge_a_first_preview(analyzer, preview_document):
