@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from gpu_platform.components import catalog
+from gpu_platform.components import catalog, gpu_operator, sharing
 from gpu_platform.components.config import ConfigError, load_platform_config
 
 from tests import reference
@@ -1032,3 +1032,37 @@ def test_pulumi_eks_children_depend_on_what_their_inputs_came_from(prod_plan: Pl
     assert subnets | {key, service_role} <= set(cluster["dependencies"])
     [association] = prod_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert cluster["urn"] in association["dependencies"]
+
+
+# --- what a pool advertises and how its nodes are labelled (mutation survivors, issue "Tests that catch bugs") --
+
+
+def pool_of(**pool):
+    return load_platform_config(config_with_pool(**pool), PROJECT, "dev").gpu_pools[0]
+
+
+def test_a_mig_single_pool_advertises_its_slices_as_whole_gpus():
+    # strategy single: every slice of the node is an nvidia.com/gpu (8 H100s x 7 1g slices)
+    assert sharing.advertised(pool_of(**mig("p5.48xlarge", "all-1g", "single"))) == {"nvidia.com/gpu": 56}
+    assert sharing.advertised(pool_of(**mig("p5.48xlarge", "all-1g"))) == {"nvidia.com/mig-1g.10gb": 56}
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        {"instanceTypes": ["g6.xlarge"], "sharing": {"mode": "time-slicing", "replicas": 4}},
+        mig("p5.48xlarge", "all-1g"),
+    ],
+    ids=["time-slicing", "mig"],
+)
+def test_a_shared_al2023_pool_names_its_device_plugin_config_and_never_gets_bottlerocket_labels(pool):
+    labels = sharing.node_labels(pool_of(**pool))
+    # the operator's device plugin reads the pool's entry by this label (the whole-GPU pools use the default)
+    assert labels[sharing.DEVICE_PLUGIN_CONFIG_LABEL] in gpu_operator.device_plugin_configs([pool_of(**pool)])
+    assert not any(key.startswith("nvidia.com/gpu.deploy.") for key in labels)
+
+
+def test_a_bottlerocket_pool_keeps_the_operator_from_deploying_a_second_device_plugin():
+    labels = sharing.node_labels(pool_of(instanceTypes=["g6.xlarge"], amiType="BOTTLEROCKET_x86_64_NVIDIA"))
+    assert labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
+    assert labels["nvidia.com/gpu.deploy.mig-manager"] == "false"

@@ -131,6 +131,58 @@ CASES = [
             "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] has no workload-type",
         ],
     ),
+    (
+        "a launch template whose workload-type is not its node group's",
+        tags.gpu_launch_template_tags,
+        [res.launch_template(workload_type="batch"), res.node_group()],
+        None,
+        [
+            (
+                "h100-mig (launch template of GPU pool h100-mig): tags workload-type is 'batch', its node group's is "
+                "'inference'"
+            ),
+            (
+                "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[instance] workload-type is 'batch', "
+                "its node group's is 'inference'"
+            ),
+            (
+                "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] workload-type is 'batch', "
+                "its node group's is 'inference'"
+            ),
+        ],
+    ),
+    (
+        "a pool's launch template found by its id alone (a stack export keeps no dependency)",
+        tags.gpu_launch_template_tags,
+        [
+            res.launch_template(workload_type=None).but(id="lt-h100-mig"),
+            R(res.node_group().type, "h100-mig", res.node_group().props),
+        ],
+        None,
+        [
+            "h100-mig (launch template of GPU pool h100-mig): tags has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[instance] has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] has no workload-type",
+        ],
+    ),
+    (
+        "a pool's launch template found by its name alone",
+        tags.gpu_launch_template_tags,
+        [
+            res.launch_template(workload_type=None).but(name="lt-by-name"),
+            R(
+                res.node_group().type,
+                "h100-mig",
+                {**res.node_group().props, "launchTemplate": {"name": "lt-by-name", "version": "1"}},
+            ),
+        ],
+        None,
+        [
+            "h100-mig (launch template of GPU pool h100-mig): tags has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[instance] has no workload-type",
+            "h100-mig (launch template of GPU pool h100-mig): tagSpecifications[volume] has no workload-type",
+        ],
+    ),
     # gpu-requests-and-limits
     ("MIG request equals limit", gpu.gpu_requests_and_limits, [res.deployment()], None, []),
     (
@@ -229,6 +281,21 @@ CASES = [
     ),
     # gpu-placement
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),
+    (
+        "a CPU-only workload first does not stop the next workload being judged",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            R(
+                "kubernetes:apps/v1:Deployment",
+                "api",
+                {"spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}},
+            ),
+            pod_spec_change(res.deployment(), nodeSelector={}),
+        ],
+        None,
+        [f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"],
+    ),
     (
         "workload without a pool selector",
         gpu.gpu_placement,
