@@ -391,6 +391,24 @@ def test_any_config_is_accepted_or_rejected_with_a_config_error(raw):
         assert isinstance(result, PlatformConfig)
 
 
+def _accepted(raw: object) -> bool:
+    try:
+        load_platform_config(raw, PROJECT, "dev")
+    except ConfigError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("strategy", [platform, plausible_platform], ids=["any", "plausible"])
+def test_the_generated_configs_include_ones_the_platform_accepts(strategy):
+    # Without this, the property tests above and below could pass by refusing every config they are given.
+    from hypothesis import find
+
+    assert isinstance(
+        find(strategy, _accepted, settings=settings(max_examples=500, deadline=None, database=None)), dict
+    )
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(plausible_platform)
 def test_any_accepted_config_builds_a_plan_or_stops_with_a_clear_error(raw):

@@ -208,6 +208,7 @@ def test_model_server_role_trusts_exactly_its_service_account(prod_plan: Plan):
 
 
 def test_trust_policies_name_the_issuer_without_scheme_and_no_wildcards(prod_plan: Plan):
+    subjects = set()
     for role in prod_plan.of_type("aws:iam/role:Role"):
         statement = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
         if "Federated" not in statement["Principal"]:
@@ -216,6 +217,18 @@ def test_trust_policies_name_the_issuer_without_scheme_and_no_wildcards(prod_pla
         assert all(not key.startswith("https://") for key in condition)
         assert all("*" not in value for value in condition.values())
         assert list(statement["Condition"]) == ["StringEquals"]
+        subjects |= {value for key, value in condition.items() if key.endswith(":sub")}
+    # every workload identity of the platform, each judged above (none may slip through unjudged)
+    assert subjects == {
+        f"system:serviceaccount:{account}"
+        for account in (
+            "kube-system:ebs-csi-controller-sa",
+            "kube-system:cluster-autoscaler",
+            "kube-system:aws-load-balancer-controller",
+            "inference:model-server",
+            "logging:fluent-bit",
+        )
+    }
 
 
 def test_service_account_carries_the_role_arn_it_is_trusted_by(prod_plan: Plan):
