@@ -60,10 +60,16 @@ def set_both(resource: dict, change) -> None:
         change(resource[key])
 
 
+# What the fixture stack's pools offer, from its config (tests/fixtures/Pulumi.prod.yaml): h100-mig is an H100
+# cut all-1g with the mixed strategy, l40s-shared is time-sliced. Not read from the plan, so a pool that
+# advertised the wrong resource would make the review refuse these workloads.
+OFFERS = {"h100-mig": "nvidia.com/mig-1g.10gb", "l40s-shared": "nvidia.com/gpu"}
+
+
 def add_gpu_workload(document, pool: dict, gpu_limit: int = 1) -> dict:
     """A Deployment for the pool, in the shape the platform writes, added to the plan."""
     name = pool["inputs"]["labels"][GPU_LABEL]
-    resource = pool["inputs"]["tags"]["gpu-platform/advertised-resources"].split()[0].split("=")[0]
+    resource = OFFERS[name]
     labels = {"cost-center": "ml-platform", "product": "inference", "environment": "prod", "workload-type": "inference"}
     spec = {
         "replicas": 1,
