@@ -505,6 +505,30 @@ CASES = [
         ],
     ),
     (
+        "encryption set inline on the bucket (the deprecated form) counts",
+        storage.bucket_hardening,
+        [
+            res.bucket().but(
+                **{
+                    "serverSideEncryptionConfiguration": {
+                        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}
+                    }
+                }
+            ),
+            res.bucket_policy(),
+            res.public_access_block(),
+        ],
+        None,
+        [],
+    ),
+    (
+        "a bucket policy set inline on the bucket (the deprecated form) counts",
+        storage.bucket_hardening,
+        [res.bucket().but(policy=res.https_only_policy()), res.public_access_block(), res.encryption()],
+        None,
+        [],
+    ),
+    (
         "public access partly blocked",
         storage.bucket_hardening,
         [
