@@ -509,10 +509,8 @@ CASES = [
         storage.bucket_hardening,
         [
             res.bucket().but(
-                **{
-                    "serverSideEncryptionConfiguration": {
-                        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}
-                    }
+                serverSideEncryptionConfiguration={
+                    "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}
                 }
             ),
             res.bucket_policy(),
