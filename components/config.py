@@ -746,6 +746,35 @@ class AdmissionConfig(_Model):
     enforcement: AdmissionEnforcement = AdmissionEnforcement.DENY  # dev stacks may choose dryrun or warn
 
 
+ModelPath = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}",
+        "a folder name under models/ in the data bucket, such as qwen2.5-0.5b-instruct",
+    ),
+]
+
+
+class ServiceConfig(_Model):
+    """A model served by vLLM on one GPU pool, in its team's namespace (README: Serving a model)."""
+
+    name: DnsLabel
+    model: ModelPath  # the weights: s3://<data bucket>/models/<model>/, in Hugging Face layout
+    pool: DnsLabel
+    resource: str | None = None  # default: what the pool advertises, where it advertises one GPU resource
+    team: DnsLabel | None = None  # its namespace; default: the platform's `inference` namespace
+    replicas: Annotated[int, _between(1, 100)] = 1
+
+    def gpu_resource(self, pool: GpuPoolConfig) -> str | None:
+        """The GPU resource each replica asks one of: the chosen one, else the pool's only one."""
+        if self.resource is not None:
+            return self.resource
+        from gpu_platform.components import sharing
+
+        offered = sorted(r for r in sharing.advertised(pool) if r.startswith("nvidia.com/"))
+        return offered[0] if len(offered) == 1 else None
+
+
 class TeamQuota(_Model):
     """What a team's namespace may hold at once (a ResourceQuota). `gpus`: resource name -> count, of the
     resources the team's pools advertise (`nvidia.com/gpu`, `nvidia.com/mig-<profile>`)."""
@@ -780,6 +809,7 @@ class PlatformConfig(_Model):
     observability: ObservabilityConfig = _section()
     teams: tuple[TeamConfig, ...] = ()
     admission: AdmissionConfig = _section()
+    services: tuple[ServiceConfig, ...] = ()
 
     @model_validator(mode="after")
     def _teams_fit_the_platform(self) -> Self:
@@ -819,6 +849,52 @@ class PlatformConfig(_Model):
                 )
         if problems:
             raise PydanticCustomError("team_problems", "{problems}", {"problems": "\n".join(problems)})
+        return self
+
+    @model_validator(mode="after")
+    def _services_fit_the_platform(self) -> Self:
+        """Each service's pool exists and advertises its resource, holds its replicas at maxSize, and is one its
+        team may use."""
+        from gpu_platform.components import sharing
+
+        pools = {p.name: p for p in self.gpu_pools}
+        teams = {t.name: t for t in self.teams}
+        problems: list[str] = []
+        taken = _repeated([f"{s.team or 'inference'}/{s.name}" for s in self.services])
+        if taken:
+            problems.append(f"-.services: service names must be unique in a namespace ({', '.join(taken)} repeated)")
+        for i, service in enumerate(self.services):
+            pool = pools.get(service.pool)
+            if pool is None:
+                problems.append(
+                    f"{i}.pool: service {service.name}: {service.pool} is no GPU pool of this stack; pools: {', '.join(pools) or 'none'}"
+                )
+                continue
+            offered = {r: n for r, n in sharing.advertised(pool).items() if r.startswith("nvidia.com/")}
+            resource = service.gpu_resource(pool)
+            if resource not in offered:
+                choose = "name one" if service.resource is None else "choose one it advertises"
+                problems.append(
+                    f"{i}.resource: service {service.name}: pool {pool.name} advertises {', '.join(sorted(offered))}; {choose}"
+                )
+            elif service.replicas > offered[resource] * pool.size.max_size:
+                problems.append(
+                    f"{i}.replicas: service {service.name}: {service.replicas} replicas need {service.replicas} x {resource}; pool "
+                    f"{pool.name} holds {offered[resource] * pool.size.max_size} at maxSize {pool.size.max_size}"
+                )
+            if service.team is not None:
+                team = teams.get(service.team)
+                if team is None:
+                    problems.append(
+                        f"{i}.team: service {service.name}: {service.team} is no team of this stack; teams: {', '.join(teams) or 'none'}"
+                    )
+                elif service.pool not in team.gpu_pools:
+                    problems.append(
+                        f"{i}.pool: service {service.name}: team {team.name} may not use {service.pool} (its gpuPools: "
+                        f"{', '.join(team.gpu_pools) or 'none'})"
+                    )
+        if problems:
+            raise PydanticCustomError("service_problems", "{problems}", {"problems": "\n".join(problems)})
         return self
 
     @field_validator("cluster")
@@ -991,12 +1067,13 @@ def _path(loc: tuple[str | int, ...], user_typed_last: bool = False) -> str:
 
 def _describe(error: dict[str, Any]) -> list[str]:
     """Problem lines of one pydantic error; a parent's check of several keys gives a line per key."""
-    if error["type"] == "team_problems":  # "<index>.<key.path>: why", or "-.<key>" for the whole list
+    lists = {"team_problems": "teams", "service_problems": "services"}
+    if error["type"] in lists:  # "<index>.<key.path>: why", or "-.<key>" for the whole list
         found = []
         for line in error["ctx"]["problems"].split("\n"):
             where, why = line.split(": ", 1)
             index, _, key = where.partition(".")
-            loc: tuple[str | int, ...] = (key,) if index == "-" else ("teams", int(index), *key.split("."))
+            loc: tuple[str | int, ...] = (key,) if index == "-" else (lists[error["type"]], int(index), *key.split("."))
             found.append(f"{_path(loc, user_typed_last=True)}: {why}")
         return found
     if error["type"] == "pool_problems":

@@ -18,8 +18,9 @@ from gpu_platform.components.config import GpuPoolConfig, PlatformConfig, Worklo
 from gpu_platform.components.efa import efa_device_plugin
 from gpu_platform.components.gpu_operator import GpuOperator
 from gpu_platform.components.gpu_pool import GpuPool
+from gpu_platform.components.inference import InferenceService
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
-from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.labels import COST_CENTER, PRODUCT, CostLabels
 from gpu_platform.components.load_balancer import LoadBalancerController
 from gpu_platform.components.log_encryption import log_group_key
 from gpu_platform.components.network import Network, flow_log_group_name
@@ -216,7 +217,49 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         self.storage.grant_read(self.model_server_role, prefix=MODELS_PREFIX)
+        self.services = self._services(name, config, labels, pod_labels, inference, child)
         self.register_outputs(self.outputs())
+
+    def _services(
+        self,
+        name: str,
+        config: PlatformConfig,
+        labels: CostLabels,
+        pod_labels: dict[str, str],
+        inference: k8s.core.v1.Namespace,
+        opts: pulumi.ResourceOptions,
+    ) -> list[InferenceService]:
+        """Each model service, in its team's namespace (with the team's cost labels) or in `inference`."""
+        namespaces = {INFERENCE_NAMESPACE: inference, **(self.tenancy.namespaces if self.tenancy else {})}
+        teams = {t.name: t for t in config.teams}
+        pools = {p.name: p for p in config.gpu_pools}
+        services = []
+        for service in config.services:
+            namespace = service.team or INFERENCE_NAMESPACE
+            team = teams.get(namespace)
+            service_labels = {
+                **pod_labels,
+                **({COST_CENTER: team.cost_center or labels.cost_center} if team else {}),
+                **({PRODUCT: team.product or labels.product} if team else {}),
+            }
+            services.append(
+                InferenceService(
+                    f"{name}-{namespace}-{service.name}",
+                    service,
+                    pools[service.pool],
+                    namespace,
+                    namespaces[namespace],
+                    self.cluster,
+                    self.storage,
+                    config.region,
+                    service_labels,
+                    config.network.vpc_cidr,
+                    monitored=config.observability.enabled,
+                    load_balancer_controller=self.load_balancer_controller.release,
+                    opts=opts,
+                )
+            )
+        return services
 
     def _subnets_of(self, pool: GpuPoolConfig) -> pulumi.Input[list[str]]:
         """Every private subnet, or the one of the pool's AZ (a Capacity Block's, an EFA pool's)."""

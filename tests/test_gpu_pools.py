@@ -874,7 +874,7 @@ def test_service_accounts_wait_for_their_namespace(prod_plan: Plan):
         for a in prod_plan.of_type("kubernetes:core/v1:ServiceAccount")
         if a["inputs"]["metadata"]["namespace"] in namespaces
     ]  # kube-system exists already
-    assert len(accounts) == 2
+    assert len(accounts) == 3  # the model server, fluent-bit, the example service's server
     for account in accounts:
         assert namespaces[account["inputs"]["metadata"]["namespace"]] in account["dependencies"]
 

@@ -182,8 +182,13 @@ def test_a_pool_without_a_taint_is_caught_by_gpu_pool_taint(analyzer, changed):
     set_both(pool, lambda p: p.update(taints=[]))
     name = pool["urn"].rsplit("::", 1)[1]
     found = violated(run_review(analyzer, changed))
+    pool_name = pool["inputs"]["labels"][GPU_LABEL]
     assert found == {
-        "gpu-pool-taint": [f"{name}: GPU pool '{pool['inputs']['labels'][GPU_LABEL]}' has no NoSchedule taint"]
+        "gpu-pool-taint": [f"{name}: GPU pool '{pool_name}' has no NoSchedule taint"],
+        # and the example service on that pool now tolerates a taint the pool no longer has
+        "gpu-placement": [
+            f"gpu-platform-prod-search-chat-small: does not tolerate the taint of GPU pool '{pool_name}' (none)"
+        ],
     }
 
 
@@ -447,7 +452,7 @@ def test_in_a_first_preview_irsa_trust_and_the_dollar_budget_wait_for_what_does_
     [budget_check] = [f for f in report.not_run if f.policy == "gpu-budget"]
     assert ".subnetIds" in budget_check.message and "can't be known during preview" in budget_check.message
     text = review.render(report, "text")
-    assert "6 check(s) could not run: the values they read are not known here" in text  # 5 IRSA roles, 1 budget
+    assert "7 check(s) could not run: the values they read are not known here" in text  # 6 IRSA roles, 1 budget
 
 
 def test_mandatory_rules_judge_a_first_preview(analyzer, preview_document):

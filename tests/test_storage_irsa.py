@@ -226,6 +226,7 @@ def test_trust_policies_name_the_issuer_without_scheme_and_no_wildcards(prod_pla
             "kube-system:cluster-autoscaler",
             "kube-system:aws-load-balancer-controller",
             "inference:model-server",
+            "search:chat-small-server",
             "logging:fluent-bit",
         )
     }

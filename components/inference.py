@@ -1,0 +1,225 @@
+"""A model service: vLLM serving one model from the data bucket on one GPU pool, behind an internal ALB.
+
+Why vLLM: an OpenAI-compatible HTTP API over a model folder in Hugging Face layout, a `/health` endpoint for
+the probes and Prometheus metrics at `/metrics` (`vllm:num_requests_running`, `vllm:num_requests_waiting`,
+...: vllm-project/vllm docs/design/metrics.md), on port 8000. Triton would need a model repository per backend.
+
+The weights come down before the server starts: an init container syncs s3://<bucket>/models/<model>/ with
+the service's own IRSA role, which may read that prefix and nothing else (no static keys).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from gpu_platform.components import sharing
+from gpu_platform.components.cluster import Cluster
+from gpu_platform.components.config import GpuPoolConfig, ServiceConfig
+from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
+from gpu_platform.components.labels import CostLabels
+from gpu_platform.components.load_balancer import INGRESS_CLASS
+from gpu_platform.components.storage import Storage
+
+# Images, pinned. Their tags were not checked against Docker Hub here (README: named risks).
+SERVER_IMAGE = "vllm/vllm-openai:v0.10.2"
+DOWNLOAD_IMAGE = "amazon/aws-cli:2.31.0"
+PORT = 8000
+MODELS = "/models"
+# Restricted Pod Security: not root, no privilege escalation, no capabilities, the runtime's seccomp profile.
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+# A model loads for minutes (download done, weights to GPU memory, CUDA graphs): the startup probe allows 20.
+STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 120
+
+
+def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: str, account: str) -> dict[str, Any]:
+    """The server's pod: the model synced first, then vLLM on the pool's GPU resource, probed on /health."""
+    resource = service.gpu_resource(pool)
+    model_dir = f"{MODELS}/{service.model}"
+    health = {"httpGet": {"path": "/health", "port": "http"}}
+    # The priority classes come with teams (components/tenancy.py): a team's service serves at `inference`.
+    priority = {"priorityClassName": "inference"} if service.team is not None else {}
+    return {
+        "serviceAccountName": account,
+        **priority,
+        "securityContext": {**POD_SECURITY, "seccompProfile": {"type": "RuntimeDefault"}},
+        **sharing.pod_placement(pool),
+        "initContainers": [
+            {
+                "name": "download-model",
+                "image": DOWNLOAD_IMAGE,
+                "command": [
+                    "aws",
+                    "s3",
+                    "sync",
+                    "--only-show-errors",
+                    f"s3://{bucket}/models/{service.model}/",
+                    model_dir,
+                ],
+                "env": [{"name": "AWS_REGION", "value": region}, {"name": "HOME", "value": "/tmp"}],
+                "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+                "securityContext": CONTAINER_SECURITY,
+                "volumeMounts": [{"name": "models", "mountPath": MODELS}, {"name": "tmp", "mountPath": "/tmp"}],
+            }
+        ],
+        "containers": [
+            {
+                "name": "server",
+                "image": SERVER_IMAGE,
+                "args": ["--model", model_dir, "--served-model-name", service.model, "--port", str(PORT)],
+                "env": [{"name": "HOME", "value": "/tmp"}, {"name": "HF_HUB_OFFLINE", "value": "1"}],
+                "ports": [{"name": "http", "containerPort": PORT}],
+                # the GPU resource as a limit (its request follows), CPU and memory requested
+                "resources": {
+                    "requests": {"cpu": "2", "memory": "12Gi"},
+                    "limits": {"memory": "12Gi", resource: 1},
+                },
+                "startupProbe": {
+                    **health,
+                    "periodSeconds": STARTUP_PERIOD_SECONDS,
+                    "failureThreshold": STARTUP_FAILURES,
+                },
+                "readinessProbe": {**health, "periodSeconds": 10, "failureThreshold": 3},
+                "livenessProbe": {**health, "periodSeconds": 20, "failureThreshold": 3},
+                "securityContext": CONTAINER_SECURITY,
+                "volumeMounts": [
+                    {"name": "models", "mountPath": MODELS, "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "shm", "mountPath": "/dev/shm"},  # vLLM's workers share tensors through it
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "models", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+        ],
+    }
+
+
+class InferenceService(pulumi.ComponentResource):
+    """A Deployment of vLLM with its role, Service, disruption budget, internal ALB Ingress and scrape."""
+
+    def __init__(
+        self,
+        name: str,
+        service: ServiceConfig,
+        pool: GpuPoolConfig,
+        namespace: str,
+        namespace_resource: pulumi.Resource,
+        cluster: Cluster,
+        storage: Storage,
+        region: str,
+        labels: dict[str, str],
+        vpc_cidr: str,
+        monitored: bool,
+        load_balancer_controller: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("gpu-platform:index:InferenceService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes, depends_on=[namespace_resource])
+        selector = {"app.kubernetes.io/name": service.name}
+        pod_labels = {**labels, **selector}
+        account = f"{service.name}-server"
+        role = IrsaRole(
+            f"{name}-role",
+            cluster.oidc,
+            ServiceAccountBinding(
+                namespace, account, cluster.kubernetes, labels, namespace_resource=namespace_resource
+            ),
+            CostLabels(labels["cost-center"], labels["product"], labels["environment"]),
+            description=f"Model service {namespace}/{service.name} reads models/{service.model}/",
+            opts=child,
+        )
+        storage.grant_read(role, prefix=f"models/{service.model}/")
+        metadata = {"name": service.name, "namespace": namespace, "labels": pod_labels}
+        spec = storage.bucket_name.apply(lambda bucket: pod_spec(service, pool, bucket, region, account))
+        k8s.apps.v1.Deployment(
+            name,
+            metadata=metadata,
+            spec={
+                "replicas": service.replicas,
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": {"labels": pod_labels}, "spec": spec},
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=cluster.kubernetes, depends_on=[namespace_resource, role]
+            ),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata,
+            spec={"selector": selector, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+            opts=on_cluster,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=metadata,
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=on_cluster,
+        )
+        # Class alb: internal by the class's parameters (components/load_balancer.py); pods as targets.
+        k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata={
+                **metadata,
+                "annotations": {
+                    "alb.ingress.kubernetes.io/target-type": "ip",
+                    "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+                },
+            },
+            spec={
+                "ingressClassName": INGRESS_CLASS,
+                "rules": [
+                    {
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": service.name, "port": {"name": "http"}}},
+                                }
+                            ]
+                        }
+                    }
+                ],
+            },
+            # the controller's webhook judges Ingresses of its class: it must be running first
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=cluster.kubernetes, depends_on=[namespace_resource, load_balancer_controller]
+            ),
+        )
+        # A team namespace denies all ingress by default: the ALB reaches the pods from the VPC's addresses.
+        if service.team is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-from-load-balancer",
+                metadata={**metadata, "name": f"{service.name}-from-load-balancer"},
+                spec={
+                    "podSelector": {"matchLabels": selector},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {"from": [{"ipBlock": {"cidr": vpc_cidr}}], "ports": [{"protocol": "TCP", "port": PORT}]}
+                    ],
+                },
+                opts=on_cluster,
+            )
+        if monitored:
+            k8s.apiextensions.CustomResource(
+                f"{name}-metrics",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=metadata,
+                spec={
+                    "selector": {"matchLabels": selector},
+                    "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+                },
+                opts=on_cluster,
+            )
+        self.register_outputs({"namespace": namespace, "service": service.name})
