@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from gpu_platform.components import sharing
 from gpu_platform.components.cluster import Cluster
-from gpu_platform.components.config import GpuPoolConfig, ServiceConfig
+from gpu_platform.components.config import GpuPoolConfig, ServiceConfig, SharingMode
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
 from gpu_platform.components.labels import CostLabels
 from gpu_platform.components.load_balancer import INGRESS_CLASS
@@ -38,16 +38,26 @@ CONTAINER_SECURITY = {
 STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 120
 
 
+def gpu_memory_share(pool: GpuPoolConfig) -> float:
+    """The share of a GPU's memory vLLM may take: 0.9 (its default) of a whole GPU or MIG slice, that split
+    between the pods that time-slice one GPU (each would otherwise claim 90% and all but one would fail)."""
+    if pool.sharing.mode == SharingMode.TIME_SLICING and pool.sharing.replicas:
+        return round(0.9 / pool.sharing.replicas, 3)
+    return 0.9
+
+
 def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: str, account: str) -> dict[str, Any]:
     """The server's pod: the model synced first, then vLLM on the pool's GPU resource, probed on /health."""
     resource = service.gpu_resource(pool)
     model_dir = f"{MODELS}/{service.model}"
-    health = {"httpGet": {"path": "/health", "port": "http"}}
+    health = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 5}  # a busy server answers late
     # The priority classes come with teams (components/tenancy.py): a team's service serves at `inference`.
     priority = {"priorityClassName": "inference"} if service.team is not None else {}
     return {
         "serviceAccountName": account,
         **priority,
+        # the load balancer stops sending before the server stops (preStop), in-flight requests finish
+        "terminationGracePeriodSeconds": 60,
         "securityContext": {**POD_SECURITY, "seccompProfile": {"type": "RuntimeDefault"}},
         **sharing.pod_placement(pool),
         "initContainers": [
@@ -72,8 +82,27 @@ def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: s
             {
                 "name": "server",
                 "image": SERVER_IMAGE,
-                "args": ["--model", model_dir, "--served-model-name", service.model, "--port", str(PORT)],
-                "env": [{"name": "HOME", "value": "/tmp"}, {"name": "HF_HUB_OFFLINE", "value": "1"}],
+                "args": [
+                    "--model",
+                    model_dir,
+                    "--served-model-name",
+                    service.model,
+                    "--port",
+                    str(PORT),
+                    "--gpu-memory-utilization",
+                    str(gpu_memory_share(pool)),
+                ],
+                # As uid 1000 the image has no passwd entry: USER keeps getpass.getuser() (PyTorch's caches)
+                # from failing; every cache in /tmp; no usage reports leave through the HTTPS egress.
+                "env": [
+                    {"name": "HOME", "value": "/tmp"},
+                    {"name": "USER", "value": "vllm"},
+                    {"name": "HF_HOME", "value": "/tmp/hf"},
+                    {"name": "TORCHINDUCTOR_CACHE_DIR", "value": "/tmp/inductor"},
+                    {"name": "HF_HUB_OFFLINE", "value": "1"},
+                    {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+                    {"name": "DO_NOT_TRACK", "value": "1"},
+                ],
                 "ports": [{"name": "http", "containerPort": PORT}],
                 # the GPU resource as a limit (its request follows), CPU and memory requested
                 "resources": {
@@ -86,7 +115,8 @@ def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: s
                     "failureThreshold": STARTUP_FAILURES,
                 },
                 "readinessProbe": {**health, "periodSeconds": 10, "failureThreshold": 3},
-                "livenessProbe": {**health, "periodSeconds": 20, "failureThreshold": 3},
+                "livenessProbe": {**health, "periodSeconds": 20, "failureThreshold": 5},
+                "lifecycle": {"preStop": {"sleep": {"seconds": 15}}},
                 "securityContext": CONTAINER_SECURITY,
                 "volumeMounts": [
                     {"name": "models", "mountPath": MODELS, "readOnly": True},
@@ -170,9 +200,13 @@ class InferenceService(pulumi.ComponentResource):
             f"{name}-ingress",
             metadata={
                 **metadata,
+                # controller docs/guide/ingress/annotations.md: long completions need more than the ALB's 60 s
+                # idle timeout; targets drain for 30 s (the pod's preStop waits 15, its grace is 60)
                 "annotations": {
                     "alb.ingress.kubernetes.io/target-type": "ip",
                     "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+                    "alb.ingress.kubernetes.io/load-balancer-attributes": "idle_timeout.timeout_seconds=600",
+                    "alb.ingress.kubernetes.io/target-group-attributes": "deregistration_delay.timeout_seconds=30",
                 },
             },
             spec={

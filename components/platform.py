@@ -27,7 +27,7 @@ from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
 from gpu_platform.components.pod_security import RESTRICTED
 from gpu_platform.components.storage import Storage
-from gpu_platform.components.tenancy import POOLS_ANNOTATION, Tenancy
+from gpu_platform.components.tenancy import POOLS_ANNOTATION, READINESS_GATES, Tenancy
 
 INFERENCE_NAMESPACE = "inference"
 # Model servers need no host access: a GPU reaches a pod through the device plugin, not privilege. The
@@ -196,7 +196,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-{INFERENCE_NAMESPACE}",
             metadata={
                 "name": INFERENCE_NAMESPACE,
-                "labels": {**pod_labels, **RESTRICTED},
+                "labels": {**pod_labels, **RESTRICTED, **READINESS_GATES},
                 # the platform's own serving may use every pool (admission: gpu-namespaces)
                 "annotations": {POOLS_ANNOTATION: ",".join(p.name for p in config.gpu_pools)},
             },

@@ -20,6 +20,9 @@ from gpu_platform.components.observability import NAMESPACE as MONITORING_NAMESP
 from gpu_platform.components.pod_security import RESTRICTED
 
 TEAM_LABEL = "gpu-platform.io/team"
+# The load balancer controller injects a readiness gate into pods of namespaces with this label, so a rollout
+# waits until the new pods are registered with the ALB (controller docs: deploy/pod_readiness_gate.md).
+READINESS_GATES = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
 POOLS_ANNOTATION = "gpu-platform.io/gpu-pools"  # the pools a team may use, for the pack's tenancy rule
 # Default requests for containers that set none, so the quota counts every pod (a quota on requests.cpu
 # refuses pods without requests: Kubernetes docs, "Resource Quotas"). No default limits: a LimitRange does not
@@ -181,7 +184,7 @@ class Tenancy(pulumi.ComponentResource):
             prefix,
             metadata={
                 "name": team.name,
-                "labels": {**team_labels, **RESTRICTED},
+                "labels": {**team_labels, **RESTRICTED, **READINESS_GATES},
                 "annotations": {POOLS_ANNOTATION: ",".join(team.gpu_pools)},
             },
             opts=on_cluster,

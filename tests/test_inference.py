@@ -118,3 +118,25 @@ def test_a_service_the_platform_cannot_place_is_a_config_error_naming_it(service
     with pytest.raises(ConfigError) as error:
         load_platform_config(raw, PROJECT, "dev")
     assert message in error.value.problems
+
+
+def test_the_server_survives_as_non_root_drains_gracefully_and_shares_a_time_sliced_gpu(dev_plan: Plan, prod_plan):
+    env = {
+        e["name"]: e["value"]
+        for e in objects(dev_plan, "kubernetes:apps/v1:Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["USER"] == "vllm" and env["HOME"] == "/tmp"  # uid 1000 has no passwd entry in the image
+    assert env["VLLM_NO_USAGE_STATS"] == "1"
+    for plan, share in ((dev_plan, "0.225"), (prod_plan, "0.9")):  # dev: 4 pods time-slice one L4
+        spec = objects(plan, "kubernetes:apps/v1:Deployment")["spec"]["template"]["spec"]
+        args = spec["containers"][0]["args"]
+        assert args[args.index("--gpu-memory-utilization") + 1] == share
+        assert spec["terminationGracePeriodSeconds"] == 60
+        assert spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"] == 15
+    annotations = objects(prod_plan, "kubernetes:networking.k8s.io/v1:Ingress")["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] == "idle_timeout.timeout_seconds=600"
+    assert annotations["alb.ingress.kubernetes.io/target-group-attributes"] == "deregistration_delay.timeout_seconds=30"
+    # rollouts wait for the ALB to register new pods: the namespaces ask the controller for readiness gates
+    for name in ("search", "inference"):
+        [ns] = [n for n in prod_plan.of_type("kubernetes:core/v1:Namespace") if n["inputs"]["metadata"]["name"] == name]
+        assert ns["inputs"]["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
