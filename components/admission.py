@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 from gpu_platform.components import sharing
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.config import AdmissionEnforcement, GpuPoolConfig, WorkloadType
 from gpu_platform.components.gpu_metrics import Alert, alert_rule
 from gpu_platform.components.labels import COST_KEYS, WORKLOAD_TYPE
@@ -250,16 +251,13 @@ class Admission(pulumi.ComponentResource):
             },
             opts=on_cluster,
         )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             name,
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            namespace=NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            CHART,
+            CHART_VERSION,
+            CHART_REPOSITORY,
+            NAMESPACE,
             values=chart_values(pod_labels),
-            atomic=True,
-            cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[namespace, *after]),
         )
         if monitoring_crds is not None:
@@ -283,23 +281,19 @@ class Admission(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[release, *monitoring_crds]),
             )
+
+        def apply(resource_name: str, manifest: dict[str, Any], after: pulumi.Resource) -> pulumi.Resource:
+            """A custom resource from its manifest, created once `after` is."""
+            return k8s.apiextensions.CustomResource(
+                resource_name,
+                api_version=manifest["apiVersion"],
+                kind=manifest["kind"],
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[after]),
+            )
+
         for rule in RULES:
-            template = constraint_template(rule, labels)
-            created = k8s.apiextensions.CustomResource(
-                f"{name}-{rule.name}-template",
-                api_version=template["apiVersion"],
-                kind=template["kind"],
-                metadata=template["metadata"],
-                spec=template["spec"],
-                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[release]),
-            )
-            body = constraint(rule, enforcement, pools, labels)
-            k8s.apiextensions.CustomResource(
-                f"{name}-{rule.name}",
-                api_version=body["apiVersion"],
-                kind=body["kind"],
-                metadata=body["metadata"],
-                spec=body["spec"],
-                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[created]),
-            )
+            created = apply(f"{name}-{rule.name}-template", constraint_template(rule, labels), release)
+            apply(f"{name}-{rule.name}", constraint(rule, enforcement, pools, labels), created)
         self.register_outputs({"namespace": NAMESPACE, "enforcement": enforcement.value})

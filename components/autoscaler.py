@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 from gpu_platform.components import iam, sharing
 from gpu_platform.components.catalog import CLUSTER_AUTOSCALER
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.cluster import Cluster
 from gpu_platform.components.gpu_pool import GpuPool
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
@@ -129,13 +129,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     opts=child,
                 )
         release = CLUSTER_AUTOSCALER[kubernetes_version]
-        k8s.helm.v3.Release(
+        chart_release(
             name,
-            name=CHART,
-            chart=CHART,
-            version=release.chart_version,
-            namespace=NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY),
+            CHART,
+            release.chart_version,
+            REPOSITORY,
+            NAMESPACE,
             values={
                 "cloudProvider": "aws",
                 "awsRegion": region,
@@ -152,8 +151,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "scale-down-unneeded-time": "10m",
                 },
             },
-            atomic=True,
-            cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(
                 parent=self, provider=cluster.kubernetes, depends_on=[role, cluster.system_nodes]
             ),

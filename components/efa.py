@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 from gpu_platform.components import sharing
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.node_labels import EFA_LABEL
 
 # aws/eks-charts stable/aws-efa-k8s-device-plugin (Chart.yaml version v0.5.30, appVersion v0.5.20).
@@ -29,15 +30,12 @@ def chart_values(pod_labels: dict[str, str]) -> dict:
 def efa_device_plugin(
     name: str, kubernetes: k8s.Provider, pod_labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> k8s.helm.v3.Release:
-    return k8s.helm.v3.Release(
+    return chart_release(
         name,
-        name=CHART,
-        chart=CHART,
-        version=CHART_VERSION,
-        namespace=NAMESPACE,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPOSITORY),
+        CHART,
+        CHART_VERSION,
+        REPOSITORY,
+        NAMESPACE,
         values=chart_values(pod_labels),
-        atomic=True,
-        cleanup_on_fail=True,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=kubernetes)),
     )

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from gpu_platform.components import gpu_metrics, sharing
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.config import GpuPoolConfig, SharingMode
 from gpu_platform.components.node_labels import SYSTEM_LABEL
 
@@ -140,18 +141,15 @@ class GpuOperator(pulumi.ComponentResource):
                 (DCGM_CONFIGMAP, {DCGM_CONFIG_KEY: gpu_metrics.counters_csv()}),
             )
         ]
-        k8s.helm.v3.Release(
+        chart_release(
             name,
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            namespace=NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            CHART,
+            CHART_VERSION,
+            CHART_REPOSITORY,
+            NAMESPACE,
             values=chart_values(
                 service_monitor, pod_labels, time_sliced=any(p.sharing.mode == SharingMode.TIME_SLICING for p in pools)
             ),
-            atomic=True,
-            cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[*configmaps, *after]),
         )
         # `after` names what must run first: the monitoring CRDs and the nodes the operator is pinned to.

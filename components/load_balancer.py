@@ -22,6 +22,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.cluster import Cluster
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
 from gpu_platform.components.labels import CostLabels
@@ -92,16 +93,13 @@ class LoadBalancerController(pulumi.ComponentResource):
         values = pulumi.Output.all(cluster.name, vpc_id).apply(
             lambda a: chart_values(a[0], region, a[1], labels, pod_labels, monitoring_crds is not None)
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             name,
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            namespace=NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            CHART,
+            CHART_VERSION,
+            CHART_REPOSITORY,
+            NAMESPACE,
             values=values,
-            atomic=True,
-            cleanup_on_fail=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=cluster.kubernetes,

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 from gpu_platform.components import dashboards, gpu_metrics, iam
+from gpu_platform.components.charts import chart_release
 from gpu_platform.components.cluster import DEFAULT_STORAGE_CLASS, Cluster
 from gpu_platform.components.config import AlertingConfig, ObservabilityConfig
 from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
@@ -258,16 +259,13 @@ class Observability(pulumi.ComponentResource):
         )
         grafana_admin = [self._grafana_admin(config, in_namespace)] if config.grafana else []
         chart, version, repo = PROMETHEUS_STACK
-        stack = k8s.helm.v3.Release(
+        stack = chart_release(
             f"{self._name}-prometheus",
-            name=chart,
-            chart=chart,
-            version=version,
-            namespace=NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            chart,
+            version,
+            repo,
+            NAMESPACE,
             values=prometheus_stack_values(config, self._pod_labels),
-            atomic=True,
-            cleanup_on_fail=True,
             opts=self._on_cluster(
                 depends_on=[
                     namespace,
@@ -359,13 +357,12 @@ class Observability(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         chart, version, repo = FLUENT_BIT
-        k8s.helm.v3.Release(
+        chart_release(
             f"{self._name}-fluent-bit",
-            name="fluent-bit",
-            chart=chart,
-            version=version,
-            namespace=LOGGING_NAMESPACE,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            chart,
+            version,
+            repo,
+            LOGGING_NAMESPACE,
             values={
                 "serviceAccount": {"create": False, "name": "fluent-bit"},
                 "cloudWatchLogs": {
@@ -377,8 +374,7 @@ class Observability(pulumi.ComponentResource):
                 },
                 "tolerations": RUNS_EVERYWHERE,
             },
-            atomic=True,
-            cleanup_on_fail=True,
             opts=self._on_cluster(depends_on=[role, log_group, self._cluster.system_nodes]),
+            release_name="fluent-bit",
         )
         self.log_group_name = log_group.name
