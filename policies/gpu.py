@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
@@ -116,16 +117,21 @@ def _added_by_api_server(toleration: Mapping, asked: list[str]) -> bool:
     )
 
 
-def _gpu_placement(args, report_violation) -> None:
-    pools = pools_of(args.resources)
-    for r in args.resources:
+def gpu_workloads(resources) -> Iterator[tuple[Any, Mapping, list[str]]]:
+    """(resource, pod spec, GPU resources asked, sorted) of every workload that asks for a GPU."""
+    for r in resources:
         template = pod_template(r.resource_type, r.props)
         if template is None:
             continue
         spec = mapping(template.get("spec"))
         asked = sorted({g for _, c in containers(spec) for g in gpu_resources(c)})
-        if not asked:
-            continue
+        if asked:
+            yield r, spec, asked
+
+
+def _gpu_placement(args, report_violation) -> None:
+    pools = pools_of(args.resources)
+    for r, spec, asked in gpu_workloads(args.resources):
         wanted = mapping(spec.get("nodeSelector")).get(GPU_POOL_LABEL)
         if not wanted:
             report_violation(
@@ -181,14 +187,7 @@ def _gpu_namespaces(args, report_violation) -> None:
         for r in args.resources
         if r.resource_type == NAMESPACE_TYPE
     }
-    for r in args.resources:
-        template = pod_template(r.resource_type, r.props)
-        if template is None:
-            continue
-        spec = mapping(template.get("spec"))
-        asked = sorted({g for _, c in containers(spec) for g in gpu_resources(c)})
-        if not asked:
-            continue
+    for r, spec, asked in gpu_workloads(args.resources):
         namespace = mapping(r.props.get("metadata")).get("namespace") or "default"
         allowed = namespaces.get(namespace)
         if allowed is None:
