@@ -764,6 +764,23 @@ class ServiceConfig(_Model):
     resource: str | None = None  # default: what the pool advertises, where it advertises one GPU resource
     team: DnsLabel | None = None  # its namespace; default: the platform's `inference` namespace
     replicas: Annotated[int, _between(1, 100)] = 1
+    # Autoscaling on vLLM's queue: up to max_replicas while more than waiting_requests_per_replica requests
+    # wait per pod (README: Serving a model). None: always `replicas`.
+    max_replicas: Annotated[int, _between(1, 100)] | None = None
+    waiting_requests_per_replica: Annotated[int, _between(1, 1000)] = 2
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_replicas is not None and self.max_replicas > self.replicas
+
+    @property
+    def most_replicas(self) -> int:
+        return max(self.replicas, self.max_replicas or 0)
+
+    @property
+    def most_replicas_field(self) -> str:
+        """The config key that sets `most_replicas`, for error messages."""
+        return "maxReplicas" if self.autoscaled else "replicas"
 
     def gpu_resource(self, pool: GpuPoolConfig) -> str | None:
         """The GPU resource each replica asks one of: the chosen one, else the pool's only one."""
@@ -877,10 +894,20 @@ class PlatformConfig(_Model):
                 problems.append(
                     f"{i}.resource: service {service.name}: pool {pool.name} advertises {', '.join(sorted(offered))}; {choose}"
                 )
-            elif service.replicas > offered[resource] * pool.size.max_size:
+            elif service.most_replicas > offered[resource] * pool.size.max_size:
                 problems.append(
-                    f"{i}.replicas: service {service.name}: {service.replicas} replicas need {service.replicas} x {resource}; pool "
+                    f"{i}.{service.most_replicas_field}: service {service.name}: {service.most_replicas} replicas need {service.most_replicas} x {resource}; pool "
                     f"{pool.name} holds {offered[resource] * pool.size.max_size} at maxSize {pool.size.max_size}"
+                )
+            if service.max_replicas is not None and service.max_replicas < service.replicas:
+                problems.append(
+                    f"{i}.maxReplicas: service {service.name}: {service.max_replicas} is fewer than its {service.replicas} "
+                    "replicas; raise it, or remove it to run a fixed number"
+                )
+            if service.autoscaled and not self.observability.enabled:
+                problems.append(
+                    f"{i}.maxReplicas: service {service.name} scales on vLLM's queue, which only Prometheus collects; "
+                    "set observability.enabled: true, or remove maxReplicas"
                 )
             if service.team is not None:
                 team = teams.get(service.team)
@@ -892,6 +919,13 @@ class PlatformConfig(_Model):
                     problems.append(
                         f"{i}.pool: service {service.name}: team {team.name} may not use {service.pool} (its gpuPools: "
                         f"{', '.join(team.gpu_pools) or 'none'})"
+                    )
+                elif resource in offered and service.most_replicas > team.quota.gpus.get(resource, 0):
+                    # the team's ResourceQuota names every advertised resource, at 0 where it sets none
+                    problems.append(
+                        f"{i}.{service.most_replicas_field}: service {service.name}: "
+                        f"{service.most_replicas} replicas need {service.most_replicas} x {resource}; team {team.name}'s "
+                        f"quota allows {team.quota.gpus.get(resource, 0)} (teams[{team.name}].quota.gpus)"
                     )
         if problems:
             raise PydanticCustomError("service_problems", "{problems}", {"problems": "\n".join(problems)})

@@ -34,6 +34,14 @@ CONTAINER_SECURITY = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+# What the autoscaler reads: requests vLLM has queued because its batch is full, per pod (a gauge; vllm v0.10.2
+# vllm/v1/metrics/loggers.py), served to the HPA by the Prometheus Adapter under a name without the colon.
+QUEUE_SERIES = "vllm:num_requests_waiting"
+QUEUE_METRIC = "vllm_num_requests_waiting"
+# A new replica may need a new GPU node and minutes of model loading: scale up after a minute of queueing, two
+# pods at a time; scale down one pod per five minutes, after ten quiet ones (HPA `behavior`, autoscaling/v2).
+SCALE_UP = {"stabilizationWindowSeconds": 60, "policies": [{"type": "Pods", "value": 2, "periodSeconds": 120}]}
+SCALE_DOWN = {"stabilizationWindowSeconds": 600, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]}
 # A model loads for minutes (download done, weights to GPU memory, CUDA graphs): the startup probe allows 20.
 STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 120
 
@@ -133,8 +141,28 @@ def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: s
     }
 
 
+def autoscaler_spec(service: ServiceConfig) -> dict[str, Any]:
+    """An autoscaling/v2 HPA on the Deployment: between `replicas` and `maxReplicas` pods, adding pods while more
+    than `waitingRequestsPerReplica` requests wait per pod."""
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
+        "minReplicas": service.replicas,
+        "maxReplicas": service.most_replicas,
+        "metrics": [
+            {
+                "type": "Pods",
+                "pods": {
+                    "metric": {"name": QUEUE_METRIC},
+                    "target": {"type": "AverageValue", "averageValue": str(service.waiting_requests_per_replica)},
+                },
+            }
+        ],
+        "behavior": {"scaleUp": SCALE_UP, "scaleDown": SCALE_DOWN},
+    }
+
+
 class InferenceService(pulumi.ComponentResource):
-    """A Deployment of vLLM with its role, Service, disruption budget, internal ALB Ingress and scrape."""
+    """A Deployment of vLLM with its role, Service, disruption budget, internal ALB Ingress, scrape and autoscaler."""
 
     def __init__(
         self,
@@ -150,6 +178,7 @@ class InferenceService(pulumi.ComponentResource):
         vpc_cidr: str,
         monitored: bool,
         load_balancer_controller: pulumi.Resource,
+        metrics_adapter: pulumi.Resource | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("gpu-platform:index:InferenceService", name, None, opts)
@@ -175,7 +204,9 @@ class InferenceService(pulumi.ComponentResource):
             name,
             metadata=metadata,
             spec={
-                "replicas": service.replicas,
+                # An autoscaled Deployment leaves its size to the HPA: Pulumi would reset it on every update
+                # (Kubernetes docs, "Migrating Deployments and StatefulSets to horizontal autoscaling").
+                **({} if service.autoscaled else {"replicas": service.replicas}),
                 "selector": {"matchLabels": selector},
                 "template": {"metadata": {"labels": pod_labels}, "spec": spec},
             },
@@ -255,5 +286,16 @@ class InferenceService(pulumi.ComponentResource):
                     "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
                 },
                 opts=on_cluster,
+            )
+        if service.autoscaled:
+            if metrics_adapter is None:
+                raise ValueError(f"service {service.name} autoscales: it needs the metrics adapter")
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler",
+                metadata=metadata,
+                spec=autoscaler_spec(service),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=cluster.kubernetes, depends_on=[namespace_resource, metrics_adapter]
+                ),
             )
         self.register_outputs({"namespace": namespace, "service": service.name})

@@ -31,6 +31,10 @@ PROMETHEUS_STACK = ("kube-prometheus-stack", "88.5.3", "https://prometheus-commu
 FLUENT_BIT = ("aws-for-fluent-bit", "0.2.0", "https://aws.github.io/eks-charts")
 ALERTMANAGER_SECRET = "alertmanager-gpu-platform"
 DASHBOARD_LABEL = "grafana_dashboard"
+# Where Prometheus answers queries: the chart names its Service <fullname>-prometheus, the fullname being the
+# release name when that contains the chart's name, on prometheus.service.port 9090 (kube-prometheus-stack
+# 88.5.3 templates/_helpers.tpl, templates/prometheus/service.yaml, values.yaml).
+PROMETHEUS_SERVICE = (f"http://{PROMETHEUS_STACK[0]}-prometheus.{NAMESPACE}.svc", 9090)
 GRAFANA_ADMIN_SECRET, GRAFANA_USER_KEY, GRAFANA_PASSWORD_KEY = "grafana-admin", "admin-user", "admin-password"
 ON_SYSTEM_POOL = {SYSTEM_LABEL: "true"}
 RUNS_EVERYWHERE = [{"operator": "Exists"}]  # node agents must run on tainted GPU nodes too

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from gpu_platform.components import inference as serving
+from gpu_platform.components import observability as monitoring
 from gpu_platform.components import sharing
 from gpu_platform.components.admission import Admission
 from gpu_platform.components.autoscaler import ClusterAutoscaler
@@ -23,6 +25,7 @@ from gpu_platform.components.irsa import IrsaRole, ServiceAccountBinding
 from gpu_platform.components.labels import COST_CENTER, PRODUCT, CostLabels
 from gpu_platform.components.load_balancer import LoadBalancerController
 from gpu_platform.components.log_encryption import log_group_key
+from gpu_platform.components.metrics_adapter import MetricsAdapter, pod_metric
 from gpu_platform.components.network import Network, flow_log_group_name
 from gpu_platform.components.observability import Observability, container_log_group_name
 from gpu_platform.components.pod_security import RESTRICTED
@@ -231,6 +234,25 @@ class Platform(pulumi.ComponentResource):
     ) -> list[InferenceService]:
         """Each model service, in its team's namespace (with the team's cost labels) or in `inference`."""
         namespaces = {INFERENCE_NAMESPACE: inference, **(self.tenancy.namespaces if self.tenancy else {})}
+        # The config allows autoscaled services only with observability on: the adapter reads Prometheus.
+        self.metrics_adapter = (
+            MetricsAdapter(
+                f"{name}-metrics-adapter",
+                monitoring.NAMESPACE,
+                monitoring.PROMETHEUS_SERVICE,
+                [pod_metric(serving.QUEUE_SERIES, serving.QUEUE_METRIC)],
+                pod_labels,
+                opts=pulumi.ResourceOptions.merge(
+                    opts,
+                    pulumi.ResourceOptions(
+                        provider=self.cluster.kubernetes,
+                        depends_on=[*self.observability.crds, self.cluster.system_nodes],
+                    ),
+                ),
+            )
+            if any(s.autoscaled for s in config.services)
+            else None
+        )
         teams = {t.name: t for t in config.teams}
         pools = {p.name: p for p in config.gpu_pools}
         services = []
@@ -256,6 +278,7 @@ class Platform(pulumi.ComponentResource):
                     config.network.vpc_cidr,
                     monitored=config.observability.enabled,
                     load_balancer_controller=self.load_balancer_controller.release,
+                    metrics_adapter=self.metrics_adapter.release if self.metrics_adapter else None,
                     opts=opts,
                 )
             )

@@ -861,8 +861,8 @@ def test_platform_services_wait_for_the_system_nodes_they_run_on(prod_plan: Plan
     system = next(g["urn"] for g in prod_plan.of_type(NODE_GROUP) if g["urn"].endswith("-cluster-system"))
     ours = [a for a in prod_plan.of_type("aws:eks/addon:Addon") if "eks:index:Cluster" not in a["urn"]]
     waiting = prod_plan.of_type(RELEASE) + ours  # pulumi-eks's vpc-cni and kube-proxy need no nodes
-    # gpu-operator, gatekeeper, LB controller, prometheus stack, autoscaler, fluent-bit, add-ons
-    assert len(waiting) == 9
+    # gpu-operator, gatekeeper, LB controller, prometheus stack, metrics adapter, autoscaler, fluent-bit, add-ons
+    assert len(waiting) == 10
     for resource in waiting:
         assert system in resource["dependencies"], resource["urn"]
 

@@ -4,13 +4,20 @@ through its own role, behind an internal ALB; what the config refuses, and what 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from gpu_platform.components.config import ConfigError, load_platform_config
 
 from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
-from tests.planning import MINIMAL, PROJECT, Plan, with_changes
-from tests.test_admission import admit
+from tests.planning import MINIMAL, PROJECT, ROOT, Plan, with_changes
+from tests.test_admission import _paths, admit
+
+PROMTOOL = Path(os.environ.get("PROMTOOL", ROOT / ".tools/prometheus/usr/bin/promtool"))
+ADAPTER_VALUES = ROOT / "tests" / "upstream" / "prometheus-adapter" / "values.yaml"
 
 
 def objects(plan: Plan, type_: str, name: str = "chat-small") -> dict:
@@ -108,8 +115,40 @@ L4 = {
             [{"name": "search"}],
             "platform.services[0].pool: service chat: team search may not use l4 (its gpuPools: none)",
         ),
+        (
+            {"pool": "l4", "maxReplicas": 9},
+            [],
+            "platform.services[0].maxReplicas: service chat: 9 replicas need 9 x nvidia.com/gpu; pool l4 holds 8 at maxSize 2",
+        ),
+        (
+            {"pool": "l4", "replicas": 3, "maxReplicas": 2},
+            [],
+            "platform.services[0].maxReplicas: service chat: 2 is fewer than its 3 replicas; raise it, or remove it to run a fixed number",
+        ),
+        (
+            {"pool": "l4", "team": "search", "maxReplicas": 6},
+            [{"name": "search", "gpuPools": ["l4"], "quota": {"gpus": {"nvidia.com/gpu": 4}}}],
+            (
+                "platform.services[0].maxReplicas: service chat: 6 replicas need 6 x nvidia.com/gpu; team search's quota "
+                "allows 4 (teams[search].quota.gpus)"
+            ),
+        ),
+        (
+            {"pool": "l4", "team": "search"},
+            [{"name": "search", "gpuPools": ["l4"]}],
+            "platform.services[0].replicas: service chat: 1 replicas need 1 x nvidia.com/gpu; team search's quota allows 0 (teams[search].quota.gpus)",
+        ),
     ],
-    ids=["resource-not-advertised", "more-replicas-than-the-pool-holds", "no-such-pool", "pool-not-the-teams"],
+    ids=[
+        "resource-not-advertised",
+        "more-replicas-than-the-pool-holds",
+        "no-such-pool",
+        "pool-not-the-teams",
+        "more-max-replicas-than-the-pool-holds",
+        "max-replicas-below-replicas",
+        "more-than-the-teams-quota",
+        "team-without-quota-for-it",
+    ],
 )
 def test_a_service_the_platform_cannot_place_is_a_config_error_naming_it(service, teams, message):
     raw = with_changes(
@@ -140,3 +179,136 @@ def test_the_server_survives_as_non_root_drains_gracefully_and_shares_a_time_sli
     for name in ("search", "inference"):
         [ns] = [n for n in prod_plan.of_type("kubernetes:core/v1:Namespace") if n["inputs"]["metadata"]["name"] == name]
         assert ns["inputs"]["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+def test_autoscaling_without_prometheus_is_a_config_error_naming_the_service():
+    raw = with_changes(
+        MINIMAL,
+        {
+            "gpuPools": [L4],
+            "observability": {"enabled": False, "grafana": False},
+            "services": [{"name": "chat", "model": "m", "pool": "l4", "maxReplicas": 2}],
+        },
+    )
+    with pytest.raises(ConfigError) as error:
+        load_platform_config(raw, PROJECT, "dev")
+    assert (
+        "platform.services[0].maxReplicas: service chat scales on vLLM's queue, which only Prometheus collects; "
+        "set observability.enabled: true, or remove maxReplicas" in error.value.problems
+    )
+
+
+@pytest.mark.parametrize(("stack", "least", "most"), [("dev", 1, 4), ("prod", 2, 8)])
+def test_the_service_scales_on_vllms_queue_between_its_replicas_and_max_replicas(stack, least, most, request):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    hpa = objects(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert hpa["metadata"]["namespace"] == "search"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "chat-small"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (least, most)
+    [metric] = hpa["spec"]["metrics"]
+    assert metric == {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": "vllm_num_requests_waiting"},
+            "target": {"type": "AverageValue", "averageValue": "2"},
+        },
+    }
+    # scale-down waits ten minutes and goes one pod at a time: a replica is minutes of model loading
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
+    # the HPA owns the size: a Deployment with `replicas` would be reset to it by every `pulumi up`
+    assert "replicas" not in objects(plan, "kubernetes:apps/v1:Deployment")["spec"]
+    [adapter] = [
+        r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
+    ]
+    assert adapter["urn"] in {
+        d for r in plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") for d in r["dependencies"]
+    }
+
+
+def test_a_service_without_max_replicas_keeps_its_size_and_no_adapter_is_installed():
+    raw = with_changes(
+        MINIMAL, {"gpuPools": [L4], "services": [{"name": "chat", "model": "m", "pool": "l4", "replicas": 2}]}
+    )
+    plan = Plan.of_config(raw)
+    assert objects(plan, "kubernetes:apps/v1:Deployment", "chat")["spec"]["replicas"] == 2
+    assert not plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert not [
+        r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
+    ]
+
+
+def adapter_values(plan: Plan) -> dict:
+    [release] = [
+        r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
+    ]
+    assert (release["inputs"]["version"], release["inputs"]["namespace"]) == ("5.3.0", "monitoring")
+    return release["inputs"]["values"]
+
+
+def test_the_adapter_reads_the_platforms_prometheus_and_serves_only_the_queue_metric(prod_plan: Plan):
+    values = adapter_values(prod_plan)
+    upstream = yaml.safe_load(ADAPTER_VALUES.read_text())
+    for path in _paths(values):
+        node = upstream
+        for key in path:
+            assert isinstance(node, dict) and key in node, (
+                f"prometheus-adapter 5.3.0 values.yaml has no {'.'.join(path)}"
+            )
+            node = node[key]
+            if key in ("nodeSelector", "podLabels", "custom", "resources"):  # maps the chart leaves open
+                break
+    # kube-prometheus-stack names its Service <release>-prometheus when the release name holds the chart's
+    [stack] = [
+        r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "kube-prometheus-stack"
+    ]
+    assert values["prometheus"] == {
+        "url": f"http://{stack['inputs']['name']}-prometheus.{stack['inputs']['namespace']}.svc",
+        "port": 9090,
+    }
+    assert values["rules"]["default"] is False  # not every series in Prometheus as a custom metric
+    [rule] = values["rules"]["custom"]
+    assert rule["name"] == {"matches": "^vllm:num_requests_waiting$", "as": "vllm_num_requests_waiting"}
+    assert values["nodeSelector"] == {"gpu-platform.io/system": "true"} and values["replicas"] == 2
+
+
+def test_the_adapters_query_gives_each_pod_its_queue_summed_over_vllms_engines(prod_plan: Plan, tmp_path: Path):
+    """The adapter fills its template per request (prometheus-adapter docs/config.md: the series, the pods'
+    namespace and name matchers, the labels to group by); promtool evaluates the result on vLLM's gauge."""
+    assert PROMTOOL.exists(), f"promtool not found at {PROMTOOL}: run `make test`, which installs it"
+    [rule] = adapter_values(prod_plan)["rules"]["custom"]
+    series = rule["seriesQuery"].split("{")[0]
+    query = (
+        rule["metricsQuery"]
+        .replace("<<.Series>>", series)
+        .replace("<<.LabelMatchers>>", 'namespace="search",pod=~"chat-small-a|chat-small-b"')
+        .replace("<<.GroupBy>>", "pod")
+    )
+    gauge = 'vllm:num_requests_waiting{{namespace="{ns}",pod="{pod}",engine="{engine}",model_name="m"}}'
+    tests = {
+        "rule_files": [],
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [
+                    {"series": gauge.format(ns="search", pod="chat-small-a", engine="0"), "values": "3x8"},
+                    {"series": gauge.format(ns="search", pod="chat-small-a", engine="1"), "values": "2x8"},
+                    {"series": gauge.format(ns="search", pod="chat-small-b", engine="0"), "values": "0x8"},
+                    {"series": gauge.format(ns="recsys", pod="chat-small-a", engine="0"), "values": "9x8"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": query,
+                        "eval_time": "1m",
+                        "exp_samples": [
+                            {"labels": '{pod="chat-small-a"}', "value": 5},
+                            {"labels": '{pod="chat-small-b"}', "value": 0},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "adapter_test.yaml"
+    path.write_text(yaml.safe_dump(tests))
+    result = subprocess.run([str(PROMTOOL), "test", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
