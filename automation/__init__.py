@@ -16,6 +16,7 @@ from gpu_platform.automation.errors import (
     BackendError,
     ConcurrentUpdateError,
     InvalidConfigError,
+    LeftoversBlockDestroyError,
     OperationFailedError,
     PlanError,
     PlatformAutomationError,
@@ -25,6 +26,7 @@ from gpu_platform.automation.errors import (
     PulumiCliVersionError,
     StackNotFoundError,
 )
+from gpu_platform.automation.leftovers import Leftover, LeftoverReport
 from gpu_platform.automation.results import (
     ChangeSummary,
     Finding,
@@ -43,6 +45,9 @@ __all__ = [
     "ConcurrentUpdateError",
     "Finding",
     "InvalidConfigError",
+    "Leftover",
+    "LeftoverReport",
+    "LeftoversBlockDestroyError",
     "OperationFailedError",
     "PlanError",
     "PlanResult",

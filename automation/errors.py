@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gpu_platform.automation.leftovers import Leftover
     from gpu_platform.offline.review import Finding
 
 INSTALL_HINT = (
@@ -88,6 +89,20 @@ class OperationFailedError(PlatformAutomationError):
         self.findings = tuple(findings)
         last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "no error output")
         super().__init__(f"{operation} of stack {stack} failed: {last.strip()}")
+
+
+class LeftoversBlockDestroyError(OperationFailedError):
+    """`pulumi destroy` failed with resources the cluster's controllers made still in AWS (`leftovers`), which
+    hold the VPC; `destroy(remove_leftovers=True)` removes them and destroys again."""
+
+    def __init__(self, failure: OperationFailedError, leftovers: tuple[Leftover, ...]) -> None:
+        super().__init__(failure.operation, failure.stack, failure.stdout, failure.stderr, failure.findings)
+        self.leftovers = leftovers
+        listed = "; ".join(str(item) for item in leftovers)
+        hint = "Run destroy(remove_leftovers=True) to remove them and destroy again"
+        self.args = (
+            f"{self.args[0]}. Still in AWS, made by the cluster's controllers outside Pulumi: {listed}. {hint}",
+        )
 
 
 class PolicyViolationError(OperationFailedError):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpu_platform.automation.leftovers import LeftoverReport
 from gpu_platform.offline.review import Finding
 from pulumi.automation import EngineEvent, PolicyEvent
 
@@ -120,6 +121,8 @@ class UpdateResult:
     findings: tuple[Finding, ...]
     duration_seconds: float
     stdout: str
+    # destroy only: what the cluster's controllers made in AWS, before and after (automation/leftovers.py)
+    leftovers: LeftoverReport | None = None
 
 
 def finding_from_event(event: PolicyEvent) -> Finding:

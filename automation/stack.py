@@ -8,6 +8,7 @@ policy config (`policies/config/<stack>.json` when there is one).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import shutil
@@ -23,6 +24,7 @@ from typing import Any
 import grpc
 import pulumi
 import yaml
+from botocore.exceptions import BotoCoreError, ClientError
 from gpu_platform.automation.backend import CLOUD_SCHEMES, Backend
 from gpu_platform.automation.config import (
     PLATFORM_KEY,
@@ -39,6 +41,7 @@ from gpu_platform.automation.errors import (
     BackendError,
     ConcurrentUpdateError,
     InvalidConfigError,
+    LeftoversBlockDestroyError,
     OperationFailedError,
     PlanError,
     PolicyPackNotReadyError,
@@ -47,6 +50,7 @@ from gpu_platform.automation.errors import (
     PulumiCliVersionError,
     StackNotFoundError,
 )
+from gpu_platform.automation.leftovers import AwsLeftovers, Leftover, LeftoverReport
 from gpu_platform.automation.results import (
     ChangeSummary,
     EventCollector,
@@ -539,14 +543,50 @@ class PlatformStack:
             outputs = stack.outputs()
         return self._update_result("refresh", result.summary, outputs, collector, start, result.stdout)
 
-    def destroy(self, on_event: OnEvent | None = None, on_output: OnOutput | None = None) -> UpdateResult:
-        """`pulumi destroy`. Protected resources (storage.protect: true) make it fail, as they should."""
+    def destroy(
+        self, on_event: OnEvent | None = None, on_output: OnOutput | None = None, remove_leftovers: bool = False
+    ) -> UpdateResult:
+        """`pulumi destroy`. Protected resources (storage.protect: true) make it fail, as they should.
+
+        The program deletes Ingresses before the load balancer controller, and each deletion waits for the
+        controller to remove its load balancer. Around that, what the cluster's controllers made in AWS outside
+        Pulumi's state (automation/leftovers.py) is listed read-only: before (`leftovers.found`) and after
+        (`leftovers.left_behind`). What is left behind holds the VPC: with `remove_leftovers` it is removed and a
+        failed destroy runs once more; without, a failed destroy raises LeftoversBlockDestroyError naming it.
+        """
+        aws = self._aws_leftovers()
+        found, errors = _listed(aws)
+        try:
+            result = self._destroy(on_event, on_output)
+        except OperationFailedError as failure:
+            left_behind, more = _listed(aws)
+            if not (remove_leftovers and left_behind):
+                raise (LeftoversBlockDestroyError(failure, left_behind) if left_behind else failure) from failure
+            removed, failed = aws.remove(left_behind) if aws else ((), ())
+            result = self._destroy(on_event, on_output)
+            report = LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
+            return dataclasses.replace(result, leftovers=report)
+        left_behind, more = _listed(aws)
+        removed, failed = aws.remove(left_behind) if aws and remove_leftovers and left_behind else ((), ())
+        return dataclasses.replace(
+            result, leftovers=LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
+        )
+
+    def _destroy(self, on_event: OnEvent | None, on_output: OnOutput | None) -> UpdateResult:
         start = time.monotonic()
         with self._operation("destroy", on_event, on_output) as (stack, collector, streams):
             result = stack.destroy(
                 on_event=collector, on_output=streams.on_output, on_error=streams.on_error, color="never"
             )
         return self._update_result("destroy", result.summary, {}, collector, start, result.stdout)
+
+    def _aws_leftovers(self) -> AwsLeftovers | None:
+        """The lister for this stack's cluster and VPC, from its outputs; None before the first update."""
+        outputs = self.outputs()
+        cluster, vpc = outputs.get("clusterName"), outputs.get("vpcId")
+        if not (isinstance(cluster, str) and isinstance(vpc, str)):
+            return None
+        return AwsLeftovers(cluster, vpc, self.config.region)
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs of the last update, as plaintext values."""
@@ -579,6 +619,16 @@ class PlatformStack:
             duration_seconds=time.monotonic() - start,
             stdout=stdout,
         )
+
+
+def _listed(aws: AwsLeftovers | None) -> tuple[tuple[Leftover, ...], tuple[str, ...]]:
+    """What `aws` lists, and why it could not list, if it could not: listing never stops a destroy."""
+    if aws is None:
+        return (), ()
+    try:
+        return aws.find(), ()
+    except (BotoCoreError, ClientError) as error:
+        return (), (f"could not list what the controllers left in AWS: {error}",)
 
 
 def _last_line(text: str) -> str:

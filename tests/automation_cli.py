@@ -77,12 +77,14 @@ class FakePulumi(PulumiCommand):
         outputs: Mapping[str, tuple[Any, bool]] | None = None,
         locked: tuple[str, ...] = (),
         version: str = VERSION,
+        blocked_destroys: int = 0,
     ) -> None:
         # What PulumiCommand.__init__ does, without a process: ask the CLI for its version, check it.
         self.command = "pulumi"
         self.calls: list[Call] = []
         self.stacks = {name: StackState() for name in stacks}
         self.locked = set(locked)
+        self.blocked_destroys = blocked_destroys  # destroys that fail as a VPC with dependencies makes them fail
         self._version_text = version
         # What the program registers, by logical name -> type (the engine's view of it).
         self.resources = dict(resources or {})
@@ -267,6 +269,18 @@ class FakePulumi(PulumiCommand):
             ]
         if mandatory:
             return "\n".join(lines), f"error: {operation} failed", 255
+        if operation == "destroy" and self.blocked_destroys:
+            self.blocked_destroys -= 1
+            vpc = f"urn:pulumi:{stack}::{project}::aws:ec2/vpc:Vpc::gpu-platform-{stack}-network-vpc"
+            return (
+                "\n".join(lines),
+                (
+                    f"error: deleting urn {vpc}: 1 error occurred:\n\t* deleting EC2 VPC (vpc-0abc): operation error "
+                    "EC2: DeleteVpc, https response error StatusCode: 400, api error DependencyViolation: The vpc "
+                    "'vpc-0abc' has dependencies and cannot be deleted."
+                ),
+                255,
+            )
         lines += ["Resources:"] + [f"    {n} to {op}" for op, n in sorted(changes.items())]
 
         if operation != "preview":

@@ -536,7 +536,7 @@ def test_an_empty_passphrase_is_a_passphrase(tmp_path, monkeypatch):
 
 def test_every_error_is_a_platform_automation_error():
     errors = [getattr(automation, name) for name in automation.__all__ if name.endswith("Error")]
-    assert len(errors) == 11
+    assert len(errors) == 12
     assert all(issubclass(e, PlatformAutomationError) for e in errors)
 
 

@@ -1,0 +1,247 @@
+"""Teardown: the program removes load balancers before their controller, and `PlatformStack.destroy()` lists,
+against moto's AWS, what the cluster's controllers made outside Pulumi, removing it only when asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from gpu_platform.automation import Backend, LeftoversBlockDestroyError, PlatformStack, load_config
+from gpu_platform.automation.leftovers import AwsLeftovers, Leftover
+from moto import mock_aws
+
+from tests.automation_cli import FakePulumi
+from tests.planning import Plan
+
+REGION = "us-west-2"  # the dev stack's
+CLUSTER = "gpu-platform-dev-cluster"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+# --- the program's order ---------------------------------------------------------------------------------
+
+
+def test_destroy_deletes_every_load_balancer_maker_before_the_controller_and_waits_for_it(prod_plan: Plan):
+    """Pulumi deletes dependents first; deleting an Ingress waits until it is gone (pulumi-kubernetes
+    await.Deletion, unless `pulumi.com/skipAwait`), and the controller holds it with its finalizer
+    `ingress.k8s.aws/resources` until the load balancer is deleted (controller pkg/shared_constants/finalizers.go).
+    """
+    [controller] = [
+        r
+        for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+        if r["inputs"]["chart"] == "aws-load-balancer-controller"
+    ]
+    makers = prod_plan.of_type(INGRESS) + [
+        s for s in prod_plan.of_type("kubernetes:core/v1:Service") if s["inputs"]["spec"].get("type") == "LoadBalancer"
+    ]
+    assert makers, "the prod plan serves a model behind an Ingress"
+    for maker in makers:
+        assert controller["urn"] in maker["dependencies"], maker["urn"]
+        assert "pulumi.com/skipAwait" not in maker["inputs"]["metadata"].get("annotations", {})
+    # the controller keeps its permissions and its nodes until it has removed them
+    role_policy_owner = {d.rsplit("::", 1)[1] for d in controller["dependencies"]}
+    assert any(name.endswith("lb-controller-role") for name in role_policy_owner)
+    assert any("system" in name for name in role_policy_owner)
+
+
+# --- what the controllers leave in AWS ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A VPC with what the controllers made for this cluster, and things they made for another cluster or VPC."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        elbv2 = boto3.client("elbv2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        other_vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, zone in enumerate("ab")
+        ]
+        ours = {"elbv2.k8s.aws/cluster": CLUSTER, "ingress.k8s.aws/stack": "search/chat-small"}
+        theirs = {"elbv2.k8s.aws/cluster": "another-cluster", "ingress.k8s.aws/stack": "search/chat-small"}
+
+        def tags(values: dict[str, str]) -> list[dict[str, str]]:
+            return [{"Key": k, "Value": v} for k, v in values.items()]
+
+        def security_group(name: str, in_vpc: str, values: dict[str, str]) -> str:
+            spec = [{"ResourceType": "security-group", "Tags": tags(values)}]
+            return ec2.create_security_group(
+                GroupName=name, Description="[k8s] Managed SecurityGroup for LoadBalancer", VpcId=in_vpc,
+                TagSpecifications=spec,
+            )["GroupId"]  # fmt: skip
+
+        frontend = security_group("k8s-search-chatsmal-1a2b3c", vpc, ours)
+        security_group(
+            "k8s-traffic-gpuplatformdevcluster-4d5e6f", vpc, {**ours, "elbv2.k8s.aws/resource": "backend-sg"}
+        )
+        security_group("k8s-search-chatsmal-other", vpc, theirs)
+        security_group("k8s-search-chatsmal-elsewhere", other_vpc, ours)
+        security_group("node-group-remote-access", vpc, {"Name": "remote-access"})
+        for name, values in (("k8s-search-chatsmal-1a2b3c4d5e", ours), ("k8s-search-chatsmal-f6e5d4c3b2", theirs)):
+            elbv2.create_load_balancer(
+                Name=name, Subnets=subnets, SecurityGroups=[frontend], Scheme="internal", Tags=tags(values)
+            )
+        for name, values in (("k8s-search-chatsmal-5e6f7a8b9c", ours), ("k8s-search-chatsmal-0a1b2c3d4e", theirs)):
+            elbv2.create_target_group(
+                Name=name, Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", Tags=tags(values)
+            )
+        for values in ({"cluster.k8s.amazonaws.com/name": CLUSTER}, {"cluster.k8s.amazonaws.com/name": "another"}):
+            ec2.create_network_interface(
+                SubnetId=subnets[0],
+                Description="aws-K8S-i-0123456789abcdef0",
+                TagSpecifications=[{"ResourceType": "network-interface", "Tags": tags(values)}],
+            )
+        yield {"vpc": vpc, "frontend": frontend}
+
+
+def kinds_and_names(items: tuple[Leftover, ...]) -> list[tuple[str, str]]:
+    return sorted((item.kind, item.name) for item in items)
+
+
+OURS = [
+    ("load-balancer", "k8s-search-chatsmal-1a2b3c4d5e"),
+    ("network-interface", "aws-K8S-i-0123456789abcdef0"),
+    ("security-group", "k8s-search-chatsmal-1a2b3c"),
+    ("security-group", "k8s-traffic-gpuplatformdevcluster-4d5e6f"),
+    ("target-group", "k8s-search-chatsmal-5e6f7a8b9c"),
+]
+
+
+def everything() -> dict[str, int]:
+    """How many of each kind the account holds, whoever made them."""
+    ec2, elbv2 = boto3.client("ec2", region_name=REGION), boto3.client("elbv2", region_name=REGION)
+    return {
+        "load-balancer": len(elbv2.describe_load_balancers()["LoadBalancers"]),
+        "target-group": len(elbv2.describe_target_groups()["TargetGroups"]),
+        "security-group": len(ec2.describe_security_groups()["SecurityGroups"]),
+        "network-interface": len(ec2.describe_network_interfaces()["NetworkInterfaces"]),
+    }
+
+
+def test_listing_finds_what_the_controllers_made_for_this_cluster_in_its_vpc_and_changes_nothing(aws):
+    before = everything()
+    found = AwsLeftovers(CLUSTER, aws["vpc"], REGION).find()
+    assert kinds_and_names(found) == OURS
+    [balancer] = [item for item in found if item.kind == "load-balancer"]
+    assert balancer.owner == "search/chat-small" and balancer.id.startswith("arn:aws:elasticloadbalancing:")
+    assert "load-balancer k8s-search-chatsmal-1a2b3c4d5e (arn:" in str(balancer)
+    assert str(balancer).endswith(" for search/chat-small")
+    assert everything() == before
+
+
+def test_removing_deletes_only_this_clusters_leftovers(aws):
+    lister = AwsLeftovers(CLUSTER, aws["vpc"], REGION)
+    before = everything()
+    removed, errors = lister.remove(lister.find())
+    assert (kinds_and_names(removed), errors) == (OURS, ())
+    assert lister.find() == ()
+    assert everything() == {kind: before[kind] - sum(1 for k, _ in OURS if k == kind) for kind in before}
+
+
+def test_a_security_group_still_in_use_is_retried_until_the_load_balancers_interfaces_are_gone():
+    waits: list[float] = []
+    calls = iter([DependencyViolation, DependencyViolation, None])
+
+    def delete() -> None:
+        error = next(calls)
+        if error is not None:
+            raise error
+
+    with mock_aws():
+        AwsLeftovers(CLUSTER, "vpc-0abc", REGION, sleep=waits.append)._retry_while_in_use(delete)
+    assert waits == [10, 10]
+
+
+def test_a_security_group_in_use_for_too_long_is_reported_not_retried_for_ever(aws):
+    lister = AwsLeftovers(CLUSTER, aws["vpc"], REGION, sleep=lambda _: None)
+    group = Leftover("security-group", aws["frontend"], "k8s-search-chatsmal-1a2b3c", "search/chat-small")
+    calls: list[int] = []
+
+    def delete() -> None:
+        calls.append(1)
+        raise DependencyViolation
+
+    with pytest.raises(ClientError):
+        lister._retry_while_in_use(delete)
+    assert len(calls) == 12
+    # and through remove(): the error names the group, the rest goes on
+    lister._ec2.delete_security_group = lambda **_: delete()  # type: ignore[method-assign]
+    removed, errors = lister.remove([group])
+    assert removed == () and errors[0].startswith("could not remove security-group k8s-search-chatsmal-1a2b3c (sg-")
+
+
+DependencyViolation = ClientError(
+    {"Error": {"Code": "DependencyViolation", "Message": "resource sg-0abc has a dependent object"}},
+    "DeleteSecurityGroup",
+)
+
+
+# --- PlatformStack.destroy() ---------------------------------------------------------------------------------
+
+
+def deployed(aws: dict[str, str], tmp_path: Path, blocked_destroys: int = 0) -> PlatformStack:
+    outputs = {"clusterName": (CLUSTER, False), "vpcId": (aws["vpc"], False)}
+    cli = FakePulumi(("dev",), outputs=outputs, blocked_destroys=blocked_destroys)
+    backend = Backend.local(tmp_path / "state", passphrase="correct horse battery staple")
+    stack = PlatformStack.inline(
+        "dev", load_config("dev"), backend=backend, work_dir=tmp_path / "workspace", pulumi_command=cli
+    )
+    stack.up(preview_first=False)
+    return stack
+
+
+def test_destroy_reports_what_it_found_and_what_is_left_without_removing_anything(aws, tmp_path):
+    stack = deployed(aws, tmp_path)
+    before = everything()
+    result = stack.destroy()
+    assert result.leftovers is not None
+    assert kinds_and_names(result.leftovers.found) == OURS
+    assert kinds_and_names(result.leftovers.left_behind) == OURS  # the fake CLI leaves AWS as it was
+    assert result.leftovers.removed == () and result.leftovers.errors == ()
+    assert everything() == before
+
+
+def test_destroy_removes_the_leftovers_only_with_the_flag(aws, tmp_path):
+    result = deployed(aws, tmp_path).destroy(remove_leftovers=True)
+    assert result.leftovers is not None and kinds_and_names(result.leftovers.removed) == OURS
+    assert AwsLeftovers(CLUSTER, aws["vpc"], REGION).find() == ()
+
+
+def test_a_destroy_blocked_by_leftovers_names_them_and_the_flag_that_clears_them(aws, tmp_path):
+    stack = deployed(aws, tmp_path, blocked_destroys=1)
+    with pytest.raises(LeftoversBlockDestroyError) as error:
+        stack.destroy()
+    message = str(error.value)
+    assert "DependencyViolation" in message and "load-balancer k8s-search-chatsmal-1a2b3c4d5e" in message
+    assert message.endswith("Run destroy(remove_leftovers=True) to remove them and destroy again")
+    assert kinds_and_names(error.value.leftovers) == OURS
+
+
+def test_with_the_flag_a_blocked_destroy_removes_the_leftovers_and_runs_again(aws, tmp_path):
+    stack = deployed(aws, tmp_path, blocked_destroys=1)
+    result = stack.destroy(remove_leftovers=True)
+    assert result.result == "succeeded" and result.leftovers is not None
+    assert kinds_and_names(result.leftovers.removed) == OURS
+    assert stack.outputs() == {}
+
+
+def test_without_credentials_destroy_still_runs_and_says_it_could_not_list(tmp_path, monkeypatch):
+    stack = deployed({"vpc": "vpc-0abc"}, tmp_path)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = stack.destroy()
+    assert result.result == "succeeded" and result.leftovers is not None
+    assert result.leftovers.errors[0].startswith("could not list what the controllers left in AWS: ")
