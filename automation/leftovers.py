@@ -3,11 +3,16 @@
 The AWS Load Balancer Controller tags every load balancer, target group and security group it creates with
 `elbv2.k8s.aws/cluster: <cluster>` (kubernetes-sigs/aws-load-balancer-controller pkg/deploy/tracking/provider.go,
 pkg/shared_constants/tag_keys.go; its shared backend security group too, pkg/networking/backend_sg_provider.go).
-The VPC CNI tags the network interfaces it creates with `cluster.k8s.amazonaws.com/name: <cluster>`
-(aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go). A crashed controller, or a node gone before its ENIs were
+The VPC CNI tags every interface it creates with `node.k8s.amazonaws.com/instance_id` and describes it
+`aws-K8S-...`; it counts one as leaked when it is `available` in the VPC with that tag and description
+(aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go, getLeakedENIs; the cluster-name tag is only set when the CNI
+is given CLUSTER_NAME, so it is not relied on: the VPC is the stack's own). The controller also opens the node
+security group to its backend group, with rules that reference it (pkg/networking/networking_manager.go); they
+are revoked before that group is deleted. A crashed controller, or a node gone before its interfaces were
 detached, leaves these behind; they hold the VPC's subnets and security groups, and its deletion fails.
 
-Listing is read-only; removing is a separate call that `PlatformStack.destroy(remove_leftovers=True)` makes.
+Listing is read-only. Removing is only for after the cluster is gone (`cluster_exists()`): while it runs, its
+controller owns these and would make them again.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from types_boto3_ec2 import EC2Client
+    from types_boto3_ec2.type_defs import IpPermissionTypeDef
+    from types_boto3_eks import EKSClient
     from types_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 LOAD_BALANCER_TAG = "elbv2.k8s.aws/cluster"
-NETWORK_INTERFACE_TAG = "cluster.k8s.amazonaws.com/name"
+NETWORK_INTERFACE_TAG = "node.k8s.amazonaws.com/instance_id"
+NETWORK_INTERFACE_DESCRIPTION = "aws-K8S-"
 # Tags that say which Kubernetes object a controller made the resource for (provider.go, as above).
 OWNER_TAGS = ("ingress.k8s.aws/stack", "service.k8s.aws/stack", "elbv2.k8s.aws/resource")
 DESCRIBE_TAGS_BATCH = 20  # elbv2 DescribeTags takes at most 20 ARNs (Elastic Load Balancing API reference)
@@ -64,16 +72,39 @@ class AwsLeftovers:
         self.cluster_name, self.vpc_id = cluster_name, vpc_id
         self._elbv2: ElasticLoadBalancingv2Client = session.client("elbv2")
         self._ec2: EC2Client = session.client("ec2")
+        self._eks: EKSClient = session.client("eks")
         self._sleep = sleep
 
-    def find(self) -> tuple[Leftover, ...]:
-        """Every load balancer, target group, security group and detached network interface tagged for the
-        cluster in its VPC. Read-only."""
-        return (*self._load_balancers(), *self._target_groups(), *self._security_groups(), *self._interfaces())
+    def cluster_exists(self) -> bool:
+        """Whether EKS still has the cluster (DescribeCluster answers ResourceNotFoundException once it is gone)."""
+        try:
+            self._eks.describe_cluster(name=self.cluster_name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return False
+            raise
+        return True
+
+    def find(self) -> tuple[tuple[Leftover, ...], tuple[str, ...]]:
+        """Every load balancer, target group and security group tagged for the cluster in its VPC, and the VPC
+        CNI's detached interfaces there; and, per kind, why it could not be listed. Read-only."""
+        found: list[Leftover] = []
+        errors: list[str] = []
+        for kind, lister in (
+            ("load balancers", self._load_balancers),
+            ("target groups", self._target_groups),
+            ("security groups", self._security_groups),
+            ("network interfaces", self._interfaces),
+        ):
+            try:
+                found += lister()
+            except (BotoCoreError, ClientError) as error:
+                errors.append(f"could not list {kind}: {error}")
+        return tuple(found), tuple(errors)
 
     def remove(self, leftovers: Iterable[Leftover]) -> tuple[tuple[Leftover, ...], tuple[str, ...]]:
         """Delete them in the order AWS allows (load balancers, then what they used), and say what went and what
-        could not."""
+        could not. Only for a cluster that is gone: its controller would make them again."""
         ordered = sorted(leftovers, key=lambda item: REMOVAL_ORDER.index(item.kind))
         removed: list[Leftover] = []
         errors: list[str] = []
@@ -90,12 +121,28 @@ class AwsLeftovers:
     def _tagged_for_cluster(self, arns: list[str]) -> dict[str, dict[str, str]]:
         tags: dict[str, dict[str, str]] = {}
         for start in range(0, len(arns), DESCRIBE_TAGS_BATCH):
-            answer = self._elbv2.describe_tags(ResourceArns=arns[start : start + DESCRIBE_TAGS_BATCH])
-            for description in answer["TagDescriptions"]:
+            batch = arns[start : start + DESCRIBE_TAGS_BATCH]
+            try:
+                described = list(self._elbv2.describe_tags(ResourceArns=batch)["TagDescriptions"])
+            except ClientError as error:  # one went between the listing and now: ask one by one
+                if error.response.get("Error", {}).get("Code") not in GONE:
+                    raise
+                described = self._tags_one_by_one(batch)
+            for description in described:
                 found = {t["Key"]: t["Value"] for t in description.get("Tags", [])}
                 if found.get(LOAD_BALANCER_TAG) == self.cluster_name:
                     tags[description["ResourceArn"]] = found
         return tags
+
+    def _tags_one_by_one(self, arns: list[str]) -> list[Any]:
+        described: list[Any] = []
+        for arn in arns:
+            try:
+                described += self._elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in GONE:
+                    raise
+        return described
 
     def _load_balancers(self) -> list[Leftover]:
         balancers = [
@@ -139,12 +186,17 @@ class AwsLeftovers:
     def _interfaces(self) -> list[Leftover]:
         # Attached interfaces belong to running nodes (or to a load balancer still being deleted): not leftovers.
         pages = self._ec2.get_paginator("describe_network_interfaces").paginate(
-            Filters=[*self._filters(NETWORK_INTERFACE_TAG), {"Name": "status", "Values": ["available"]}]
+            Filters=[
+                {"Name": "tag-key", "Values": [NETWORK_INTERFACE_TAG]},
+                {"Name": "status", "Values": ["available"]},
+                {"Name": "vpc-id", "Values": [self.vpc_id]},
+            ]
         )
         return [
             Leftover("network-interface", i["NetworkInterfaceId"], i.get("Description", ""), "")
             for page in pages
             for i in page["NetworkInterfaces"]
+            if i.get("Description", "").startswith(NETWORK_INTERFACE_DESCRIPTION)
         ]
 
     # --- removing ----------------------------------------------------------------------------
@@ -157,9 +209,26 @@ class AwsLeftovers:
         elif item.kind == "target-group":
             self._elbv2.delete_target_group(TargetGroupArn=item.id)
         elif item.kind == "security-group":
+            self._revoke_rules_referring_to(item.id)
             self._retry_while_in_use(lambda: self._ec2.delete_security_group(GroupId=item.id))
         else:
             self._ec2.delete_network_interface(NetworkInterfaceId=item.id)
+
+    def _revoke_rules_referring_to(self, group_id: str) -> None:
+        """The rules other groups of the VPC hold that admit `group_id` (the controller's on the node security
+        group): a group still referred to cannot be deleted."""
+        pages = self._ec2.get_paginator("describe_security_groups").paginate(
+            Filters=[{"Name": "vpc-id", "Values": [self.vpc_id]}]
+        )
+        for page in pages:
+            for group in page["SecurityGroups"]:
+                for permission in group.get("IpPermissions", []):
+                    pairs = [p for p in permission.get("UserIdGroupPairs", []) if p.get("GroupId") == group_id]
+                    if pairs and group["GroupId"] != group_id:
+                        rule: IpPermissionTypeDef = {"IpProtocol": permission["IpProtocol"], "UserIdGroupPairs": pairs}
+                        if "FromPort" in permission:
+                            rule["FromPort"], rule["ToPort"] = permission["FromPort"], permission["ToPort"]
+                        self._ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
 
     def _retry_while_in_use(self, call: Callable[[], object], attempts: int = 12, wait_seconds: float = 10) -> None:
         """A security group stays in use until the interfaces of a deleted load balancer are gone (minutes)."""
@@ -173,6 +242,7 @@ class AwsLeftovers:
                 self._sleep(wait_seconds)
 
 
+GONE = ("LoadBalancerNotFound", "TargetGroupNotFound")  # elbv2 DescribeTags, for an ARN that no longer exists
 REMOVAL_ORDER = ("load-balancer", "target-group", "security-group", "network-interface")
 
 

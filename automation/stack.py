@@ -551,23 +551,35 @@ class PlatformStack:
         The program deletes Ingresses before the load balancer controller, and each deletion waits for the
         controller to remove its load balancer. Around that, what the cluster's controllers made in AWS outside
         Pulumi's state (automation/leftovers.py) is listed read-only: before (`leftovers.found`) and after
-        (`leftovers.left_behind`). What is left behind holds the VPC: with `remove_leftovers` it is removed and a
-        failed destroy runs once more; without, a failed destroy raises LeftoversBlockDestroyError naming it.
+        (`leftovers.left_behind`). Only once EKS no longer has the cluster is anything still listed a leftover
+        (a running controller owns, and would remake, what it made): then a destroy that failed on a
+        DependencyViolation raises LeftoversBlockDestroyError naming them, and with `remove_leftovers` they are
+        removed and the destroy runs once more.
         """
         aws = self._aws_leftovers()
         found, errors = _listed(aws)
         try:
             result = self._destroy(on_event, on_output)
         except OperationFailedError as failure:
+            if aws is None or "DependencyViolation" not in failure.stderr + failure.stdout:
+                raise
             left_behind, more = _listed(aws)
-            if not (remove_leftovers and left_behind):
-                raise (LeftoversBlockDestroyError(failure, left_behind) if left_behind else failure) from failure
-            removed, failed = aws.remove(left_behind) if aws else ((), ())
-            result = self._destroy(on_event, on_output)
+            if not left_behind or not _gone(aws):
+                raise
+            if not remove_leftovers:
+                raise LeftoversBlockDestroyError(failure, left_behind) from failure
+            removed, failed = aws.remove(left_behind)
+            try:
+                result = self._destroy(on_event, on_output)
+            except OperationFailedError as again:
+                again.add_note(f"removed before this attempt: {'; '.join(map(str, removed)) or 'nothing'}")
+                raise
             report = LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
             return dataclasses.replace(result, leftovers=report)
         left_behind, more = _listed(aws)
-        removed, failed = aws.remove(left_behind) if aws and remove_leftovers and left_behind else ((), ())
+        removed, failed = ((), ())
+        if aws is not None and remove_leftovers and left_behind and _gone(aws):
+            removed, failed = aws.remove(left_behind)
         return dataclasses.replace(
             result, leftovers=LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
         )
@@ -622,13 +634,21 @@ class PlatformStack:
 
 
 def _listed(aws: AwsLeftovers | None) -> tuple[tuple[Leftover, ...], tuple[str, ...]]:
-    """What `aws` lists, and why it could not list, if it could not: listing never stops a destroy."""
+    """What `aws` lists, and why it could not list some or all of it: listing never stops a destroy."""
     if aws is None:
         return (), ()
     try:
-        return aws.find(), ()
+        return aws.find()
     except (BotoCoreError, ClientError) as error:
         return (), (f"could not list what the controllers left in AWS: {error}",)
+
+
+def _gone(aws: AwsLeftovers) -> bool:
+    """EKS says the cluster is gone; when it cannot say, it is not."""
+    try:
+        return not aws.cluster_exists()
+    except (BotoCoreError, ClientError):
+        return False
 
 
 def _last_line(text: str) -> str:

@@ -230,6 +230,39 @@ def _repeated(names: Iterable[str]) -> list[str]:
     return sorted({n for n in names if list(names).count(n) > 1})
 
 
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
+_SCALE = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity(value: str) -> float:
+    """A Kubernetes quantity of the form `Quantity` accepts (16, 500m, 64Gi) as a number."""
+    matched = _QUANTITY.fullmatch(value)
+    if matched is None:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity such as 16, 500m or 64Gi")
+    return float(matched[1]) * _SCALE.get(matched[2] or "", 1)
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value / 2**30:g}Gi" if unit == "memory" else f"{value:g}"
+
+
+def _exceeds(
+    placed: list[tuple[int, ServiceConfig]], per_pod: float, allowed: float, unit: str, limit: str
+) -> list[str]:
+    """The problem, if the services' pods at their most replicas need more than `allowed` of `unit` (`per_pod`
+    each); `limit` says whose limit it is, with {limit} where the allowed amount goes."""
+    pods = sum(service.most_replicas for _, service in placed)
+    if pods * per_pod <= allowed:
+        return []
+    if len(placed) == 1:
+        i, service = placed[0]
+        where, who = f"{i}.{service.most_replicas_field}", f"service {service.name}"
+    else:
+        where, who = "-.services", "services " + ", ".join(service.name for _, service in placed)
+    need = f"{_amount(pods * per_pod, unit)} {unit}"
+    return [f"{where}: {who}: {pods} replicas need {need}; {limit.format(limit=_amount(allowed, unit))}"]
+
+
 def _section() -> Any:
     """A nested section's default: validated like one the user wrote, so its checks always run."""
     return Field(default_factory=dict, validate_default=True)
@@ -764,10 +797,12 @@ class ServiceConfig(_Model):
     resource: str | None = None  # default: what the pool advertises, where it advertises one GPU resource
     team: DnsLabel | None = None  # its namespace; default: the platform's `inference` namespace
     replicas: Annotated[int, _between(1, 100)] = 1
-    # Autoscaling on vLLM's queue: up to max_replicas while more than waiting_requests_per_replica requests
-    # wait per pod (README: Serving a model). None: always `replicas`.
+    # Autoscaling on vLLM's load: up to max_replicas, as many pods as keep at most waiting_requests_per_replica
+    # requests queued and running_requests_per_replica in the running batch per pod (README: Serving a model).
+    # None: always `replicas`.
     max_replicas: Annotated[int, _between(1, 100)] | None = None
     waiting_requests_per_replica: Annotated[int, _between(1, 1000)] = 2
+    running_requests_per_replica: Annotated[int, _between(1, 10000)] = 16
 
     @property
     def autoscaled(self) -> bool:
@@ -870,9 +905,10 @@ class PlatformConfig(_Model):
 
     @model_validator(mode="after")
     def _services_fit_the_platform(self) -> Self:
-        """Each service's pool exists and advertises its resource, holds its replicas at maxSize, and is one its
-        team may use."""
+        """Each service's pool exists, advertises its resource and is one its team may use; together, at their
+        most replicas, the services on a pool fit it at maxSize and a team's services fit its quota."""
         from gpu_platform.components import sharing
+        from gpu_platform.components.inference import SERVER_REQUESTS
 
         pools = {p.name: p for p in self.gpu_pools}
         teams = {t.name: t for t in self.teams}
@@ -880,6 +916,8 @@ class PlatformConfig(_Model):
         taken = _repeated([f"{s.team or 'inference'}/{s.name}" for s in self.services])
         if taken:
             problems.append(f"-.services: service names must be unique in a namespace ({', '.join(taken)} repeated)")
+        on_pool: dict[tuple[str, str], list[tuple[int, ServiceConfig]]] = {}
+        of_team: dict[tuple[str, str], list[tuple[int, ServiceConfig]]] = {}
         for i, service in enumerate(self.services):
             pool = pools.get(service.pool)
             if pool is None:
@@ -887,18 +925,15 @@ class PlatformConfig(_Model):
                     f"{i}.pool: service {service.name}: {service.pool} is no GPU pool of this stack; pools: {', '.join(pools) or 'none'}"
                 )
                 continue
-            offered = {r: n for r, n in sharing.advertised(pool).items() if r.startswith("nvidia.com/")}
+            offered = {r for r in sharing.advertised(pool) if r.startswith("nvidia.com/")}
             resource = service.gpu_resource(pool)
-            if resource not in offered:
+            if resource is None or resource not in offered:
                 choose = "name one" if service.resource is None else "choose one it advertises"
                 problems.append(
                     f"{i}.resource: service {service.name}: pool {pool.name} advertises {', '.join(sorted(offered))}; {choose}"
                 )
-            elif service.most_replicas > offered[resource] * pool.size.max_size:
-                problems.append(
-                    f"{i}.{service.most_replicas_field}: service {service.name}: {service.most_replicas} replicas need {service.most_replicas} x {resource}; pool "
-                    f"{pool.name} holds {offered[resource] * pool.size.max_size} at maxSize {pool.size.max_size}"
-                )
+            else:
+                on_pool.setdefault((pool.name, resource), []).append((i, service))
             if service.max_replicas is not None and service.max_replicas < service.replicas:
                 problems.append(
                     f"{i}.maxReplicas: service {service.name}: {service.max_replicas} is fewer than its {service.replicas} "
@@ -920,13 +955,31 @@ class PlatformConfig(_Model):
                         f"{i}.pool: service {service.name}: team {team.name} may not use {service.pool} (its gpuPools: "
                         f"{', '.join(team.gpu_pools) or 'none'})"
                     )
-                elif resource in offered and service.most_replicas > team.quota.gpus.get(resource, 0):
-                    # the team's ResourceQuota names every advertised resource, at 0 where it sets none
-                    problems.append(
-                        f"{i}.{service.most_replicas_field}: service {service.name}: "
-                        f"{service.most_replicas} replicas need {service.most_replicas} x {resource}; team {team.name}'s "
-                        f"quota allows {team.quota.gpus.get(resource, 0)} (teams[{team.name}].quota.gpus)"
-                    )
+                elif resource in offered:
+                    of_team.setdefault((team.name, resource), []).append((i, service))
+        for (name, resource), placed in on_pool.items():
+            pool = pools[name]
+            holds = sharing.advertised(pool)[resource] * pool.size.max_size
+            problems += _exceeds(
+                placed, 1, holds, f"x {resource}", f"pool {name} holds {{limit}} at maxSize {pool.size.max_size}"
+            )
+        # A team's ResourceQuota names every advertised resource (0 where it sets none) and caps its requests.
+        for (name, resource), placed in of_team.items():
+            quota = teams[name].quota
+            limit = f"team {name}'s quota allows {{limit}} (teams[{name}].quota.gpus)"
+            problems += _exceeds(placed, 1, quota.gpus.get(resource, 0), f"x {resource}", limit)
+        for name in sorted({team for team, _ in of_team}):
+            placed = sorted(
+                (p for (team, _), group in of_team.items() if team == name for p in group), key=lambda p: p[0]
+            )
+            quota = teams[name].quota
+            for key, per_pod, allowed in (
+                ("cpu", SERVER_REQUESTS["cpu"], quota.cpu),
+                ("memory", SERVER_REQUESTS["memory"], quota.memory),
+                ("pods", "1", str(quota.pods)),
+            ):
+                limit = f"team {name}'s quota allows {{limit}} (teams[{name}].quota.{key})"
+                problems += _exceeds(placed, quantity(per_pod), quantity(allowed), key, limit)
         if problems:
             raise PydanticCustomError("service_problems", "{problems}", {"problems": "\n".join(problems)})
         return self

@@ -38,10 +38,16 @@ CONTAINER_SECURITY = {
 # vllm/v1/metrics/loggers.py), served to the HPA by the Prometheus Adapter under a name without the colon.
 QUEUE_SERIES = "vllm:num_requests_waiting"
 QUEUE_METRIC = "vllm_num_requests_waiting"
+# The queue is empty whenever vLLM keeps up, so alone it would shrink a busy service to its floor: requests in
+# its running batch (same file) hold the size while the load lasts; the HPA takes the larger of the two.
+RUNNING_SERIES = "vllm:num_requests_running"
+RUNNING_METRIC = "vllm_num_requests_running"
 # A new replica may need a new GPU node and minutes of model loading: scale up after a minute of queueing, two
 # pods at a time; scale down one pod per five minutes, after ten quiet ones (HPA `behavior`, autoscaling/v2).
 SCALE_UP = {"stabilizationWindowSeconds": 60, "policies": [{"type": "Pods", "value": 2, "periodSeconds": 120}]}
 SCALE_DOWN = {"stabilizationWindowSeconds": 600, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]}
+# What each server asks besides its GPU (the config checks a team's quota holds them at maxReplicas).
+SERVER_REQUESTS = {"cpu": "2", "memory": "12Gi"}
 # A model loads for minutes (download done, weights to GPU memory, CUDA graphs): the startup probe allows 20.
 STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 120
 
@@ -114,8 +120,8 @@ def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: s
                 "ports": [{"name": "http", "containerPort": PORT}],
                 # the GPU resource as a limit (its request follows), CPU and memory requested
                 "resources": {
-                    "requests": {"cpu": "2", "memory": "12Gi"},
-                    "limits": {"memory": "12Gi", resource: 1},
+                    "requests": SERVER_REQUESTS,
+                    "limits": {"memory": SERVER_REQUESTS["memory"], resource: 1},
                 },
                 "startupProbe": {
                     **health,
@@ -141,21 +147,23 @@ def pod_spec(service: ServiceConfig, pool: GpuPoolConfig, bucket: str, region: s
     }
 
 
+def pod_metric_target(metric: str, per_pod: int) -> dict[str, Any]:
+    return {
+        "type": "Pods",
+        "pods": {"metric": {"name": metric}, "target": {"type": "AverageValue", "averageValue": str(per_pod)}},
+    }
+
+
 def autoscaler_spec(service: ServiceConfig) -> dict[str, Any]:
-    """An autoscaling/v2 HPA on the Deployment: between `replicas` and `maxReplicas` pods, adding pods while more
-    than `waitingRequestsPerReplica` requests wait per pod."""
+    """An autoscaling/v2 HPA on the Deployment: between `replicas` and `maxReplicas` pods, as many as keep the
+    queue at `waitingRequestsPerReplica` and the running batch at `runningRequestsPerReplica` per pod."""
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
         "minReplicas": service.replicas,
         "maxReplicas": service.most_replicas,
         "metrics": [
-            {
-                "type": "Pods",
-                "pods": {
-                    "metric": {"name": QUEUE_METRIC},
-                    "target": {"type": "AverageValue", "averageValue": str(service.waiting_requests_per_replica)},
-                },
-            }
+            pod_metric_target(QUEUE_METRIC, service.waiting_requests_per_replica),
+            pod_metric_target(RUNNING_METRIC, service.running_requests_per_replica),
         ],
         "behavior": {"scaleUp": SCALE_UP, "scaleDown": SCALE_DOWN},
     }
@@ -204,14 +212,19 @@ class InferenceService(pulumi.ComponentResource):
             name,
             metadata=metadata,
             spec={
-                # An autoscaled Deployment leaves its size to the HPA: Pulumi would reset it on every update
-                # (Kubernetes docs, "Migrating Deployments and StatefulSets to horizontal autoscaling").
-                **({} if service.autoscaled else {"replicas": service.replicas}),
+                "replicas": service.replicas,
                 "selector": {"matchLabels": selector},
                 "template": {"metadata": {"labels": pod_labels}, "spec": spec},
             },
+            # An autoscaled Deployment's size is the HPA's after creation: Pulumi must not reset it on each update.
+            # Dropping `replicas` instead would set it to 1 once (Kubernetes docs, "Migrating Deployments and
+            # StatefulSets to horizontal autoscaling"); ignored, pulumi-kubernetes's server-side apply sends the
+            # live value or leaves the field to its other manager (provider/pkg/await/await.go handleSSAIgnoreFields).
             opts=pulumi.ResourceOptions(
-                parent=self, provider=cluster.kubernetes, depends_on=[namespace_resource, role]
+                parent=self,
+                provider=cluster.kubernetes,
+                depends_on=[namespace_resource, role],
+                ignore_changes=["spec.replicas"] if service.autoscaled else None,
             ),
         )
         k8s.core.v1.Service(

@@ -22,6 +22,8 @@ from gpu_platform.components.charts import chart_release
 from gpu_platform.components.node_labels import SYSTEM_LABEL
 
 CHART = ("prometheus-adapter", "5.3.0", "https://prometheus-community.github.io/helm-charts")
+# The chart's pod labels (templates/_helpers.tpl selectorLabels: its name, and the release, named as the chart).
+SELECTOR = {"app.kubernetes.io/name": CHART[0], "app.kubernetes.io/instance": CHART[0]}
 
 
 def pod_metric(series: str, name: str) -> dict[str, Any]:
@@ -35,12 +37,23 @@ def pod_metric(series: str, name: str) -> dict[str, Any]:
 
 
 def chart_values(prometheus_url: str, prometheus_port: int, rules: list[dict[str, Any]], pod_labels: dict[str, str]):
-    """The chart's values: two replicas on the system pool (the HPAs stop scaling while it is away), the rules."""
+    """The chart's values: two replicas spread over the system pool (the HPAs stop scaling while it is away), the
+    rules."""
     return {
         "prometheus": {"url": prometheus_url, "port": prometheus_port},
         "replicas": 2,
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "nodeSelector": {SYSTEM_LABEL: "true"},
+        # on two system nodes where there are two, and not first to go: without it every HPA stops
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": SELECTOR},
+            }
+        ],
+        "priorityClassName": "system-cluster-critical",
         "podLabels": pod_labels,
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "rules": {"default": False, "custom": rules},

@@ -240,7 +240,10 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-metrics-adapter",
                 monitoring.NAMESPACE,
                 monitoring.PROMETHEUS_SERVICE,
-                [pod_metric(serving.QUEUE_SERIES, serving.QUEUE_METRIC)],
+                [
+                    pod_metric(serving.QUEUE_SERIES, serving.QUEUE_METRIC),
+                    pod_metric(serving.RUNNING_SERIES, serving.RUNNING_METRIC),
+                ],
                 pod_labels,
                 opts=pulumi.ResourceOptions.merge(
                     opts,

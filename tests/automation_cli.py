@@ -77,14 +77,14 @@ class FakePulumi(PulumiCommand):
         outputs: Mapping[str, tuple[Any, bool]] | None = None,
         locked: tuple[str, ...] = (),
         version: str = VERSION,
-        blocked_destroys: int = 0,
+        destroy_errors: tuple[str, ...] = (),
     ) -> None:
         # What PulumiCommand.__init__ does, without a process: ask the CLI for its version, check it.
         self.command = "pulumi"
         self.calls: list[Call] = []
         self.stacks = {name: StackState() for name in stacks}
         self.locked = set(locked)
-        self.blocked_destroys = blocked_destroys  # destroys that fail as a VPC with dependencies makes them fail
+        self.destroy_errors = list(destroy_errors)  # what the next destroys fail with, one each (CLI stderr)
         self._version_text = version
         # What the program registers, by logical name -> type (the engine's view of it).
         self.resources = dict(resources or {})
@@ -269,18 +269,8 @@ class FakePulumi(PulumiCommand):
             ]
         if mandatory:
             return "\n".join(lines), f"error: {operation} failed", 255
-        if operation == "destroy" and self.blocked_destroys:
-            self.blocked_destroys -= 1
-            vpc = f"urn:pulumi:{stack}::{project}::aws:ec2/vpc:Vpc::gpu-platform-{stack}-network-vpc"
-            return (
-                "\n".join(lines),
-                (
-                    f"error: deleting urn {vpc}: 1 error occurred:\n\t* deleting EC2 VPC (vpc-0abc): operation error "
-                    "EC2: DeleteVpc, https response error StatusCode: 400, api error DependencyViolation: The vpc "
-                    "'vpc-0abc' has dependencies and cannot be deleted."
-                ),
-                255,
-            )
+        if operation == "destroy" and self.destroy_errors:
+            return "\n".join(lines), self.destroy_errors.pop(0), 255
         lines += ["Resources:"] + [f"    {n} to {op}" for op, n in sorted(changes.items())]
 
         if operation != "preview":
@@ -323,3 +313,17 @@ def _option(argv: list[str], flag: str) -> str | None:
     """The value after `flag` (the last one, as cobra keeps it), or None."""
     values = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
     return values[-1] if values else None
+
+
+# How `pulumi destroy` fails when the VPC still holds what a controller made, and when a resource is protected.
+VPC_DEPENDENCY = (
+    "error: deleting urn:pulumi:dev::gpu-platform::aws:ec2/vpc:Vpc::gpu-platform-dev-network-vpc: 1 error occurred:\n"
+    "\t* deleting EC2 VPC (vpc-0abc): operation error EC2: DeleteVpc, https response error StatusCode: 400, api "
+    "error DependencyViolation: The vpc 'vpc-0abc' has dependencies and cannot be deleted."
+)
+PROTECTED = (
+    'error: resource "urn:pulumi:dev::gpu-platform::aws:s3/bucketV2:BucketV2::gpu-platform-dev-data" '
+    "cannot be deleted\nbecause it is protected. To unprotect the resource, either remove the `protect` flag from "
+    "the resource in your Pulumi program and run `pulumi up`, or use the command:\n`pulumi state unprotect "
+    "'urn:pulumi:dev::gpu-platform::aws:s3/bucketV2:BucketV2::gpu-platform-dev-data'`"
+)

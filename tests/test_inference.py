@@ -205,18 +205,19 @@ def test_the_service_scales_on_vllms_queue_between_its_replicas_and_max_replicas
     assert hpa["metadata"]["namespace"] == "search"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "chat-small"}
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (least, most)
-    [metric] = hpa["spec"]["metrics"]
-    assert metric == {
-        "type": "Pods",
-        "pods": {
-            "metric": {"name": "vllm_num_requests_waiting"},
-            "target": {"type": "AverageValue", "averageValue": "2"},
-        },
-    }
+    # the queue adds pods when vLLM falls behind; the running batch keeps them while the load lasts
+    assert hpa["spec"]["metrics"] == [
+        {"type": "Pods", "pods": {"metric": {"name": name}, "target": {"type": "AverageValue", "averageValue": value}}}
+        for name, value in (("vllm_num_requests_waiting", "2"), ("vllm_num_requests_running", "16"))
+    ]
     # scale-down waits ten minutes and goes one pod at a time: a replica is minutes of model loading
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
-    # the HPA owns the size: a Deployment with `replicas` would be reset to it by every `pulumi up`
-    assert "replicas" not in objects(plan, "kubernetes:apps/v1:Deployment")["spec"]
+    # created at `replicas`, then the HPA's: `pulumi up` neither resets it nor drops it (which would set it to 1)
+    [deployment] = [
+        r for r in plan.of_type("kubernetes:apps/v1:Deployment") if r["inputs"]["metadata"]["name"] == "chat-small"
+    ]
+    assert deployment["inputs"]["spec"]["replicas"] == least
+    assert plan.ignored_changes(deployment) == ["spec.replicas"]
     [adapter] = [
         r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
     ]
@@ -230,7 +231,8 @@ def test_a_service_without_max_replicas_keeps_its_size_and_no_adapter_is_install
         MINIMAL, {"gpuPools": [L4], "services": [{"name": "chat", "model": "m", "pool": "l4", "replicas": 2}]}
     )
     plan = Plan.of_config(raw)
-    assert objects(plan, "kubernetes:apps/v1:Deployment", "chat")["spec"]["replicas"] == 2
+    [deployment] = plan.of_type("kubernetes:apps/v1:Deployment")
+    assert deployment["inputs"]["spec"]["replicas"] == 2 and plan.ignored_changes(deployment) == []
     assert not plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert not [
         r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
@@ -245,7 +247,7 @@ def adapter_values(plan: Plan) -> dict:
     return release["inputs"]["values"]
 
 
-def test_the_adapter_reads_the_platforms_prometheus_and_serves_only_the_queue_metric(prod_plan: Plan):
+def test_the_adapter_reads_the_platforms_prometheus_and_serves_only_the_servers_load(prod_plan: Plan):
     values = adapter_values(prod_plan)
     upstream = yaml.safe_load(ADAPTER_VALUES.read_text())
     for path in _paths(values):
@@ -266,16 +268,23 @@ def test_the_adapter_reads_the_platforms_prometheus_and_serves_only_the_queue_me
         "port": 9090,
     }
     assert values["rules"]["default"] is False  # not every series in Prometheus as a custom metric
-    [rule] = values["rules"]["custom"]
-    assert rule["name"] == {"matches": "^vllm:num_requests_waiting$", "as": "vllm_num_requests_waiting"}
+    assert [rule["name"] for rule in values["rules"]["custom"]] == [
+        {"matches": "^vllm:num_requests_waiting$", "as": "vllm_num_requests_waiting"},
+        {"matches": "^vllm:num_requests_running$", "as": "vllm_num_requests_running"},
+    ]
     assert values["nodeSelector"] == {"gpu-platform.io/system": "true"} and values["replicas"] == 2
+    [spread] = values["topologySpreadConstraints"]  # the chart's own pod labels: its name, the release
+    assert spread["labelSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "prometheus-adapter",
+        "app.kubernetes.io/instance": "prometheus-adapter",
+    }
 
 
 def test_the_adapters_query_gives_each_pod_its_queue_summed_over_vllms_engines(prod_plan: Plan, tmp_path: Path):
     """The adapter fills its template per request (prometheus-adapter docs/config.md: the series, the pods'
     namespace and name matchers, the labels to group by); promtool evaluates the result on vLLM's gauge."""
     assert PROMTOOL.exists(), f"promtool not found at {PROMTOOL}: run `make test`, which installs it"
-    [rule] = adapter_values(prod_plan)["rules"]["custom"]
+    rule = adapter_values(prod_plan)["rules"]["custom"][0]
     series = rule["seriesQuery"].split("{")[0]
     query = (
         rule["metricsQuery"]
@@ -312,3 +321,51 @@ def test_the_adapters_query_gives_each_pod_its_queue_summed_over_vllms_engines(p
     path.write_text(yaml.safe_dump(tests))
     result = subprocess.run([str(PROMTOOL), "test", "rules", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("services", "teams", "message"),
+    [
+        (
+            [{"name": "chat", "maxReplicas": 5}, {"name": "code", "maxReplicas": 4}],
+            [],
+            "platform.services: services chat, code: 9 replicas need 9 x nvidia.com/gpu; pool l4 holds 8 at maxSize 2",
+        ),
+        (
+            [
+                {"name": "chat", "team": "search", "maxReplicas": 3},
+                {"name": "code", "team": "search", "maxReplicas": 3},
+            ],
+            [{"name": "search", "gpuPools": ["l4"], "quota": {"gpus": {"nvidia.com/gpu": 4}}}],
+            (
+                "platform.services: services chat, code: 6 replicas need 6 x nvidia.com/gpu; team search's quota "
+                "allows 4 (teams[search].quota.gpus)"
+            ),
+        ),
+        (
+            [{"name": "chat", "team": "search", "maxReplicas": 4}],
+            [{"name": "search", "gpuPools": ["l4"], "quota": {"gpus": {"nvidia.com/gpu": 8}, "memory": "32Gi"}}],
+            (
+                "platform.services[0].maxReplicas: service chat: 4 replicas need 48Gi memory; team search's quota "
+                "allows 32Gi (teams[search].quota.memory)"
+            ),
+        ),
+        (
+            [{"name": "chat", "team": "search", "maxReplicas": 6}],
+            [{"name": "search", "gpuPools": ["l4"], "quota": {"gpus": {"nvidia.com/gpu": 8}, "cpu": "8"}}],
+            (
+                "platform.services[0].maxReplicas: service chat: 6 replicas need 12 cpu; team search's quota allows 8 "
+                "(teams[search].quota.cpu)"
+            ),
+        ),
+    ],
+    ids=["two-services-beyond-the-pool", "two-services-beyond-the-gpu-quota", "beyond-memory", "beyond-cpu"],
+)
+def test_services_together_must_fit_their_pool_and_their_teams_quota(services, teams, message):
+    raw = with_changes(
+        MINIMAL,
+        {"gpuPools": [L4], "teams": teams, "services": [{"model": "m", "pool": "l4", **s} for s in services]},
+    )
+    with pytest.raises(ConfigError) as error:
+        load_platform_config(raw, PROJECT, "dev")
+    assert message in error.value.problems

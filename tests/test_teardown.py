@@ -9,11 +9,17 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from gpu_platform.automation import Backend, LeftoversBlockDestroyError, PlatformStack, load_config
+from gpu_platform.automation import (
+    Backend,
+    LeftoversBlockDestroyError,
+    OperationFailedError,
+    PlatformStack,
+    load_config,
+)
 from gpu_platform.automation.leftovers import AwsLeftovers, Leftover
 from moto import mock_aws
 
-from tests.automation_cli import FakePulumi
+from tests.automation_cli import PROTECTED, VPC_DEPENDENCY, FakePulumi
 from tests.planning import Plan
 
 REGION = "us-west-2"  # the dev stack's
@@ -81,8 +87,23 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             )["GroupId"]  # fmt: skip
 
         frontend = security_group("k8s-search-chatsmal-1a2b3c", vpc, ours)
-        security_group(
+        backend = security_group(
             "k8s-traffic-gpuplatformdevcluster-4d5e6f", vpc, {**ours, "elbv2.k8s.aws/resource": "backend-sg"}
+        )
+        # the controller opens the nodes' group to its backend group (networking_manager.go)
+        nodes = security_group("eks-cluster-sg-gpu-platform-dev", vpc, {"Name": "nodes"})
+        ec2.authorize_security_group_ingress(
+            GroupId=nodes,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 8000,
+                    "ToPort": 8000,
+                    "UserIdGroupPairs": [
+                        {"GroupId": backend, "Description": "elbv2.k8s.aws/targetGroupBinding=shared"}
+                    ],
+                }
+            ],
         )
         security_group("k8s-search-chatsmal-other", vpc, theirs)
         security_group("k8s-search-chatsmal-elsewhere", other_vpc, ours)
@@ -95,13 +116,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             elbv2.create_target_group(
                 Name=name, Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", Tags=tags(values)
             )
-        for values in ({"cluster.k8s.amazonaws.com/name": CLUSTER}, {"cluster.k8s.amazonaws.com/name": "another"}):
+        # the VPC CNI's (getLeakedENIs: its node tag, its description), a user's, one described otherwise
+        for description, values in (
+            ("aws-K8S-i-0123456789abcdef0", {"node.k8s.amazonaws.com/instance_id": "i-0123456789abcdef0"}),
+            ("a team's own interface", {"Name": "theirs"}),
+            ("attached by hand", {"node.k8s.amazonaws.com/instance_id": "i-0fedcba9876543210"}),
+        ):
             ec2.create_network_interface(
                 SubnetId=subnets[0],
-                Description="aws-K8S-i-0123456789abcdef0",
+                Description=description,
                 TagSpecifications=[{"ResourceType": "network-interface", "Tags": tags(values)}],
             )
-        yield {"vpc": vpc, "frontend": frontend}
+        yield {"vpc": vpc, "frontend": frontend, "backend": backend, "nodes": nodes, "subnets": ",".join(subnets)}
 
 
 def kinds_and_names(items: tuple[Leftover, ...]) -> list[tuple[str, str]]:
@@ -130,8 +156,8 @@ def everything() -> dict[str, int]:
 
 def test_listing_finds_what_the_controllers_made_for_this_cluster_in_its_vpc_and_changes_nothing(aws):
     before = everything()
-    found = AwsLeftovers(CLUSTER, aws["vpc"], REGION).find()
-    assert kinds_and_names(found) == OURS
+    found, errors = AwsLeftovers(CLUSTER, aws["vpc"], REGION).find()
+    assert (kinds_and_names(found), errors) == (OURS, ())
     [balancer] = [item for item in found if item.kind == "load-balancer"]
     assert balancer.owner == "search/chat-small" and balancer.id.startswith("arn:aws:elasticloadbalancing:")
     assert "load-balancer k8s-search-chatsmal-1a2b3c4d5e (arn:" in str(balancer)
@@ -139,13 +165,27 @@ def test_listing_finds_what_the_controllers_made_for_this_cluster_in_its_vpc_and
     assert everything() == before
 
 
-def test_removing_deletes_only_this_clusters_leftovers(aws):
+def test_removing_deletes_only_this_clusters_leftovers_and_the_rules_that_refer_to_them(aws):
     lister = AwsLeftovers(CLUSTER, aws["vpc"], REGION)
     before = everything()
-    removed, errors = lister.remove(lister.find())
+    removed, errors = lister.remove(lister.find()[0])
     assert (kinds_and_names(removed), errors) == (OURS, ())
-    assert lister.find() == ()
+    assert lister.find() == ((), ())
     assert everything() == {kind: before[kind] - sum(1 for k, _ in OURS if k == kind) for kind in before}
+    ec2 = boto3.client("ec2", region_name=REGION)
+    [nodes] = ec2.describe_security_groups(GroupIds=[aws["nodes"]])["SecurityGroups"]
+    assert nodes["IpPermissions"] == []  # the node group survives, without the rule to the deleted group
+
+
+def test_more_load_balancer_resources_than_one_describe_tags_call_takes_are_all_listed(aws):
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    for i in range(25):  # DescribeTags takes 20 ARNs
+        elbv2.create_target_group(
+            Name=f"k8s-search-many-{i:02}", Protocol="HTTP", Port=8000, VpcId=aws["vpc"], TargetType="ip",
+            Tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": CLUSTER}],
+        )  # fmt: skip
+    found, _ = AwsLeftovers(CLUSTER, aws["vpc"], REGION).find()
+    assert sum(1 for item in found if item.name.startswith("k8s-search-many-")) == 25
 
 
 def test_a_security_group_still_in_use_is_retried_until_the_load_balancers_interfaces_are_gone():
@@ -189,15 +229,23 @@ DependencyViolation = ClientError(
 # --- PlatformStack.destroy() ---------------------------------------------------------------------------------
 
 
-def deployed(aws: dict[str, str], tmp_path: Path, blocked_destroys: int = 0) -> PlatformStack:
+def deployed(aws: dict[str, str], tmp_path: Path, destroy_errors: tuple[str, ...] = ()) -> PlatformStack:
     outputs = {"clusterName": (CLUSTER, False), "vpcId": (aws["vpc"], False)}
-    cli = FakePulumi(("dev",), outputs=outputs, blocked_destroys=blocked_destroys)
+    cli = FakePulumi(("dev",), outputs=outputs, destroy_errors=destroy_errors)
     backend = Backend.local(tmp_path / "state", passphrase="correct horse battery staple")
     stack = PlatformStack.inline(
         "dev", load_config("dev"), backend=backend, work_dir=tmp_path / "workspace", pulumi_command=cli
     )
     stack.up(preview_first=False)
     return stack
+
+
+def cluster_still_running(aws: dict[str, str]) -> None:
+    boto3.client("eks", region_name=REGION).create_cluster(
+        name=CLUSTER,
+        roleArn="arn:aws:iam::123456789012:role/gpu-platform-dev-cluster",
+        resourcesVpcConfig={"subnetIds": aws["subnets"].split(",")},
+    )
 
 
 def test_destroy_reports_what_it_found_and_what_is_left_without_removing_anything(aws, tmp_path):
@@ -211,14 +259,14 @@ def test_destroy_reports_what_it_found_and_what_is_left_without_removing_anythin
     assert everything() == before
 
 
-def test_destroy_removes_the_leftovers_only_with_the_flag(aws, tmp_path):
+def test_destroy_removes_the_leftovers_only_with_the_flag_once_the_cluster_is_gone(aws, tmp_path):
     result = deployed(aws, tmp_path).destroy(remove_leftovers=True)
     assert result.leftovers is not None and kinds_and_names(result.leftovers.removed) == OURS
-    assert AwsLeftovers(CLUSTER, aws["vpc"], REGION).find() == ()
+    assert AwsLeftovers(CLUSTER, aws["vpc"], REGION).find() == ((), ())
 
 
 def test_a_destroy_blocked_by_leftovers_names_them_and_the_flag_that_clears_them(aws, tmp_path):
-    stack = deployed(aws, tmp_path, blocked_destroys=1)
+    stack = deployed(aws, tmp_path, destroy_errors=(VPC_DEPENDENCY,))
     with pytest.raises(LeftoversBlockDestroyError) as error:
         stack.destroy()
     message = str(error.value)
@@ -228,11 +276,36 @@ def test_a_destroy_blocked_by_leftovers_names_them_and_the_flag_that_clears_them
 
 
 def test_with_the_flag_a_blocked_destroy_removes_the_leftovers_and_runs_again(aws, tmp_path):
-    stack = deployed(aws, tmp_path, blocked_destroys=1)
+    stack = deployed(aws, tmp_path, destroy_errors=(VPC_DEPENDENCY,))
     result = stack.destroy(remove_leftovers=True)
     assert result.result == "succeeded" and result.leftovers is not None
     assert kinds_and_names(result.leftovers.removed) == OURS
     assert stack.outputs() == {}
+
+
+@pytest.mark.parametrize(
+    ("failure", "cluster_running"),
+    [(PROTECTED, False), (VPC_DEPENDENCY, True)],
+    ids=["a-protected-bucket", "the-cluster-still-running"],
+)
+def test_a_destroy_that_failed_otherwise_removes_nothing_even_with_the_flag(aws, tmp_path, failure, cluster_running):
+    """A protected bucket stops prod's destroy before anything is deleted: the load balancers then still serve,
+    and a running controller would make again what was removed."""
+    if cluster_running:
+        cluster_still_running(aws)
+    stack = deployed(aws, tmp_path, destroy_errors=(failure,))
+    before = everything()
+    with pytest.raises(OperationFailedError) as error:
+        stack.destroy(remove_leftovers=True)
+    assert not isinstance(error.value, LeftoversBlockDestroyError)
+    assert everything() == before
+
+
+def test_a_running_clusters_load_balancers_are_listed_but_never_removed(aws, tmp_path):
+    cluster_still_running(aws)
+    result = deployed(aws, tmp_path).destroy(remove_leftovers=True)
+    assert result.leftovers is not None and kinds_and_names(result.leftovers.left_behind) == OURS
+    assert result.leftovers.removed == ()
 
 
 def test_without_credentials_destroy_still_runs_and_says_it_could_not_list(tmp_path, monkeypatch):
@@ -244,4 +317,4 @@ def test_without_credentials_destroy_still_runs_and_says_it_could_not_list(tmp_p
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     result = stack.destroy()
     assert result.result == "succeeded" and result.leftovers is not None
-    assert result.leftovers.errors[0].startswith("could not list what the controllers left in AWS: ")
+    assert result.leftovers.errors[0].startswith("could not list load balancers: Unable to locate credentials")
