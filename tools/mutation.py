@@ -1,0 +1,162 @@
+"""`make mutation`: mutmut 3.8.1 seeds bugs in the modules whose mistakes hurt users most, and counts how many the
+tests catch, file by file, each file with the tests that judge it.
+
+mutmut names a mutant by its file's path under `src/` and puts its `mutants/src` copy first on sys.path, so each
+run gets a workspace (build/mutation/<name>/) where the project is laid out as it is imported:
+`src/gpu_platform/...` (the package) and `src/policies/...` (the pack, the name the tests and the pack's own
+process import it by; `src/gpu_platform/policies` points at it, so the offline review's subprocess serves the
+mutated rules). The tests run from that copy; the files they read (stacks, README, promtool) come from the
+checkout. mutmut then runs, for each mutant, only the selected tests that called the mutated function.
+
+    python tools/mutation.py [--max-children N] [file ...]     # files as in TARGETS; default: all
+
+Prints, per file, killed / total and the surviving mutants (`mutmut show <name>` in the workspace shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+POLICY_TESTS = ("tests/test_policies.py", "tests/test_admission_cases.py", "tests/test_cost.py")
+
+# file -> the test files that judge it (mutmut narrows these to the tests that call each mutated function)
+TARGETS: dict[str, tuple[str, ...]] = {
+    "components/sharing.py": ("tests/test_gpu_pools.py", "tests/test_config.py"),
+    "components/catalog.py": ("tests/test_gpu_pools.py", "tests/test_config.py", "tests/test_cluster_lifecycle.py"),
+    "components/iam.py": (
+        "tests/test_security.py",
+        "tests/test_storage_irsa.py",
+        "tests/test_policies.py",
+        "tests/test_independent_judges.py",  # cfn-lint reads every IAM document the plan carries
+    ),
+    **{
+        f"policies/{name}.py": POLICY_TESTS
+        for name in ("budget", "cost", "gpu", "iam", "nodes", "prod", "shapes", "storage", "tags", "tenancy")
+    },
+}
+# What the tests read from the project folder: links to the checkout in the workspace's copy.
+CHECKOUT_FILES = (
+    "Pulumi.yaml",
+    "Pulumi.dev.yaml",
+    "Pulumi.prod.yaml",
+    "__main__.py",
+    "README.md",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "constraints.txt",
+    ".github",
+    ".tools",
+)
+
+
+@dataclass
+class Score:
+    path: str
+    killed: int
+    total: int
+    survivors: list[str]
+    seconds: float
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.killed / self.total if self.total else 100.0
+
+
+def package_files() -> list[Path]:
+    """The tracked files of the package, as a fresh clone has them (no venvs, caches or build output)."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    skip = ("tests/", ".github/", "tools/", "benchmarks/", ".ci/")
+    return [Path(p) for p in listed.splitlines() if not p.startswith(skip) and (ROOT / p).is_file()]
+
+
+def workspace(target: str, tests: tuple[str, ...]) -> Path:
+    """build/mutation/<target>: src/ laid out as imported, the tests, mutmut's config."""
+    place = WORK / target.replace("/", "-").removesuffix(".py")
+    shutil.rmtree(place, ignore_errors=True)
+    for path in package_files():
+        inside = ("policies" / path.relative_to("policies")) if path.parts[0] == "policies" else "gpu_platform" / path
+        destination = place / "src" / inside
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, destination)
+    (place / "src" / "gpu_platform" / "policies").symlink_to(Path("..") / "policies")
+    shutil.copytree(ROOT / "tests", place / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pytest.ini", place / "pytest.ini")
+    mutated = "src/" + (
+        "policies/" + target.removeprefix("policies/") if target.startswith("policies/") else "gpu_platform/" + target
+    )
+    (place / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        'source_paths = ["src"]\n'
+        f"only_mutate = {json.dumps([mutated])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
+        'also_copy = ["pytest.ini"]\n'
+    )
+    # mutmut copies src/ and the tests into mutants/ and runs there: the rest points at the checkout
+    (place / "mutants").mkdir()
+    for name in CHECKOUT_FILES:
+        if (ROOT / name).exists():
+            (place / "mutants" / name).symlink_to(ROOT / name)
+    (place / "mutants" / "policies").symlink_to(Path("src") / "policies")
+    for package in ("offline", "automation", "components"):  # `python -m offline ...` from the project folder
+        (place / "mutants" / package).symlink_to(Path("src") / "gpu_platform" / package)
+    # mutmut copies files, not the link to the pack (os.walk does not follow it): the copy gets its own
+    (place / "mutants" / "src" / "gpu_platform").mkdir(parents=True)
+    (place / "mutants" / "src" / "gpu_platform" / "policies").symlink_to(Path("..") / "policies")
+    return place
+
+
+def score(place: Path, target: str, seconds: float) -> Score:
+    from mutmut.stats import status_by_exit_code  # mutmut's own reading of a mutant's exit code
+
+    meta = json.loads(next((place / "mutants" / "src").rglob(Path(target).name + ".meta")).read_text())
+    exit_codes: dict[str, int | None] = meta["exit_code_by_key"]
+    killed = [name for name, code in exit_codes.items() if status_by_exit_code[code] in ("killed", "timeout")]
+    survivors = sorted(name for name in exit_codes if name not in killed)
+    return Score(target, len(killed), len(exit_codes), survivors, seconds)
+
+
+def run(target: str, max_children: int) -> Score:
+    place = workspace(target, TARGETS[target])
+    # the tests' own subprocesses (the offline CLI, the pack) import the mutated copy too
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(place / "mutants" / "src")}
+    start = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=place, env=env, check=True
+    )
+    return score(place, target, time.monotonic() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help=f"some of: {', '.join(TARGETS)}")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--at-least", type=float, default=95.0, help="the score each file must reach")
+    args = parser.parse_args()
+    unknown = [f for f in args.files if f not in TARGETS]
+    if unknown:
+        parser.error(f"not a mutation target: {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
+    scores = [run(target, args.max_children) for target in (args.files or TARGETS)]
+    lines = ["mutation score per file (killed/mutants, seconds)"]
+    lines += [f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%  {s.seconds:6.0f} s" for s in scores]
+    lines += [f"  survived: {name}" for s in scores for name in s.survivors]
+    low = [s.path for s in scores if s.percent < args.at_least]
+    lines += [f"below {args.at_least}%: {', '.join(low)}"] if low else []
+    report = "\n".join(lines)
+    print(f"\n{report}")
+    (WORK / "report.txt").write_text(report + "\n")
+    return 1 if low else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
