@@ -1066,3 +1066,13 @@ def test_a_bottlerocket_pool_keeps_the_operator_from_deploying_a_second_device_p
     labels = sharing.node_labels(pool_of(instanceTypes=["g6.xlarge"], amiType="BOTTLEROCKET_x86_64_NVIDIA"))
     assert labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
     assert labels["nvidia.com/gpu.deploy.mig-manager"] == "false"
+
+
+def test_an_entry_name_follows_what_the_entry_says_not_the_order_its_keys_were_written_in():
+    """The MIG manager re-lays out a node whenever its entry name changes (sharing.config_name): the same
+    entry written with its keys in another order must keep its name, or nodes would be drained for nothing."""
+    pool = load_platform_config(config_with_pool(**mig("p5.48xlarge", "all-1g")), PROJECT, "dev").gpu_pools[0]
+    entry = {"version": "v1", "flags": {"migStrategy": "mixed", "failOnInitError": True}}
+    reordered = {"flags": {"failOnInitError": True, "migStrategy": "mixed"}, "version": "v1"}
+    assert sharing.config_name(pool, reordered) == sharing.config_name(pool, entry)
+    assert sharing.config_name(pool, {**entry, "version": "v2"}) != sharing.config_name(pool, entry)

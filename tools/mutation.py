@@ -1,12 +1,14 @@
 """`make mutation`: mutmut 3.8.1 seeds bugs in the modules whose mistakes hurt users most, and counts how many the
 tests catch, file by file, each file with the tests that judge it.
 
-mutmut names a mutant by its file's path under `src/` and puts its `mutants/src` copy first on sys.path, so each
-run gets a workspace (build/mutation/<name>/) where the project is laid out as it is imported:
+mutmut names a mutant by its file's path under `src/` and puts its `mutants/src` copy first on sys.path, so the
+run gets a workspace (build/mutation/run/) where the project is laid out as it is imported:
 `src/gpu_platform/...` (the package) and `src/policies/...` (the pack, the name the tests and the pack's own
 process import it by; `src/gpu_platform/policies` points at it, so the offline review's subprocess serves the
 mutated rules). The tests run from that copy; the files they read (stacks, README, promtool) come from the
-checkout. mutmut then runs, for each mutant, only the selected tests that called the mutated function.
+checkout. One mutmut run covers the chosen files with the test files that judge them (one stats collection);
+mutmut then runs, for each mutant, only those tests that called the mutated function, fastest first, until one
+fails.
 
     python tools/mutation.py [--max-children N] [file ...]     # files as in TARGETS; default: all
 
@@ -79,26 +81,29 @@ def package_files() -> list[Path]:
     return [Path(p) for p in listed.splitlines() if not p.startswith(skip) and (ROOT / p).is_file()]
 
 
-def workspace(target: str, tests: tuple[str, ...]) -> Path:
-    """build/mutation/<target>: src/ laid out as imported, the tests, mutmut's config."""
-    place = WORK / target.replace("/", "-").removesuffix(".py")
+def mutated_path(target: str) -> str:
+    """Where mutmut finds `target` in the workspace: the pack under src/policies, the rest under src/gpu_platform."""
+    return "src/" + (target if target.startswith("policies/") else f"gpu_platform/{target}")
+
+
+def workspace(targets: list[str]) -> Path:
+    """build/mutation/run: src/ laid out as imported, the tests, mutmut's config for `targets`."""
+    place = WORK / "run"
     shutil.rmtree(place, ignore_errors=True)
     for path in package_files():
-        inside = ("policies" / path.relative_to("policies")) if path.parts[0] == "policies" else "gpu_platform" / path
+        inside = path if path.parts[0] == "policies" else "gpu_platform" / path
         destination = place / "src" / inside
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, destination)
     (place / "src" / "gpu_platform" / "policies").symlink_to(Path("..") / "policies")
     shutil.copytree(ROOT / "tests", place / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pytest.ini", place / "pytest.ini")
-    mutated = "src/" + (
-        "policies/" + target.removeprefix("policies/") if target.startswith("policies/") else "gpu_platform/" + target
-    )
+    tests = sorted({test for target in targets for test in TARGETS[target]})
     (place / "pyproject.toml").write_text(
         "[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        f"only_mutate = {json.dumps([mutated])}\n"
-        f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
+        f"only_mutate = {json.dumps([mutated_path(t) for t in targets])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
         'also_copy = ["pytest.ini"]\n'
     )
@@ -119,22 +124,23 @@ def workspace(target: str, tests: tuple[str, ...]) -> Path:
 def score(place: Path, target: str, seconds: float) -> Score:
     from mutmut.stats import status_by_exit_code  # mutmut's own reading of a mutant's exit code
 
-    meta = json.loads(next((place / "mutants" / "src").rglob(Path(target).name + ".meta")).read_text())
+    meta = json.loads((place / "mutants" / f"{mutated_path(target)}.meta").read_text())
     exit_codes: dict[str, int | None] = meta["exit_code_by_key"]
     killed = [name for name, code in exit_codes.items() if status_by_exit_code[code] in ("killed", "timeout")]
     survivors = sorted(name for name in exit_codes if name not in killed)
     return Score(target, len(killed), len(exit_codes), survivors, seconds)
 
 
-def run(target: str, max_children: int) -> Score:
-    place = workspace(target, TARGETS[target])
+def run(targets: list[str], max_children: int) -> list[Score]:
+    place = workspace(targets)
     # the tests' own subprocesses (the offline CLI, the pack) import the mutated copy too
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(place / "mutants" / "src")}
     start = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=place, env=env, check=True
     )
-    return score(place, target, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    return [score(place, target, seconds) for target in targets]
 
 
 def main() -> int:
@@ -146,9 +152,9 @@ def main() -> int:
     unknown = [f for f in args.files if f not in TARGETS]
     if unknown:
         parser.error(f"not a mutation target: {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
-    scores = [run(target, args.max_children) for target in (args.files or TARGETS)]
-    lines = ["mutation score per file (killed/mutants, seconds)"]
-    lines += [f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%  {s.seconds:6.0f} s" for s in scores]
+    scores = run(args.files or list(TARGETS), args.max_children)
+    lines = [f"mutation score per file (killed/mutants), one run of {scores[0].seconds:.0f} s"]
+    lines += [f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%" for s in scores]
     lines += [f"  survived: {name}" for s in scores for name in s.survivors]
     low = [s.path for s in scores if s.percent < args.at_least]
     lines += [f"below {args.at_least}%: {', '.join(low)}"] if low else []
