@@ -17,6 +17,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import PolicyCustomTimeouts
@@ -84,9 +85,17 @@ def _props(r: R):
 def judge(policy, resources: list[R], config: dict[str, Any] | None = None) -> list[str]:
     """Messages the rule reports: `<message>` for a resource rule, `<resource name>: ...` as the rule writes it."""
     messages: list[str] = []
+    names: dict[str, set[str]] = {}
+    for r in resources:
+        names.setdefault(r.name, set()).add(r.urn)
 
     def report(message: str, urn_: str | None = None) -> None:
         messages.append(message)
+        # A stack rule's finding about a resource is attached to it: the CLI lists it under that resource and the
+        # review's SARIF and comment point at it. A resource rule's findings are attached by the engine.
+        named = message.split(": ", 1)[0]
+        if isinstance(policy, StackValidationPolicy) and named in names:
+            assert urn_ in names[named], f"{message!r} is attached to {urn_}, not to {named} ({sorted(names[named])})"
 
     if isinstance(policy, ResourceValidationPolicy):
         for r in resources:

@@ -7,6 +7,7 @@ messages it must report ([] for a pass).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -700,6 +701,215 @@ CASES = [
         None,
         [
             f"team namespace search: quota requests.{res.MIG}=300 is more than its pools (h100-mig) hold at maxSize (224)"
+        ],
+    ),
+]
+
+
+def named(r: R, name: str) -> R:
+    """The same resource under another name (and URN)."""
+    return dataclasses.replace(copy.deepcopy(r), name=name)
+
+
+def namespace_for_pools(name: str, pools: str) -> R:
+    return R(
+        "kubernetes:core/v1:Namespace",
+        name,
+        {"metadata": {"name": name, "annotations": {"gpu-platform.io/gpu-pools": pools}}},
+    )
+
+
+TWO_PROFILES = ("nvidia.com/mig-1g.10gb", "nvidia.com/mig-2g.20gb")
+ASKS_FOR_TWO = with_resources(
+    res.deployment(),
+    {
+        "requests": {"cpu": "8", "memory": "64Gi"},
+        "limits": {"memory": "64Gi", TWO_PROFILES[0]: 1, TWO_PROFILES[1]: 1},
+    },
+)
+UNTAINTED_VALUE = {"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}  # a taint with no value
+# Each rule judges every workload, lists what it names in full, and says "none" where a list is empty.
+CASES += [
+    (
+        "each workload is judged after one that selects no pool",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            pod_spec_change(res.deployment(), nodeSelector={}),
+            named(res.deployment(pool="a100"), "chat"),
+        ],
+        None,
+        [
+            f"llm: asks for {MIG} but selects no GPU pool (nodeSelector gpu-platform.io/pool)",
+            "chat: selects GPU pool 'a100', which no node group of this stack is; pools: h100-mig",
+        ],
+    ),
+    (
+        "each workload is judged after one on an unknown pool",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.deployment(pool="a100"),
+            named(pod_spec_change(res.deployment(), tolerations=[]), "chat"),
+        ],
+        None,
+        [
+            "llm: selects GPU pool 'a100', which no node group of this stack is; pools: h100-mig",
+            "chat: does not tolerate the taint of GPU pool 'h100-mig' (nvidia.com/gpu=h100-mig:NoSchedule)",
+        ],
+    ),
+    (
+        "a stack without GPU pools names none",
+        gpu.gpu_placement,
+        [res.deployment()],
+        None,
+        ["llm: selects GPU pool 'h100-mig', which no node group of this stack is; pools: none"],
+    ),
+    (
+        "every GPU resource a workload asks for is named",
+        gpu.gpu_placement,
+        [res.node_group(), pod_spec_change(ASKS_FOR_TWO, nodeSelector={})],
+        None,
+        [f"llm: asks for {', '.join(TWO_PROFILES)} but selects no GPU pool (nodeSelector gpu-platform.io/pool)"],
+    ),
+    (
+        "every resource the pool does not advertise is named, with all it does",
+        gpu.gpu_placement,
+        [res.node_group(advertised="nvidia.com/mig-3g.40gb=16 nvidia.com/mig-7g.80gb=8"), ASKS_FOR_TWO],
+        None,
+        [
+            (
+                f"llm: asks for {', '.join(TWO_PROFILES)}, which GPU pool 'h100-mig' does not advertise "
+                "(it advertises nvidia.com/mig-3g.40gb=16, nvidia.com/mig-7g.80gb=8)"
+            )
+        ],
+    ),
+    (
+        "a pool that advertises nothing says so",
+        gpu.gpu_placement,
+        [res.node_group(advertised=""), res.deployment()],
+        None,
+        [f"llm: asks for {MIG}, which GPU pool 'h100-mig' does not advertise (it advertises nothing)"],
+    ),
+    (
+        "a pool without a NoSchedule taint cannot keep other pods off: its workloads are refused",
+        gpu.gpu_placement,
+        [res.node_group(taint=False), res.deployment()],
+        None,
+        ["llm: does not tolerate the taint of GPU pool 'h100-mig' (none)"],
+    ),
+    (
+        "every other pool a workload tolerates is named",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.node_group("l40s", "nvidia.com/gpu=8"),
+            res.node_group("a10g", "nvidia.com/gpu=4"),
+            pod_spec_change(res.deployment(), tolerations=[{"key": "", "operator": "Exists"}]),
+        ],
+        None,
+        ["llm: tolerates the taints of other GPU pools too: a10g, l40s"],
+    ),
+    (
+        "a toleration with an empty effect tolerates every effect of its key and value",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            pod_spec_change(
+                res.deployment(),
+                tolerations=[{"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": ""}],
+            ),
+        ],
+        None,
+        [],
+    ),
+    (
+        "a taint without a value is tolerated by an Equal toleration without one",
+        gpu.gpu_placement,
+        [
+            res.node_group().but(taints=[UNTAINTED_VALUE]),
+            pod_spec_change(res.deployment(), tolerations=[{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]),
+        ],
+        None,
+        [],
+    ),
+    (
+        "only node groups are pools, whatever else carries the pool label",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            R("kubernetes:core/v1:ConfigMap", "ghost", {"labels": {"gpu-platform.io/pool": "ghost"}}),
+            res.deployment(pool="ghost"),
+        ],
+        None,
+        ["llm: selects GPU pool 'ghost', which no node group of this stack is; pools: h100-mig"],
+    ),
+    (
+        "GPU quantities that arrive as floats over the wire are compared as Kubernetes prints them",
+        gpu.gpu_requests_and_limits,
+        [
+            with_resources(
+                res.deployment(),
+                {"requests": {"cpu": "8", "memory": "64Gi", MIG: 2}, "limits": {"memory": "64Gi", MIG: 2.0}},
+            )
+        ],
+        None,
+        [],
+    ),
+    (
+        "an empty CPU request is no request, and every GPU resource is named",
+        gpu.gpu_requests_and_limits,
+        [
+            with_resources(
+                res.deployment(),
+                {"requests": {"cpu": "", "memory": "64Gi"}, "limits": {TWO_PROFILES[0]: 1, TWO_PROFILES[1]: 1}},
+            )
+        ],
+        None,
+        [f"llm: container server asks for {', '.join(TWO_PROFILES)} without cpu requests"],
+    ),
+    (
+        "each workload's namespace is judged after one outside the GPU namespaces",
+        gpu.gpu_namespaces,
+        [
+            *res.team("search", pools="l40s"),
+            res.deployment().but(**{"metadata.namespace": "sandbox"}),
+            named(res.deployment().but(**{"metadata.namespace": "search"}), "chat"),
+        ],
+        None,
+        [
+            (
+                f"llm: asks for {MIG} in namespace 'sandbox', which is not a GPU namespace "
+                "(a team's or the platform's inference namespace)"
+            ),
+            "chat: selects GPU pool 'h100-mig', which namespace 'search' may not use; it may use: l40s",
+        ],
+    ),
+    (
+        "a workload with no namespace is in 'default', and every resource it asks for is named",
+        gpu.gpu_namespaces,
+        [namespace_for_pools("search", "h100-mig"), ASKS_FOR_TWO.but(**{"metadata.namespace": None})],
+        None,
+        [
+            (
+                f"llm: asks for {', '.join(TWO_PROFILES)} in namespace 'default', which is not a GPU namespace "
+                "(a team's or the platform's inference namespace)"
+            )
+        ],
+    ),
+    (
+        "a namespace's pools are all named, or none",
+        gpu.gpu_namespaces,
+        [
+            namespace_for_pools("search", "l40s,a10g"),
+            namespace_for_pools("empty", ""),
+            res.deployment().but(**{"metadata.namespace": "search"}),
+            named(res.deployment().but(**{"metadata.namespace": "empty"}), "chat"),
+        ],
+        None,
+        [
+            "llm: selects GPU pool 'h100-mig', which namespace 'search' may not use; it may use: a10g, l40s",
+            "chat: selects GPU pool 'h100-mig', which namespace 'empty' may not use; it may use: none",
         ],
     ),
 ]

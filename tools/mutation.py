@@ -99,7 +99,7 @@ def workspace(targets: list[str]) -> Path:
     shutil.copytree(ROOT / "tests", place / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pytest.ini", place / "pytest.ini")
     tests = sorted({test for target in targets for test in TARGETS[target]})
-    (place / "pyproject.toml").write_text(
+    settings = (
         "[tool.mutmut]\n"
         'source_paths = ["src"]\n'
         f"only_mutate = {json.dumps([mutated_path(t) for t in targets])}\n"
@@ -107,6 +107,9 @@ def workspace(targets: list[str]) -> Path:
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
         'also_copy = ["pytest.ini"]\n'
     )
+    (place / "pyproject.toml").write_text(settings)
+    # the pack's own process runs from its folder, and a mutated function there reads mutmut's settings
+    (place / "src" / "policies" / "pyproject.toml").write_text(settings)
     # mutmut copies src/ and the tests into mutants/ and runs there: the rest points at the checkout
     (place / "mutants").mkdir()
     for name in CHECKOUT_FILES:
