@@ -93,8 +93,9 @@ def judge(policy, resources: list[R], config: dict[str, Any] | None = None) -> l
         messages.append(message)
         # A stack rule's finding about a resource is attached to it: the CLI lists it under that resource and the
         # review's SARIF and comment point at it. A resource rule's findings are attached by the engine.
-        named = message.split(": ", 1)[0]
-        if isinstance(policy, StackValidationPolicy) and named in names:
+        subject = message.split(": ", 1)[0]  # "<name>" or "team namespace <name>"
+        named = next((n for n in names if subject == n or subject.endswith(f" {n}")), None)
+        if isinstance(policy, StackValidationPolicy) and named is not None:
             assert urn_ in names[named], f"{message!r} is attached to {urn_}, not to {named} ({sorted(names[named])})"
 
     if isinstance(policy, ResourceValidationPolicy):

@@ -915,6 +915,96 @@ CASES += [
 ]
 
 
+def team_with(quota: dict[str, str] | None = None, deny: dict | None = None, pools: str = "h100-mig") -> list[R]:
+    """res.team() with its quota's `hard`, its deny policy's spec or its namespace's pools replaced."""
+    team = copy.deepcopy(res.team(pools=pools.split(",")[0]))
+    team[1].props["metadata"]["annotations"]["gpu-platform.io/gpu-pools"] = pools
+    if quota is not None:
+        team[2].props["spec"]["hard"] = quota
+    if deny is not None:
+        team[-1].props["spec"] = deny
+    return team
+
+
+EVERY_POD_BOTH_WAYS = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+CASES += [
+    (
+        "a deny policy for some pods only is no default deny",
+        tenancy.tenancy,
+        team_with(deny={**EVERY_POD_BOTH_WAYS, "podSelector": {"matchLabels": {"app": "web"}}}),
+        None,
+        ["team namespace search: has no default deny"],
+    ),
+    (
+        "a deny policy that lets traffic out is no default deny",
+        tenancy.tenancy,
+        team_with(deny={**EVERY_POD_BOTH_WAYS, "egress": [{"to": [{"podSelector": {}}]}]}),
+        None,
+        ["team namespace search: has no default deny"],
+    ),
+    (
+        "a quota scoped by `scopes` is not the team's quota either",
+        tenancy.tenancy,
+        [*res.team()[:2], res.team()[2].but(**{"spec.scopes": ["BestEffort"]}), *res.team()[3:]],
+        None,
+        ["team namespace search: has no quota"],
+    ),
+    (
+        "a GPU quota exactly what the team's pools hold at maxSize is allowed",
+        tenancy.tenancy,
+        team_with(quota={f"requests.{res.MIG}": "224"}),
+        None,
+        [],
+    ),
+    (
+        "every GPU resource of a quota is weighed, after its CPU and memory",
+        tenancy.tenancy,
+        team_with(quota={"requests.cpu": "8", "requests.memory": "32Gi", f"requests.{res.MIG}": "225"}),
+        None,
+        [
+            f"team namespace search: quota requests.{res.MIG}=225 is more than its pools (h100-mig) hold at maxSize (224)"
+        ],
+    ),
+    (
+        "a team's pool that does not advertise a resource adds none of it",
+        tenancy.tenancy,
+        [
+            *team_with(quota={f"requests.{res.MIG}": "225", "requests.nvidia.com/gpu": "0"}, pools="h100-mig,l40s"),
+            res.node_group("l40s", "nvidia.com/gpu=8"),
+        ],
+        None,
+        [
+            (
+                f"team namespace search: quota requests.{res.MIG}=225 is more than its pools (h100-mig, l40s) hold at "
+                "maxSize (224)"
+            )
+        ],
+    ),
+    (
+        "a team with no pools may hold no GPUs",
+        tenancy.tenancy,
+        team_with(quota={f"requests.{res.MIG}": "1"}, pools=""),
+        None,
+        [f"team namespace search: quota requests.{res.MIG}=1 is more than its pools (none) hold at maxSize (0)"],
+    ),
+    (
+        "every resource a quota leaves uncapped is named",
+        tenancy.tenancy,
+        [
+            *team_with(quota={"requests.cpu": "8"}),
+            res.node_group("l40s", "nvidia.com/gpu=8"),
+        ],
+        None,
+        [
+            (
+                f"team namespace search: its quota does not cap nvidia.com/gpu, {res.MIG}, which the stack's pools "
+                "advertise, so the team may use any number: name each (0 where the team may use none)"
+            )
+        ],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
