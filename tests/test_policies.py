@@ -1116,3 +1116,115 @@ def test_only_a_deny_of_every_read_and_write_to_everyone_on_the_bucket_and_its_o
     from policies.storage import denies_plain_http
 
     assert denies_plain_http({"Statement": [{**HTTPS_DENY, **change}]}, "data") is covers
+
+
+def trust(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def web_identity(conditions: dict, effect: str = "Allow", principal: object = res.OIDC_ARN) -> dict:
+    return {
+        "Effect": effect,
+        "Principal": {"Federated": principal},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": conditions,
+    }
+
+
+ACCOUNT_SUB = "system:serviceaccount:inference:model-server"
+AUD = {f"{res.ISSUER}:aud": "sts.amazonaws.com"}
+PINS = f"trust through {res.ISSUER} pins {res.ISSUER}:sub with a wildcard or pattern"
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (trust(web_identity({"StringEquals": {f"{res.ISSUER}:sub": ACCOUNT_SUB, **AUD}})), []),
+        # a Deny, or an Allow of another action, grants nothing to judge
+        (trust(web_identity({}, effect="Deny")), []),
+        (trust({**web_identity({}), "Action": "sts:AssumeRole"}), []),
+        # every statement and every provider is judged, after one that is not
+        (
+            trust(web_identity({}, effect="Deny"), web_identity({"StringEquals": AUD})),
+            [f"trust through {res.ISSUER} does not pin {res.ISSUER}:sub"],
+        ),
+        (
+            trust(
+                web_identity(
+                    {"StringEquals": AUD}, principal=["arn:aws:iam::123456789012:saml-provider/corp", res.OIDC_ARN]
+                )
+            ),
+            [f"trust through {res.ISSUER} does not pin {res.ISSUER}:sub"],
+        ),
+        (
+            trust(web_identity({"StringEquals": {f"{res.ISSUER}:sub": "system:serviceaccount:inference:*", **AUD}})),
+            [f"{PINS} (StringEquals system:serviceaccount:inference:*)"],
+        ),
+        (
+            trust(
+                web_identity({"StringEquals": {f"{res.ISSUER}:sub": "system:serviceaccount:inference:model-?", **AUD}})
+            ),
+            [f"{PINS} (StringEquals system:serviceaccount:inference:model-?)"],
+        ),
+        (
+            trust(web_identity({"StringEquals": AUD, "StringLike": {f"{res.ISSUER}:sub": ACCOUNT_SUB}})),
+            [f"{PINS} (StringLike {ACCOUNT_SUB})"],
+        ),
+        (
+            trust(
+                web_identity(
+                    {
+                        "StringEquals": {f"{res.ISSUER}:sub": ACCOUNT_SUB, **AUD},
+                        "StringLike": {f"{res.ISSUER}:sub": "x"},
+                    }
+                )
+            ),
+            [f"{PINS} (StringEquals {ACCOUNT_SUB}, StringLike x)"],
+        ),
+        (
+            trust(
+                web_identity({"StringEquals": {f"{res.ISSUER}:sub": [ACCOUNT_SUB, "system:serviceaccount:a:*"], **AUD}})
+            ),
+            [f"{PINS} (StringEquals {ACCOUNT_SUB}, StringEquals system:serviceaccount:a:*)"],
+        ),
+    ],
+    ids=[
+        "pinned",
+        "a-deny",
+        "another-action",
+        "after-a-deny",
+        "after-a-saml-provider",
+        "star",
+        "question-mark",
+        "only-a-pattern-operator",
+        "a-pattern-operator-beside-an-exact-one",
+        "every-value-shown",
+    ],
+)
+def test_what_the_pack_says_of_a_web_identity_trust_policy(document, expected):
+    assert iam.problems(document) == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            {},
+            [
+                "h100-mig: metadataOptions.httpTokens is unset, not required",
+                "h100-mig: metadataOptions.httpPutResponseHopLimit is unset, not 1",
+            ],
+        ),
+        # numbers arrive as floats over the wire: shown as written
+        (
+            {"httpTokens": "required", "httpPutResponseHopLimit": 2.0},
+            ["h100-mig: metadataOptions.httpPutResponseHopLimit is 2, not 1"],
+        ),
+        ({"httpTokens": "required", "httpPutResponseHopLimit": 1.0}, []),
+    ],
+    ids=["nothing-set", "two-hops", "one-hop-as-a-float"],
+)
+def test_what_the_pack_says_of_a_launch_templates_metadata_options(options, expected):
+    template = copy.deepcopy(res.launch_template())
+    template.props["metadataOptions"] = options
+    assert judge(nodes.launch_template_imdsv2, [template]) == expected
