@@ -1005,6 +1005,52 @@ CASES += [
 ]
 
 
+# Node group taint effects as AWS writes them (NO_EXECUTE, PREFER_NO_SCHEDULE) are Kubernetes' to the rules.
+CASES += [
+    (
+        "a workload tolerating another pool's NoExecute taint tolerates that pool",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.node_group("l40s", "nvidia.com/gpu=8").but(**{"taints.0.effect": "NO_EXECUTE"}),
+            pod_spec_change(
+                res.deployment(),
+                tolerations=[
+                    {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoSchedule"},
+                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"},
+                ],
+            ),
+        ],
+        None,
+        ["llm: tolerates the taints of other GPU pools too: l40s"],
+    ),
+    (
+        "a workload tolerating another pool's PreferNoSchedule taint tolerates that pool",
+        gpu.gpu_placement,
+        [
+            res.node_group(),
+            res.node_group("l40s", "nvidia.com/gpu=8").but(**{"taints.0.effect": "PREFER_NO_SCHEDULE"}),
+            pod_spec_change(
+                res.deployment(),
+                tolerations=[
+                    {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoSchedule"},
+                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "PreferNoSchedule"},
+                ],
+            ),
+        ],
+        None,
+        ["llm: tolerates the taints of other GPU pools too: l40s"],
+    ),
+    (
+        "an effect already written as Kubernetes writes it is taken as it is",
+        nodes.gpu_pool_taint,
+        [res.node_group().but(**{"taints.0.effect": "NoSchedule"})],
+        None,
+        [],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
