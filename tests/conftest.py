@@ -1,3 +1,24 @@
+"""Fixtures shared by the tests, and the one name the policy pack has in the tests' process."""
+
+# One name for the pack in this process, as in the pack's own: the offline engine's `gpu_platform.policies.*`
+# are the very modules the tests import as `policies.*` (so a mutation tool's rewritten modules are the ones
+# both use). Done before anything imports the engine.
+import importlib
+import pkgutil
+import sys
+
+import gpu_platform
+
+import policies
+
+sys.modules.setdefault("gpu_platform.policies", policies)
+gpu_platform.policies = policies
+for _module in pkgutil.iter_modules(policies.__path__):
+    if _module.name != "__main__":
+        sys.modules.setdefault(
+            f"gpu_platform.policies.{_module.name}", importlib.import_module(f"policies.{_module.name}")
+        )
+
 import os
 from collections.abc import Iterator
 from typing import Any
