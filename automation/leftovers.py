@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 LOAD_BALANCER_TAG = "elbv2.k8s.aws/cluster"
 NETWORK_INTERFACE_TAG = "node.k8s.amazonaws.com/instance_id"
+EKS_CLUSTER_TAG = "aws:eks:cluster-name"
 NETWORK_INTERFACE_DESCRIPTION = "aws-K8S-"
 # Tags that say which Kubernetes object a controller made the resource for (provider.go, as above).
 OWNER_TAGS = ("ingress.k8s.aws/stack", "service.k8s.aws/stack", "elbv2.k8s.aws/resource")
@@ -43,7 +44,7 @@ DESCRIBE_TAGS_BATCH = 20  # elbv2 DescribeTags takes at most 20 ARNs (Elastic Lo
 class Leftover:
     """One AWS resource made for the cluster by a controller."""
 
-    kind: str  # load-balancer, target-group, security-group, network-interface
+    kind: str  # load-balancer, target-group, security-group, network-interface, cluster-security-group
     id: str  # an ARN (load balancers, target groups) or an ID
     name: str
     owner: str  # the Kubernetes object it was made for, when its tags say so
@@ -177,8 +178,16 @@ class AwsLeftovers:
 
     def _security_groups(self) -> list[Leftover]:
         pages = self._ec2.get_paginator("describe_security_groups").paginate(Filters=self._filters(LOAD_BALANCER_TAG))
-        return [
+        made = [
             Leftover("security-group", g["GroupId"], g["GroupName"], _owner(_tags(g.get("Tags", []))))
+            for page in pages
+            for g in page["SecurityGroups"]
+        ]
+        # EKS's own cluster security group (tagged aws:eks:cluster-name; EKS user guide sec-group-reqs): EKS
+        # deletes it with the cluster, unless a leaked interface still holds it.
+        pages = self._ec2.get_paginator("describe_security_groups").paginate(Filters=self._filters(EKS_CLUSTER_TAG))
+        return made + [
+            Leftover("cluster-security-group", g["GroupId"], g["GroupName"], "")
             for page in pages
             for g in page["SecurityGroups"]
         ]
@@ -208,7 +217,7 @@ class AwsLeftovers:
             self._elbv2.get_waiter("load_balancers_deleted").wait(LoadBalancerArns=[item.id])
         elif item.kind == "target-group":
             self._elbv2.delete_target_group(TargetGroupArn=item.id)
-        elif item.kind == "security-group":
+        elif item.kind in ("security-group", "cluster-security-group"):
             self._revoke_rules_referring_to(item.id)
             self._retry_while_in_use(lambda: self._ec2.delete_security_group(GroupId=item.id))
         else:
@@ -243,7 +252,7 @@ class AwsLeftovers:
 
 
 GONE = ("LoadBalancerNotFound", "TargetGroupNotFound")  # elbv2 DescribeTags, for an ARN that no longer exists
-REMOVAL_ORDER = ("load-balancer", "target-group", "security-group", "network-interface")
+REMOVAL_ORDER = ("load-balancer", "target-group", "security-group", "network-interface", "cluster-security-group")
 
 
 def _tags(tags: Iterable[Any]) -> dict[str, str]:

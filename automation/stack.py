@@ -564,7 +564,10 @@ class PlatformStack:
             if aws is None or "DependencyViolation" not in failure.stderr + failure.stdout:
                 raise
             left_behind, more = _listed(aws)
-            if not left_behind or not _gone(aws):
+            gone, why = _gone(aws)
+            for problem in (*more, *why):
+                failure.add_note(problem)
+            if not left_behind or not gone:
                 raise
             if not remove_leftovers:
                 raise LeftoversBlockDestroyError(failure, left_behind) from failure
@@ -573,13 +576,17 @@ class PlatformStack:
                 result = self._destroy(on_event, on_output)
             except OperationFailedError as again:
                 again.add_note(f"removed before this attempt: {'; '.join(map(str, removed)) or 'nothing'}")
+                for problem in failed:
+                    again.add_note(problem)
                 raise
             report = LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
             return dataclasses.replace(result, leftovers=report)
         left_behind, more = _listed(aws)
-        removed, failed = ((), ())
-        if aws is not None and remove_leftovers and left_behind and _gone(aws):
-            removed, failed = aws.remove(left_behind)
+        removed: tuple[Leftover, ...] = ()
+        failed: tuple[str, ...] = ()
+        if aws is not None and remove_leftovers and left_behind:
+            gone, why = _gone(aws)
+            removed, failed = aws.remove(left_behind) if gone else ((), why)
         return dataclasses.replace(
             result, leftovers=LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
         )
@@ -643,12 +650,12 @@ def _listed(aws: AwsLeftovers | None) -> tuple[tuple[Leftover, ...], tuple[str, 
         return (), (f"could not list what the controllers left in AWS: {error}",)
 
 
-def _gone(aws: AwsLeftovers) -> bool:
-    """EKS says the cluster is gone; when it cannot say, it is not."""
+def _gone(aws: AwsLeftovers) -> tuple[bool, tuple[str, ...]]:
+    """Whether EKS says the cluster is gone, and why it could not say; when it cannot, it is not gone."""
     try:
-        return not aws.cluster_exists()
-    except (BotoCoreError, ClientError):
-        return False
+        return not aws.cluster_exists(), ()
+    except (BotoCoreError, ClientError) as error:
+        return False, (f"could not learn whether cluster {aws.cluster_name} is gone, so removed nothing: {error}",)
 
 
 def _last_line(text: str) -> str:

@@ -42,8 +42,8 @@ QUEUE_METRIC = "vllm_num_requests_waiting"
 # its running batch (same file) hold the size while the load lasts; the HPA takes the larger of the two.
 RUNNING_SERIES = "vllm:num_requests_running"
 RUNNING_METRIC = "vllm_num_requests_running"
-# A new replica may need a new GPU node and minutes of model loading: scale up after a minute of queueing, two
-# pods at a time; scale down one pod per five minutes, after ten quiet ones (HPA `behavior`, autoscaling/v2).
+# A new replica may need a new GPU node and minutes of model loading: scale up after a minute of load above the
+# targets, two pods at a time; scale down one pod per five minutes, after ten quieter ones (HPA `behavior`).
 SCALE_UP = {"stabilizationWindowSeconds": 60, "policies": [{"type": "Pods", "value": 2, "periodSeconds": 120}]}
 SCALE_DOWN = {"stabilizationWindowSeconds": 600, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]}
 # What each server asks besides its GPU (the config checks a team's quota holds them at maxReplicas).
@@ -210,9 +210,14 @@ class InferenceService(pulumi.ComponentResource):
         spec = storage.bucket_name.apply(lambda bucket: pod_spec(service, pool, bucket, region, account))
         k8s.apps.v1.Deployment(
             name,
-            metadata=metadata,
+            # When autoscaling is switched off, Pulumi takes spec.replicas back from the HPA's field manager:
+            # without force, server-side apply refuses that as a conflict (pulumi-kubernetes, patchForce).
+            metadata={**metadata, "annotations": {"pulumi.com/patchForce": "true"}},
             spec={
                 "replicas": service.replicas,
+                # No spare GPU for a surge pod (the config lets services fill their pool and quota): a rollout
+                # replaces one pod at a time, as the PodDisruptionBudget allows.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
                 "selector": {"matchLabels": selector},
                 "template": {"metadata": {"labels": pod_labels}, "spec": spec},
             },

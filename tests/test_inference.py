@@ -218,6 +218,10 @@ def test_the_service_scales_on_vllms_queue_between_its_replicas_and_max_replicas
     ]
     assert deployment["inputs"]["spec"]["replicas"] == least
     assert plan.ignored_changes(deployment) == ["spec.replicas"]
+    # turning autoscaling off takes spec.replicas back from the HPA's field manager: a forced apply
+    assert deployment["inputs"]["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    # no spare GPU for a surge pod when services fill their pool or quota: one pod at a time, as the PDB allows
+    assert deployment["inputs"]["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     [adapter] = [
         r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "prometheus-adapter"
     ]

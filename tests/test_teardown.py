@@ -91,7 +91,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             "k8s-traffic-gpuplatformdevcluster-4d5e6f", vpc, {**ours, "elbv2.k8s.aws/resource": "backend-sg"}
         )
         # the controller opens the nodes' group to its backend group (networking_manager.go)
-        nodes = security_group("eks-cluster-sg-gpu-platform-dev", vpc, {"Name": "nodes"})
+        nodes = security_group("gpu-platform-dev-nodes", vpc, {"Name": "nodes"})
+        # EKS's own cluster group (EKS deletes it with the cluster, unless a leaked interface holds it)
+        security_group("eks-cluster-sg-gpu-platform-dev-cluster-1234567890", vpc, {"aws:eks:cluster-name": CLUSTER})
         ec2.authorize_security_group_ingress(
             GroupId=nodes,
             IpPermissions=[
@@ -135,6 +137,7 @@ def kinds_and_names(items: tuple[Leftover, ...]) -> list[tuple[str, str]]:
 
 
 OURS = [
+    ("cluster-security-group", "eks-cluster-sg-gpu-platform-dev-cluster-1234567890"),
     ("load-balancer", "k8s-search-chatsmal-1a2b3c4d5e"),
     ("network-interface", "aws-K8S-i-0123456789abcdef0"),
     ("security-group", "k8s-search-chatsmal-1a2b3c"),
@@ -171,7 +174,13 @@ def test_removing_deletes_only_this_clusters_leftovers_and_the_rules_that_refer_
     removed, errors = lister.remove(lister.find()[0])
     assert (kinds_and_names(removed), errors) == (OURS, ())
     assert lister.find() == ((), ())
-    assert everything() == {kind: before[kind] - sum(1 for k, _ in OURS if k == kind) for kind in before}
+    security_groups = ("security-group", "cluster-security-group")
+    assert everything() == {
+        kind: before[kind] - sum(1 for k, _ in OURS if k == kind or (kind == "security-group" and k in security_groups))
+        for kind in before
+    }
+    # the cluster's group goes last: leaked interfaces hold it
+    assert [item.kind for item in removed][-2:] == ["network-interface", "cluster-security-group"]
     ec2 = boto3.client("ec2", region_name=REGION)
     [nodes] = ec2.describe_security_groups(GroupIds=[aws["nodes"]])["SecurityGroups"]
     assert nodes["IpPermissions"] == []  # the node group survives, without the rule to the deleted group
@@ -318,3 +327,21 @@ def test_without_credentials_destroy_still_runs_and_says_it_could_not_list(tmp_p
     result = stack.destroy()
     assert result.result == "succeeded" and result.leftovers is not None
     assert result.leftovers.errors[0].startswith("could not list load balancers: Unable to locate credentials")
+
+
+def test_when_eks_will_not_say_whether_the_cluster_is_gone_nothing_is_removed_and_the_report_says_why(
+    aws, tmp_path, monkeypatch
+):
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no eks:DescribeCluster"}}, "x")
+
+    def describe_cluster(self: AwsLeftovers) -> bool:
+        raise denied
+
+    monkeypatch.setattr(AwsLeftovers, "cluster_exists", describe_cluster)
+    before = everything()
+    result = deployed(aws, tmp_path).destroy(remove_leftovers=True)
+    assert result.leftovers is not None and result.leftovers.removed == ()
+    assert result.leftovers.errors[-1].startswith(
+        f"could not learn whether cluster {CLUSTER} is gone, so removed nothing"
+    )
+    assert everything() == before
