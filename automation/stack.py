@@ -582,14 +582,8 @@ class PlatformStack:
             report = LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
             return dataclasses.replace(result, leftovers=report)
         left_behind, more = _listed(aws)
-        removed: tuple[Leftover, ...] = ()
-        failed: tuple[str, ...] = ()
-        if aws is not None and remove_leftovers and left_behind:
-            gone, why = _gone(aws)
-            removed, failed = aws.remove(left_behind) if gone else ((), why)
-        return dataclasses.replace(
-            result, leftovers=LeftoverReport(found, left_behind, removed, (*errors, *more, *failed))
-        )
+        report = _after_destroy(aws, remove_leftovers, found, left_behind, (*errors, *more))
+        return dataclasses.replace(result, leftovers=report)
 
     def _destroy(self, on_event: OnEvent | None, on_output: OnOutput | None) -> UpdateResult:
         start = time.monotonic()
@@ -648,6 +642,23 @@ def _listed(aws: AwsLeftovers | None) -> tuple[tuple[Leftover, ...], tuple[str, 
         return aws.find()
     except (BotoCoreError, ClientError) as error:
         return (), (f"could not list what the controllers left in AWS: {error}",)
+
+
+def _after_destroy(
+    aws: AwsLeftovers | None,
+    remove: bool,
+    found: tuple[Leftover, ...],
+    left_behind: tuple[Leftover, ...],
+    errors: tuple[str, ...],
+) -> LeftoverReport:
+    """The report of a destroy that succeeded, having removed what it left behind if asked and the cluster is gone."""
+    if aws is None or not remove or not left_behind:
+        return LeftoverReport(found, left_behind, (), errors)
+    gone, why = _gone(aws)
+    if not gone:
+        return LeftoverReport(found, left_behind, (), (*errors, *why))
+    removed, failed = aws.remove(left_behind)
+    return LeftoverReport(found, left_behind, removed, (*errors, *failed))
 
 
 def _gone(aws: AwsLeftovers) -> tuple[bool, tuple[str, ...]]:
