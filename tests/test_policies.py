@@ -1051,6 +1051,30 @@ CASES += [
 ]
 
 
+CASES += [
+    (
+        "every NoSchedule taint of the pool is named when one is not tolerated",
+        gpu.gpu_placement,
+        [
+            res.node_group().but(
+                taints=[
+                    {"key": "nvidia.com/gpu", "value": "h100-mig", "effect": "NO_SCHEDULE"},
+                    {"key": "dedicated", "value": "inference", "effect": "NO_SCHEDULE"},
+                ]
+            ),
+            res.deployment(),
+        ],
+        None,
+        [
+            (
+                "llm: does not tolerate the taint of GPU pool 'h100-mig' "
+                "(nvidia.com/gpu=h100-mig:NoSchedule, dedicated=inference:NoSchedule)"
+            )
+        ],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
