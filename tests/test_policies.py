@@ -1075,6 +1075,31 @@ CASES += [
 ]
 
 
+SMALL = res.node_group("a-small").but(**{"scalingConfig.maxSize": 1}, region="us-east-1")
+BIG = res.node_group().but(region="us-east-1")
+CASES += [
+    (
+        "the pools over the GPU budget are listed biggest first",
+        budget.gpu_budget,
+        [SMALL, BIG],
+        {"maxGpus": 10},
+        [
+            (
+                "GPUs at maxSize: 40 (h100-mig 32, a-small 8), 30 over the budget of 10: lower those pools' maxSize or "
+                "raise gpu-budget.maxGpus"
+            )
+        ],
+    ),
+    (
+        "a stack exactly at its GPU budget is within it",
+        budget.gpu_budget,
+        [SMALL, BIG],
+        {"maxGpus": 40},
+        [],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
