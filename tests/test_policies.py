@@ -1100,6 +1100,32 @@ CASES += [
 ]
 
 
+TLS = (
+    "no bucket policy denies requests without TLS (Deny s3:* to * on the bucket and its objects when "
+    "aws:SecureTransport is false)"
+)
+NO_ENCRYPTION = (
+    "no default encryption (server-side encryption configuration with sseAlgorithm AES256 or aws:kms or aws:kms:dsse)"
+)
+BARE = res.bucket("logs").but(bucket="gpu-platform-prod-logs")
+CASES += [
+    (
+        "a bucket whose name is not known yet is judged at up; the next bucket is judged now",
+        storage.bucket_hardening,
+        [res.bucket("pending").but(bucket=""), BARE],
+        None,
+        [f"logs: {TLS}", "logs: no public access block", f"logs: {NO_ENCRYPTION}"],
+    ),
+    (
+        "a bucket after other resources is judged, with nothing of its own",
+        storage.bucket_hardening,
+        [res.kms_key(), *res.storage(), BARE],
+        None,
+        [f"logs: {TLS}", "logs: no public access block", f"logs: {NO_ENCRYPTION}"],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
