@@ -85,18 +85,21 @@ def _props(r: R):
 def judge(policy, resources: list[R], config: dict[str, Any] | None = None) -> list[str]:
     """Messages the rule reports: `<message>` for a resource rule, `<resource name>: ...` as the rule writes it."""
     messages: list[str] = []
-    names: dict[str, set[str]] = {}
+    urns_of: dict[str, set[str]] = {}
     for r in resources:
-        names.setdefault(r.name, set()).add(r.urn)
+        urns_of.setdefault(r.name, set()).add(r.urn)
 
     def report(message: str, urn_: str | None = None) -> None:
         messages.append(message)
         # A stack rule's finding about a resource is attached to it: the CLI lists it under that resource and the
         # review's SARIF and comment point at it. A resource rule's findings are attached by the engine.
-        subject = message.split(": ", 1)[0]  # "<name>" or "team namespace <name>"
-        named = next((n for n in names if subject == n or subject.endswith(f" {n}")), None)
+        # "<name>", "team namespace <name>" or "<name> (launch template of GPU pool <pool>)"
+        subject = message.split(": ", 1)[0].split(" (", 1)[0]
+        named = next((n for n in urns_of if subject == n or subject.endswith(f" {n}")), None)
         if isinstance(policy, StackValidationPolicy) and named is not None:
-            assert urn_ in names[named], f"{message!r} is attached to {urn_}, not to {named} ({sorted(names[named])})"
+            assert urn_ in urns_of[named], (
+                f"{message!r} is attached to {urn_}, not to {named} ({sorted(urns_of[named])})"
+            )
 
     if isinstance(policy, ResourceValidationPolicy):
         for r in resources:

@@ -1126,6 +1126,28 @@ CASES += [
 ]
 
 
+CASES += [
+    (
+        "a pool whose launch template is not in the stack does not stop the next pool's being judged",
+        tags.gpu_launch_template_tags,
+        [res.node_group("orphan"), res.launch_template("h100-mig", workload_type="training"), res.node_group()],
+        None,
+        [
+            f"h100-mig (launch template of GPU pool h100-mig): {where} workload-type is 'training', its node "
+            "group's is 'inference'"
+            for where in ("tags", "tagSpecifications[instance]", "tagSpecifications[volume]")
+        ],
+    ),
+    (
+        "an empty workload-type tag is no workload type to judge",
+        tags.cost_tags,
+        [res.kms_key().but(**{"tags.workload-type": ""})],
+        None,
+        [],
+    ),
+]
+
+
 @pytest.mark.parametrize("policy, resources, config, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(policy, resources, config, expected):
     assert judge(policy, resources, config) == expected
