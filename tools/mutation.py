@@ -33,7 +33,7 @@ POLICY_TESTS = ("tests/test_policies.py", "tests/test_admission_cases.py", "test
 
 # file -> the test files that judge it (mutmut narrows these to the tests that call each mutated function)
 TARGETS: dict[str, tuple[str, ...]] = {
-    "components/sharing.py": ("tests/test_gpu_pools.py", "tests/test_config.py"),
+    "components/sharing.py": ("tests/test_gpu_pools.py", "tests/test_config.py", "tests/test_inference.py"),
     "components/catalog.py": ("tests/test_gpu_pools.py", "tests/test_config.py", "tests/test_cluster_lifecycle.py"),
     "components/iam.py": (
         "tests/test_security.py",
