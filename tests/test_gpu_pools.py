@@ -1076,3 +1076,13 @@ def test_an_entry_name_follows_what_the_entry_says_not_the_order_its_keys_were_w
     reordered = {"flags": {"failOnInitError": True, "migStrategy": "mixed"}, "version": "v1"}
     assert sharing.config_name(pool, reordered) == sharing.config_name(pool, entry)
     assert sharing.config_name(pool, {**entry, "version": "v2"}) != sharing.config_name(pool, entry)
+
+
+def test_a_layout_of_unknown_profiles_names_each_and_the_gpu_model_when_no_place_is_given():
+    gpu = catalog.GPU_INSTANCES["p5.48xlarge"].gpu
+    assert catalog.mig_layout_problems(gpu, {"9g.90gb": 1, "8g.80gb": 1}) == [
+        (
+            "9g.90gb, 8g.80gb is not a MIG profile of H100 80GB; allowed: 1g.10gb, 1g.20gb, 2g.20gb, 3g.40gb, 4g.40gb, "
+            "7g.80gb"
+        )
+    ]
