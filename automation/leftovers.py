@@ -146,31 +146,24 @@ class AwsLeftovers:
         return described
 
     def _load_balancers(self) -> list[Leftover]:
-        balancers = [
-            b
-            for page in self._elbv2.get_paginator("describe_load_balancers").paginate()
-            for b in page["LoadBalancers"]
-            if b.get("VpcId") == self.vpc_id
-        ]
-        tags = self._tagged_for_cluster([b["LoadBalancerArn"] for b in balancers])
-        return [
-            Leftover("load-balancer", b["LoadBalancerArn"], b["LoadBalancerName"], _owner(tags[b["LoadBalancerArn"]]))
-            for b in balancers
-            if b["LoadBalancerArn"] in tags
-        ]
+        return self._elbv2_in_vpc("load-balancer", "describe_load_balancers", "LoadBalancers", "LoadBalancer")
 
     def _target_groups(self) -> list[Leftover]:
-        groups = [
-            g
-            for page in self._elbv2.get_paginator("describe_target_groups").paginate()
-            for g in page["TargetGroups"]
-            if g.get("VpcId") == self.vpc_id
+        return self._elbv2_in_vpc("target-group", "describe_target_groups", "TargetGroups", "TargetGroup")
+
+    def _elbv2_in_vpc(self, kind: str, operation: Any, listed: str, field: str) -> list[Leftover]:
+        """The load balancers or target groups of the VPC tagged for the cluster (`field`Arn, `field`Name)."""
+        found = [
+            item
+            for page in self._elbv2.get_paginator(operation).paginate()
+            for item in page[listed]
+            if item.get("VpcId") == self.vpc_id
         ]
-        tags = self._tagged_for_cluster([g["TargetGroupArn"] for g in groups])
+        tags = self._tagged_for_cluster([item[f"{field}Arn"] for item in found])
         return [
-            Leftover("target-group", g["TargetGroupArn"], g["TargetGroupName"], _owner(tags[g["TargetGroupArn"]]))
-            for g in groups
-            if g["TargetGroupArn"] in tags
+            Leftover(kind, item[f"{field}Arn"], item[f"{field}Name"], _owner(tags[item[f"{field}Arn"]]))
+            for item in found
+            if item[f"{field}Arn"] in tags
         ]
 
     def _filters(self, tag: str) -> list[Any]:
