@@ -17,6 +17,7 @@ from gpu_platform.components.config import RESERVED_NAMESPACES, ConfigError, loa
 from gpu_platform.components.node_labels import SYSTEM_LABEL
 
 from policies.gpu import pools_of
+from tests.chart_values import keys_the_chart_lacks
 from tests.planning import MINIMAL, PROJECT, ROOT, Plan, with_changes
 from tests.rego import Template
 
@@ -264,22 +265,10 @@ def test_admission_can_be_turned_off():
     assert not [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == "gatekeeper"]
 
 
-def _paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Key paths down to the leaves, stopping at maps the chart leaves open ({} in its values.yaml)."""
-    if not isinstance(values, dict):
-        return [prefix]
-    return [p for key, value in values.items() for p in _paths(value, (*prefix, key))]
-
-
 def test_every_chart_value_the_platform_sets_is_one_the_chart_has():
-    upstream = yaml.safe_load((UPSTREAM / "values.yaml").read_text())
-    for path in _paths(admission.chart_values({"cost-center": "x"})):
-        node = upstream
-        for key in path:
-            assert isinstance(node, dict) and key in node, f"gatekeeper 3.23.0 values.yaml has no {'.'.join(path)}"
-            node = node[key]
-            if key in ("nodeSelector", "podLabels"):  # maps of the user's own keys
-                break
+    values = admission.chart_values({"cost-center": "x"})
+    # nodeSelector and podLabels: maps of the user's own keys
+    assert keys_the_chart_lacks(values, UPSTREAM / "values.yaml", ("nodeSelector", "podLabels")) == []
 
 
 def test_the_templates_libraries_are_where_gatekeeper_allows_them():

@@ -12,9 +12,10 @@ import pytest
 import yaml
 from gpu_platform.components.config import ConfigError, load_platform_config
 
+from tests.chart_values import keys_the_chart_lacks
 from tests.iam_eval import ALLOW, IMPLICIT_DENY, Request, decide
 from tests.planning import MINIMAL, PROJECT, ROOT, Plan, with_changes
-from tests.test_admission import _paths, admit
+from tests.test_admission import admit
 
 PROMTOOL = Path(os.environ.get("PROMTOOL", ROOT / ".tools/prometheus/usr/bin/promtool"))
 ADAPTER_VALUES = ROOT / "tests" / "upstream" / "prometheus-adapter" / "values.yaml"
@@ -253,16 +254,8 @@ def adapter_values(plan: Plan) -> dict:
 
 def test_the_adapter_reads_the_platforms_prometheus_and_serves_only_the_servers_load(prod_plan: Plan):
     values = adapter_values(prod_plan)
-    upstream = yaml.safe_load(ADAPTER_VALUES.read_text())
-    for path in _paths(values):
-        node = upstream
-        for key in path:
-            assert isinstance(node, dict) and key in node, (
-                f"prometheus-adapter 5.3.0 values.yaml has no {'.'.join(path)}"
-            )
-            node = node[key]
-            if key in ("nodeSelector", "podLabels", "custom", "resources"):  # maps the chart leaves open
-                break
+    # the maps the chart leaves open: its values.yaml has {} or [] there
+    assert keys_the_chart_lacks(values, ADAPTER_VALUES, ("nodeSelector", "podLabels", "custom", "resources")) == []
     # kube-prometheus-stack names its Service <release>-prometheus when the release name holds the chart's
     [stack] = [
         r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "kube-prometheus-stack"
