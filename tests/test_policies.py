@@ -1007,39 +1007,25 @@ CASES += [
 
 # Node group taint effects as AWS writes them (NO_EXECUTE, PREFER_NO_SCHEDULE) are Kubernetes' to the rules.
 CASES += [
-    (
-        "a workload tolerating another pool's NoExecute taint tolerates that pool",
-        gpu.gpu_placement,
-        [
-            res.node_group(),
-            res.node_group("l40s", "nvidia.com/gpu=8").but(**{"taints.0.effect": "NO_EXECUTE"}),
-            pod_spec_change(
-                res.deployment(),
-                tolerations=[
-                    {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoSchedule"},
-                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"},
-                ],
-            ),
-        ],
-        None,
-        ["llm: tolerates the taints of other GPU pools too: l40s"],
-    ),
-    (
-        "a workload tolerating another pool's PreferNoSchedule taint tolerates that pool",
-        gpu.gpu_placement,
-        [
-            res.node_group(),
-            res.node_group("l40s", "nvidia.com/gpu=8").but(**{"taints.0.effect": "PREFER_NO_SCHEDULE"}),
-            pod_spec_change(
-                res.deployment(),
-                tolerations=[
-                    {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoSchedule"},
-                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "PreferNoSchedule"},
-                ],
-            ),
-        ],
-        None,
-        ["llm: tolerates the taints of other GPU pools too: l40s"],
+    *(
+        (
+            f"a workload tolerating another pool's {effect} taint tolerates that pool",
+            gpu.gpu_placement,
+            [
+                res.node_group(),
+                res.node_group("l40s", "nvidia.com/gpu=8").but(**{"taints.0.effect": written}),
+                pod_spec_change(
+                    res.deployment(),
+                    tolerations=[
+                        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "h100-mig", "effect": "NoSchedule"},
+                        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": effect},
+                    ],
+                ),
+            ],
+            None,
+            ["llm: tolerates the taints of other GPU pools too: l40s"],
+        )
+        for written, effect in (("NO_EXECUTE", "NoExecute"), ("PREFER_NO_SCHEDULE", "PreferNoSchedule"))
     ),
     (
         "an effect already written as Kubernetes writes it is taken as it is",
