@@ -156,44 +156,47 @@ class GpuInstance:
     capacity_block: bool = False
 
 
-def _family(
-    prefix: str, gpu: Gpu, counts: dict[str, int], efa: dict[str, int] | None = None, capacity_block: bool = False
-) -> dict[str, GpuInstance]:
-    return {
-        f"{prefix}.{size}": GpuInstance(f"{prefix}.{size}", gpu, n, (efa or {}).get(size, 0), capacity_block)
-        for size, n in counts.items()
-    }
-
-
-_SMALL_TO_LARGE = {
-    "xlarge": 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-}
-
-# EFA: the types of the EFA device plugin chart's supportedInstanceLabels (aws/eks-charts
-# stable/aws-efa-k8s-device-plugin/values.yaml, which cites the EC2 guide's EFA instance list), one EFA per
-# network card (EC2 guide, "EFA limitations"); network cards from aws/amazon-vpc-cni-k8s
-# pkg/vpc/vpc_ip_resource_limit.go. Sizes below 8xlarge of g5, g6 and g6e have no EFA.
-_EFA_SINGLE_CARD = {"8xlarge": 1, "12xlarge": 1, "16xlarge": 1, "24xlarge": 1, "48xlarge": 1}
-# Capacity Blocks for ML (EC2 user guide, ec2-capacity-blocks.html): p5, p5e, p5en and p4d among the GPU
-# types here; p4de could not be confirmed, so it is not offered.
-
-# AWS EC2 accelerated-computing instance pages (p4, p5, g5, g6, g6e).
+# AWS EC2 accelerated-computing instance pages (p4, p5, g5, g6, g6e). EFA: the types of the EFA device plugin
+# chart's supportedInstanceLabels (aws/eks-charts stable/aws-efa-k8s-device-plugin/values.yaml, which cites the
+# EC2 guide's EFA instance list), one EFA per network card (EC2 guide, "EFA limitations"); network cards from
+# aws/amazon-vpc-cni-k8s pkg/vpc/vpc_ip_resource_limit.go. Sizes below 8xlarge of g5, g6 and g6e have no EFA.
+# Capacity Blocks for ML (EC2 user guide, ec2-capacity-blocks.html): p5, p5e, p5en and p4d among the GPU types
+# here; p4de could not be confirmed, so it is not offered. Written out row by row, as data: tests/facts holds
+# the same facts with their sources, and the tests compare the two.
 GPU_INSTANCES: dict[str, GpuInstance] = {
-    **_family("p4d", A100_40GB, {"24xlarge": 8}, efa={"24xlarge": 4}, capacity_block=True),
-    **_family("p4de", A100_80GB, {"24xlarge": 8}, efa={"24xlarge": 4}),
-    **_family("p5", H100_80GB, {"48xlarge": 8}, efa={"48xlarge": 32}, capacity_block=True),
-    **_family("p5e", H200_141GB, {"48xlarge": 8}, efa={"48xlarge": 32}, capacity_block=True),
-    **_family("p5en", H200_141GB, {"48xlarge": 8}, efa={"48xlarge": 16}, capacity_block=True),
-    **_family("g5", A10G, _SMALL_TO_LARGE, efa=_EFA_SINGLE_CARD),
-    **_family("g6", L4, _SMALL_TO_LARGE, efa=_EFA_SINGLE_CARD),
-    **_family("g6e", L40S, _SMALL_TO_LARGE, efa={**_EFA_SINGLE_CARD, "24xlarge": 2, "48xlarge": 4}),
+    row.instance_type: row
+    for row in (
+        # type, GPU, GPUs, EFA interfaces, sold as Capacity Blocks
+        GpuInstance("p4d.24xlarge", A100_40GB, 8, 4, True),
+        GpuInstance("p4de.24xlarge", A100_80GB, 8, 4, False),
+        GpuInstance("p5.48xlarge", H100_80GB, 8, 32, True),
+        GpuInstance("p5e.48xlarge", H200_141GB, 8, 32, True),
+        GpuInstance("p5en.48xlarge", H200_141GB, 8, 16, True),
+        GpuInstance("g5.xlarge", A10G, 1, 0, False),
+        GpuInstance("g5.2xlarge", A10G, 1, 0, False),
+        GpuInstance("g5.4xlarge", A10G, 1, 0, False),
+        GpuInstance("g5.8xlarge", A10G, 1, 1, False),
+        GpuInstance("g5.16xlarge", A10G, 1, 1, False),
+        GpuInstance("g5.12xlarge", A10G, 4, 1, False),
+        GpuInstance("g5.24xlarge", A10G, 4, 1, False),
+        GpuInstance("g5.48xlarge", A10G, 8, 1, False),
+        GpuInstance("g6.xlarge", L4, 1, 0, False),
+        GpuInstance("g6.2xlarge", L4, 1, 0, False),
+        GpuInstance("g6.4xlarge", L4, 1, 0, False),
+        GpuInstance("g6.8xlarge", L4, 1, 1, False),
+        GpuInstance("g6.16xlarge", L4, 1, 1, False),
+        GpuInstance("g6.12xlarge", L4, 4, 1, False),
+        GpuInstance("g6.24xlarge", L4, 4, 1, False),
+        GpuInstance("g6.48xlarge", L4, 8, 1, False),
+        GpuInstance("g6e.xlarge", L40S, 1, 0, False),
+        GpuInstance("g6e.2xlarge", L40S, 1, 0, False),
+        GpuInstance("g6e.4xlarge", L40S, 1, 0, False),
+        GpuInstance("g6e.8xlarge", L40S, 1, 1, False),
+        GpuInstance("g6e.16xlarge", L40S, 1, 1, False),
+        GpuInstance("g6e.12xlarge", L40S, 4, 1, False),
+        GpuInstance("g6e.24xlarge", L40S, 4, 2, False),
+        GpuInstance("g6e.48xlarge", L40S, 8, 4, False),
+    )
 }
 CAPACITY_BLOCK_TYPES: tuple[str, ...] = tuple(t for t, i in GPU_INSTANCES.items() if i.capacity_block)
 EFA_TYPES: tuple[str, ...] = tuple(t for t, i in GPU_INSTANCES.items() if i.efa_interfaces)
@@ -215,35 +218,44 @@ class MigProfile:
     max_per_gpu: int
 
 
-def _profiles(*rows: tuple[str, int, int, int]) -> dict[str, MigProfile]:
-    return {name: MigProfile(name, g, m, n) for name, g, m, n in rows}
-
-
+# Rows as data, compared with tests/facts/gpu-facts.md by the tests.
 MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
-    A100_40GB.model: _profiles(
-        ("1g.5gb", 1, 1, 7),
-        ("1g.10gb", 1, 2, 4),
-        ("2g.10gb", 2, 2, 3),
-        ("3g.20gb", 3, 4, 2),
-        ("4g.20gb", 4, 4, 1),
-        ("7g.40gb", 7, 8, 1),
-    ),
-    A100_80GB.model: _profiles(
-        ("1g.10gb", 1, 1, 7),
-        ("1g.20gb", 1, 2, 4),
-        ("2g.20gb", 2, 2, 3),
-        ("3g.40gb", 3, 4, 2),
-        ("4g.40gb", 4, 4, 1),
-        ("7g.80gb", 7, 8, 1),
-    ),
-    H200_141GB.model: _profiles(
-        ("1g.18gb", 1, 1, 7),
-        ("1g.35gb", 1, 2, 4),
-        ("2g.35gb", 2, 2, 3),
-        ("3g.71gb", 3, 4, 2),
-        ("4g.71gb", 4, 4, 1),
-        ("7g.141gb", 7, 8, 1),
-    ),
+    gpu.model: {profile.name: profile for profile in profiles}
+    for gpu, profiles in (
+        (
+            A100_40GB,
+            (
+                MigProfile("1g.5gb", 1, 1, 7),
+                MigProfile("1g.10gb", 1, 2, 4),
+                MigProfile("2g.10gb", 2, 2, 3),
+                MigProfile("3g.20gb", 3, 4, 2),
+                MigProfile("4g.20gb", 4, 4, 1),
+                MigProfile("7g.40gb", 7, 8, 1),
+            ),
+        ),
+        (
+            A100_80GB,
+            (
+                MigProfile("1g.10gb", 1, 1, 7),
+                MigProfile("1g.20gb", 1, 2, 4),
+                MigProfile("2g.20gb", 2, 2, 3),
+                MigProfile("3g.40gb", 3, 4, 2),
+                MigProfile("4g.40gb", 4, 4, 1),
+                MigProfile("7g.80gb", 7, 8, 1),
+            ),
+        ),
+        (
+            H200_141GB,
+            (
+                MigProfile("1g.18gb", 1, 1, 7),
+                MigProfile("1g.35gb", 1, 2, 4),
+                MigProfile("2g.35gb", 2, 2, 3),
+                MigProfile("3g.71gb", 3, 4, 2),
+                MigProfile("4g.71gb", 4, 4, 1),
+                MigProfile("7g.141gb", 7, 8, 1),
+            ),
+        ),
+    )
 }
 MIG_PROFILES[H100_80GB.model] = MIG_PROFILES[A100_80GB.model]
 

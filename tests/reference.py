@@ -44,6 +44,7 @@ def _rows(heading: str, path: Path = GPU_FACTS) -> list[list[str]]:
 
 INSTANCES = "## AWS instance types and their GPUs"
 MIG_PROFILES = "## MIG profiles"
+NETWORKING = "## EFA interfaces and Capacity Blocks"
 
 
 def tables(path: Path) -> dict[str, list[list[str]]]:
@@ -69,3 +70,12 @@ def mig_profiles() -> list[ReferenceProfile]:
         for gpu in gpus.split(","):
             found.append(ReferenceProfile(gpu.strip(), profile, int(compute), int(memory), int(most)))
     return found
+
+
+def networking() -> dict[str, tuple[int, bool]]:
+    """Instance type -> (EFA interfaces, sold as Capacity Blocks), for the types that have either."""
+    return {
+        name.strip(): (int(efa), blocks == "yes")
+        for names, efa, blocks in _rows(NETWORKING)
+        for name in names.split(",")
+    }

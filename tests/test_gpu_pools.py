@@ -45,7 +45,8 @@ def mig(instance: str, layout, strategy: str | None = None) -> dict:
 
 def test_the_facts_the_tests_use_are_in_the_repo_with_their_sources_and_agree_with_the_team_reference():
     text = reference.GPU_FACTS.read_text()
-    assert text.count("Sources: ") == 2 and len(reference.instances()) > 20 and len(reference.mig_profiles()) > 20
+    assert text.count("Sources: ") == 3 and len(reference.instances()) > 20 and len(reference.mig_profiles()) > 20
+    assert len(reference.networking()) > 15
     # Beside the team's checkouts there is a shared reference: where it exists, it must say the same.
     if reference.SHARED_GPU_FACTS.exists():
         assert reference.tables(reference.SHARED_GPU_FACTS) == reference.tables(reference.GPU_FACTS)
@@ -55,6 +56,24 @@ def test_catalog_knows_every_reference_instance_type_with_its_gpus():
     expected = {i.instance_type: (i.gpus, i.model, i.mig) for i in reference.instances()}
     actual = {t: (i.gpu_count, i.gpu.model, i.gpu.mig) for t, i in catalog.GPU_INSTANCES.items()}
     assert actual == expected
+
+
+def test_catalog_gives_each_instance_type_its_efa_interfaces_and_capacity_blocks_as_the_reference_does():
+    expected = reference.networking()
+    actual = {t: (i.efa_interfaces, i.capacity_block) for t, i in catalog.GPU_INSTANCES.items()}
+    assert actual == {t: expected.get(t, (0, False)) for t in actual}
+    assert set(expected) <= set(actual)
+
+
+def test_catalog_has_exactly_the_reference_mig_profiles_with_their_slices_and_maximum():
+    expected = {(f.gpu, f.profile): (f.compute, f.memory, f.max_per_gpu) for f in reference.mig_profiles()}
+    actual = {
+        (gpu, p.name): (p.compute, p.memory, p.max_per_gpu)
+        for gpu, profiles in catalog.MIG_PROFILES.items()
+        for p in profiles.values()
+    }
+    assert actual == expected
+    assert all(name == p.name for profiles in catalog.MIG_PROFILES.values() for name, p in profiles.items())
 
 
 @pytest.mark.parametrize("fact", reference.mig_profiles(), ids=lambda f: f"{f.gpu}-{f.profile}")
