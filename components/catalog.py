@@ -321,17 +321,27 @@ def mig_placement(gpu: Gpu, layout: dict[str, int]) -> dict[str, list[int]] | No
     return placed
 
 
-def largest_fitting(gpu: Gpu, layout: dict[str, int]) -> dict[str, int]:
-    """A layout the GPU can build, made from this one by dropping as few compute slices as possible."""
+def slices(gpu: Gpu, layout: dict[str, int]) -> tuple[int, int]:
+    """The compute and memory slices a per-GPU layout of known profiles takes."""
     profiles = MIG_PROFILES[gpu.model]
-    best: dict[str, int] = {}
-    counts = [range(min(c, profiles[n].max_per_gpu) + 1) for n, c in layout.items()]
-    for combo in itertools.product(*counts):
-        candidate = {n: c for n, c in zip(layout, combo) if c}
-        size = sum(profiles[n].compute * c for n, c in candidate.items())
-        if size > sum(profiles[n].compute * c for n, c in best.items()) and mig_placement(gpu, candidate):
-            best = candidate
-    return best
+    return (
+        sum(profiles[n].compute * c for n, c in layout.items()),
+        sum(profiles[n].memory * c for n, c in layout.items()),
+    )
+
+
+def largest_fitting(gpu: Gpu, layout: dict[str, int]) -> dict[str, int]:
+    """A layout the GPU can build, made from this one by dropping as few compute slices as possible (then as
+    few memory slices; among equals, the first found, dropping from the layout's first profiles first)."""
+    profiles = MIG_PROFILES[gpu.model]
+    candidates = (
+        {n: c for n, c in zip(layout, combo) if c}
+        for combo in itertools.product(*(range(min(c, profiles[n].max_per_gpu) + 1) for n, c in layout.items()))
+    )
+    return max(
+        (candidate for candidate in candidates if mig_placement(gpu, candidate) is not None),
+        key=lambda candidate: slices(gpu, candidate),
+    )
 
 
 def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> list[str]:
@@ -349,15 +359,14 @@ def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> li
         for name, count in layout.items()
         if count > profiles[name].max_per_gpu
     ]
-    compute = sum(profiles[n].compute * c for n, c in layout.items())
-    memory = sum(profiles[n].memory * c for n, c in layout.items())
+    compute, memory = slices(gpu, layout)
+    # Within these totals every layout of NVIDIA's profiles can be placed on one GPU (tests/test_gpu_pools.py
+    # tries them all), so the totals are the whole check; placement only picks the layout that fits.
     if compute > MIG_COMPUTE_SLICES or memory > MIG_MEMORY_SLICES:
         problems.append(
             f"needs {compute} of {MIG_COMPUTE_SLICES} compute and {memory} of {MIG_MEMORY_SLICES} "
             f"memory slices of one {where}"
         )
-    elif not problems and mig_placement(gpu, layout) is None:
-        problems.append(f"cannot be placed on one {where}: its instances' allowed start slots overlap")
     if problems:
         fits = largest_fitting(gpu, layout)
         if fits:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 
 import pytest
@@ -1105,3 +1106,42 @@ def test_a_layout_of_unknown_profiles_names_each_and_the_gpu_model_when_no_place
             "7g.80gb"
         )
     ]
+
+
+@pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
+def test_every_layout_within_the_slice_totals_can_be_placed_so_the_totals_are_the_whole_check(gpu):
+    """Config validation checks each profile's maximum and the 7 compute and 8 memory slices: that is enough
+    only if every such layout has start slots in NVIDIA's placement table (catalog.MIG_PLACEMENTS)."""
+    model = catalog.GPU_INSTANCES[INSTANCE_OF[gpu]].gpu
+    profiles = catalog.MIG_PROFILES[model.model]
+    layouts = [
+        {name: n for name, n in zip(profiles, counts) if n}
+        for counts in itertools.product(*(range(p.max_per_gpu + 1) for p in profiles.values()))
+    ]
+    within = [layout for layout in layouts if not catalog.mig_layout_problems(model, layout)]
+    assert len(within) > 50
+    assert [layout for layout in within if catalog.mig_placement(model, layout) is None] == []
+    # and the totals refuse every layout that has none
+    unplaceable = [layout for layout in layouts if catalog.mig_placement(model, layout) is None]
+    assert all(catalog.mig_layout_problems(model, layout) for layout in unplaceable)
+
+
+def test_a_layout_too_big_is_answered_with_the_largest_that_fits_dropping_compute_then_memory_slices():
+    # 3 x 1g.10gb + 3 x 1g.20gb needs 9 memory slices; keeping 5 compute slices there are two ways: two 1g.10gb
+    # and three 1g.20gb (all 8 memory slices) or three and two (7): the one that keeps more memory is offered.
+    [problem] = problems_of(**mig("p4de.24xlarge", {"1g.10gb": 3, "1g.20gb": 3}))
+    assert problem == (
+        "platform.gpuPools[pool].sharing.layout: needs 6 of 7 compute and 9 of 8 memory slices of one A100 80GB "
+        "(p4de.24xlarge); a layout that fits: 1g.10gb: 2, 1g.20gb: 3"
+    )
+    # never more of a profile than was asked for: two 3g.40gb, not one and two 2g.20gb (7 compute slices)
+    assert catalog.largest_fitting(catalog.A100_80GB, {"3g.40gb": 2, "2g.20gb": 1}) == {"3g.40gb": 2}
+
+
+def test_mig_instances_are_placed_largest_first_as_mig_parted_creates_them():
+    # mig-parted creates a layout's instances largest first (pkg/types/mig_config.go Flatten); the slots are
+    # where each lands: the 3g cannot stay at 0, or the two 1g would need slot 7, where none may start.
+    balanced = {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}
+    assert catalog.mig_placement(catalog.H100_80GB, balanced) == {"3g.40gb": [4], "2g.20gb": [0], "1g.10gb": [2, 3]}
+    # of two with the same memory slices, the one with more compute first
+    assert catalog.mig_placement(catalog.H100_80GB, {"1g.20gb": 1, "2g.20gb": 1}) == {"2g.20gb": [0], "1g.20gb": [2]}
