@@ -7,8 +7,8 @@ run gets a workspace (build/mutation/run/) where the project is laid out as it i
 process import it by; `src/gpu_platform/policies` points at it, so the offline review's subprocess serves the
 mutated rules). The tests run from that copy; the files they read (stacks, README, promtool) come from the
 checkout. One mutmut run covers the chosen files with the test files that judge them (one stats collection);
-mutmut then runs, for each mutant, only those tests that called the mutated function, fastest first, until one
-fails.
+mutmut then runs, for each mutant, only those tests that called the mutated function, until one fails
+(tests/conftest.py orders them: those that build no shared plan first, each group quickest first).
 
     python tools/mutation.py [--max-children N] [file ...]     # files as in TARGETS; default: all
 
@@ -40,6 +40,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/test_storage_irsa.py",
         "tests/test_policies.py",
         "tests/test_independent_judges.py",  # cfn-lint reads every IAM document the plan carries
+        "tests/test_network.py",  # the flow-log role's trust policy, statement by statement
     ),
     **{
         f"policies/{name}.py": POLICY_TESTS
