@@ -69,10 +69,17 @@ EKS_CALENDAR: dict[str, EksRelease] = {
 }
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
-# Control plane, USD per cluster-hour, from the price table (policies/prices.json cites them; the same in
-# every Region AWS names): standard and extended support.
-EKS_STANDARD_SUPPORT_HOURLY_USD = _price_table().service("eks-cluster-hour", "us-east-1").usd  # type: ignore[union-attr]
-EKS_EXTENDED_SUPPORT_HOURLY_USD = _price_table().service("eks-cluster-extended-hour", "us-east-1").usd  # type: ignore[union-attr]
+
+def eks_control_plane_usd_per_hour() -> tuple[float, float]:
+    """A cluster-hour of the control plane in standard and in extended support, from the price table
+    (policies/prices.json cites them; the same in every Region AWS names)."""
+    table = _price_table()
+    standard, extended = (
+        table.service(item, "us-east-1") for item in ("eks-cluster-hour", "eks-cluster-extended-hour")
+    )
+    if standard is None or extended is None:
+        raise LookupError("policies/prices.json has no EKS control-plane price (eks-cluster-hour, ...-extended-hour)")
+    return standard.usd, extended.usd
 
 
 @dataclass(frozen=True)

@@ -369,6 +369,7 @@ class ClusterConfig(_Model):
                 {"v": release.minor, "end": release.end_of_extended.isoformat(), "newer": newer},
             )
         if not release.in_standard_support(today) and not self.extended_support:
+            standard_usd, extended_usd = catalog.eks_control_plane_usd_per_hour()
             raise PydanticCustomError(
                 "field:kubernetesVersion",
                 "{v} left EKS standard support on {end} and costs extended-support rates (${ext} instead of "
@@ -377,8 +378,8 @@ class ClusterConfig(_Model):
                     "v": release.minor,
                     "end": release.end_of_standard.isoformat(),
                     "newer": newer,
-                    "ext": f"{catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD:.2f}",
-                    "std": f"{catalog.EKS_STANDARD_SUPPORT_HOURLY_USD:.2f}",
+                    "ext": f"{extended_usd:.2f}",
+                    "std": f"{standard_usd:.2f}",
                 },
             )
         return self

@@ -137,7 +137,7 @@ def kubernetes_support(cluster: dict[str, Any], today: datetime.date) -> str:
     release = catalog.EKS_RELEASES.get(minor)
     if release is None:
         return f"Kubernetes {minor}: not in the platform's EKS calendar (components/catalog.py)"
-    std, ext = catalog.EKS_STANDARD_SUPPORT_HOURLY_USD, catalog.EKS_EXTENDED_SUPPORT_HOURLY_USD
+    std, ext = catalog.eks_control_plane_usd_per_hour()
     if release.in_standard_support(today):
         after = (
             "then EKS upgrades the control plane" if support == "STANDARD" else f"then extended support at ${ext:.2f}"

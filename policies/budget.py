@@ -3,6 +3,7 @@ ceiling, every node group at maxSize. Priced as `python -m offline cost` prices 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationPolicy
@@ -32,13 +33,18 @@ BUDGET_SCHEMA = {
 }
 
 
-def _by_pool(lines: list[Line], model: str | None = None) -> list[tuple[str, int]]:
-    """(node group, GPUs at maxSize), the biggest first: who pushes the stack over."""
+def _biggest_first(found: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Who pushes the stack over: the biggest first, equals by name."""
+    return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def _by_pool(lines: list[Line], model: str | None = None) -> list[tuple[str, float]]:
+    """(pool, or resource where there is no pool; GPUs at maxSize) of the lines that have GPUs."""
     found = [
         (line.pool or line.name, sum(n for m, n in line.gpus["ceiling"].items() if model in (None, m)))
         for line in lines
     ]
-    return sorted(((name, n) for name, n in found if n), key=lambda item: (-item[1], item[0]))
+    return _biggest_first((name, n) for name, n in found if n)
 
 
 def _shown(pools: list[tuple[str, Any]], unit: str = "") -> str:
@@ -77,13 +83,10 @@ def _gpu_budget(args: Any, report_violation: Any) -> None:
         )
     usd = sum(line.usd_per_hour["ceiling"] for line in lines)
     if usd > ceiling:
-        dearest = sorted(
-            (
-                (line.pool or line.name, line.usd_per_hour["ceiling"])
-                for line in lines
-                if line.usd_per_hour["ceiling"] >= 1
-            ),
-            key=lambda item: -item[1],
+        dearest = _biggest_first(
+            (line.pool or line.name, line.usd_per_hour["ceiling"])
+            for line in lines
+            if line.usd_per_hour["ceiling"] >= 1
         )
         report_violation(
             f"ceiling ${usd:,.2f}/h ({', '.join(f'{name} ${value:,.2f}' for name, value in dearest)}), "

@@ -13,7 +13,6 @@ import datetime
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +76,8 @@ class PriceTable:
         return {region for prices in tables for region in mapping(prices)}
 
 
-@cache
 def price_table() -> PriceTable:
+    """The published prices (read each time: 12 kB, and a mutation tool must reach what reads them)."""
     return PriceTable(json.loads((Path(__file__).resolve().parent / "prices.json").read_text()))
 
 

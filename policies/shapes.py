@@ -85,12 +85,8 @@ def items(value: Any) -> list[Any]:
 
 
 def stack_of(urn: str) -> str:
-    """The stack a URN belongs to: `urn:pulumi:<stack>::<project>::<type>::<name>`."""
-    return urn.split("::", 1)[0].split(":")[2] if urn.count("::") >= 3 else ""
-
-
-def name_of(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
+    """The stack a URN belongs to: `urn:pulumi:<stack>::<project>::<type>::<name>`; "" for what is no URN."""
+    return urn.split(":")[2] if urn.count("::") >= 3 else ""
 
 
 def setting(args: Any, schema: Mapping[str, Mapping[str, Any]], key: str) -> Any:
@@ -139,8 +135,7 @@ def pod_template(type_token: str, props: Mapping[str, Any]) -> Mapping[str, Any]
     """The pod template (metadata + spec) of a workload, or None for other types."""
     if type_token not in WORKLOAD_TEMPLATE_PATHS:
         return None
-    path = WORKLOAD_TEMPLATE_PATHS[type_token]
-    return mapping(dig(props, *path) if path else props)
+    return mapping(dig(props, *WORKLOAD_TEMPLATE_PATHS[type_token]))
 
 
 def containers(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -357,3 +357,58 @@ def test_diff_markdown_shows_values_as_code_so_they_render_as_text(prod_plan: Pl
     vpc["inputs"]["tags"]["Name"] = "<b>vpc</b> | `x`"
     markdown = diff.to_markdown(diff.diff_of(prod_plan.document, head))
     assert "→ `<b>vpc</b> | 'x'`" in markdown  # a code span: no HTML, no stray backtick
+
+
+def pool_of_group(group: str, pool_name: str, instance_type: str, max_size: int) -> R:
+    """A pool's node group under a name of its own, as the platform names them (not the pool's)."""
+    template = pool(pool_name, instance_type, max_size)
+    return R(template.type, group, template.props, region="us-east-1")
+
+
+def test_budget_messages_name_pools_biggest_first_and_equals_by_name():
+    stack = [
+        pool_of_group("prod-zeta-ng", "zeta", "p5.48xlarge", 1),
+        pool_of_group("prod-small-ng", "small", "g6e.xlarge", 1),
+        pool_of_group("prod-alpha-ng", "alpha", "p5.48xlarge", 1),
+    ]
+    ceiling = 2 * node(P5, 100) + node(1.861, 100)  # g6e.xlarge, us-east-1 (karpenter's table)
+    assert judge(budget.gpu_budget, stack, {"maxGpus": 8, "maxCeilingUsdPerHour": 100}) == [
+        (
+            "GPUs at maxSize: 17 (alpha 8, zeta 8, small 1), 9 over the budget of 8: lower those pools' maxSize or "
+            "raise gpu-budget.maxGpus"
+        ),
+        (
+            f"ceiling ${ceiling:,.2f}/h (alpha ${node(P5, 100):,.2f}, zeta ${node(P5, 100):,.2f}, "
+            f"small ${node(1.861, 100):,.2f}), ${ceiling - 100:,.2f} over the budget of $100.00/h: lower maxSize or "
+            "raise gpu-budget.maxCeilingUsdPerHour"
+        ),
+    ]
+
+
+def test_a_ceiling_exactly_at_the_dollar_budget_passes_and_a_cent_under_it_does_not():
+    ceiling = sum(line.usd_per_hour["ceiling"] for line in price_stack_of(STACK))
+    assert ceiling == pytest.approx(4 * node(P5, 100) + 6 * node(G6E_12XL, 100))
+    assert judge(budget.gpu_budget, STACK, {"maxCeilingUsdPerHour": ceiling}) == []
+    assert judge(budget.gpu_budget, STACK, {"maxCeilingUsdPerHour": ceiling - 0.01})[0].startswith(
+        f"ceiling ${ceiling:,.2f}/h (h100 "
+    )
+
+
+def test_every_type_without_a_price_is_named_in_one_message():
+    stack = [pool("h200", "p5e.48xlarge", 1), pool("old", "p3.2xlarge", 1)]
+    assert judge(budget.gpu_budget, stack, {"maxCeilingUsdPerHour": 1000}) == [
+        (
+            "the ceiling cannot be priced whole: EC2 p3.2xlarge in us-east-1 (old); EC2 p5e.48xlarge in us-east-1 "
+            "(h200) (policies/prices.json); add the prices with their sources, or drop gpu-budget.maxCeilingUsdPerHour"
+        )
+    ]
+
+
+def test_a_dollar_budget_waits_for_inputs_a_first_preview_does_not_know():
+    from pulumi_policy.proxy import UnknownValueError
+
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value not known yet
+    stack = [*STACK, pool("later", "p5.48xlarge", 1).but(diskSize=unknown)]
+    with pytest.raises(UnknownValueError):
+        judge(budget.gpu_budget, stack, {"maxCeilingUsdPerHour": 1000})
+    assert judge(budget.gpu_budget, stack, {"maxGpus": 64}) == []

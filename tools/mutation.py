@@ -18,6 +18,7 @@ Prints, per file, killed / total and the surviving mutants (`mutmut show <name>`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
-POLICY_TESTS = ("tests/test_policies.py", "tests/test_admission_cases.py", "tests/test_cost.py")
+POLICY_TESTS = (
+    "tests/test_policies.py",
+    "tests/test_policy_shapes.py",
+    "tests/test_admission_cases.py",
+    "tests/test_cost.py",
+)
 
 # file -> the test files that judge it (mutmut narrows these to the tests that call each mutated function)
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -67,7 +73,7 @@ class Score:
     path: str
     killed: int
     total: int
-    survivors: list[str]
+    survivors: dict[str, list[str]]  # name -> the lines it changes (- before, + after)
     seconds: float
 
     @property
@@ -131,8 +137,17 @@ def score(place: Path, target: str, seconds: float) -> Score:
     meta = json.loads((place / "mutants" / f"{mutated_path(target)}.meta").read_text())
     exit_codes: dict[str, int | None] = meta["exit_code_by_key"]
     killed = [name for name, code in exit_codes.items() if status_by_exit_code[code] in ("killed", "timeout")]
-    survivors = sorted(name for name in exit_codes if name not in killed)
+    survivors = {name: changed_lines(place, target, name) for name in sorted(exit_codes) if name not in killed}
     return Score(target, len(killed), len(exit_codes), survivors, seconds)
+
+
+def changed_lines(place: Path, target: str, mutant: str) -> list[str]:
+    """What a mutant changes, as `mutmut show` prints it, without the diff's headers."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    with contextlib.chdir(place):
+        diff = get_diff_for_mutant(mutant, path=mutated_path(target))
+    return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
 
 
 def run(targets: list[str], max_children: int) -> list[Score]:
@@ -159,7 +174,12 @@ def main() -> int:
     scores = run(args.files or list(TARGETS), args.max_children)
     lines = [f"mutation score per file (killed/mutants), one run of {scores[0].seconds:.0f} s"]
     lines += [f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%" for s in scores]
-    lines += [f"  survived: {name}" for s in scores for name in s.survivors]
+    for s in scores:
+        for name, changes in s.survivors.items():
+            lines += [
+                f"  survived: {name}",
+                *(f"      {change.strip()[:1]} {change[1:].strip()}" for change in changes),
+            ]
     low = [s.path for s in scores if s.percent < args.at_least]
     lines += [f"below {args.at_least}%: {', '.join(low)}"] if low else []
     report = "\n".join(lines)

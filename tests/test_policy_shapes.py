@@ -1,0 +1,52 @@
+"""How the rules read what the engine hands them: the readers every rule shares (policies/shapes.py), on the
+odd values a plan can carry (a malformed tag, one statement instead of a list, a value that is not text)."""
+
+from __future__ import annotations
+
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policies import shapes
+
+
+def test_advertised_resources_are_read_from_the_pool_tag_and_a_malformed_count_advertises_none():
+    tags = {shapes.ADVERTISED_TAG: "nvidia.com/mig-1g.10gb=14  nvidia.com/mig-3g.40gb=4"}
+    assert shapes.advertised(tags) == {"nvidia.com/mig-1g.10gb": 14, "nvidia.com/mig-3g.40gb": 4}
+    assert shapes.advertised({shapes.ADVERTISED_TAG: "nvidia.com/gpu=many nvidia.com/gpu.shared a==2"}) == {
+        "nvidia.com/gpu": 0,
+        "nvidia.com/gpu.shared": 0,
+        "a": 0,
+    }
+    # a tag the engine sends as another type, or none at all, advertises nothing (and does not fail the rule)
+    assert shapes.advertised({shapes.ADVERTISED_TAG: 8}) == {}
+    assert shapes.advertised({}) == {} and shapes.advertised(None) == {}
+
+
+def test_a_policy_with_one_statement_object_has_that_statement_and_an_empty_one_none():
+    deny = {"Effect": "Deny", "Action": "s3:*"}
+    assert shapes.statements({"Statement": deny}) == [deny]
+    assert shapes.statements({"Statement": [deny, deny]}) == [deny, deny]
+    assert shapes.statements({}) == [] and shapes.statements({"Statement": []}) == []
+    assert shapes.policy_document('{"Statement": []}') == {"Statement": []}
+    assert shapes.policy_document("not json") == {} and shapes.policy_document(None) == {}
+
+
+def test_a_single_value_is_a_list_of_one_and_nothing_is_an_empty_list():
+    assert shapes.as_list("s3:GetObject") == ["s3:GetObject"]
+    assert shapes.as_list(["a", "b"]) == ["a", "b"]
+    assert shapes.as_list(None) == []
+    assert shapes.as_list(unknown_checking_proxy({"a": ["x"]})["a"]) == ["x"]  # the engine's list proxy
+
+
+def test_the_stack_of_a_urn_and_of_what_is_no_urn():
+    assert shapes.stack_of("urn:pulumi:prod::gpu-platform::aws:s3/bucketV2:BucketV2::models") == "prod"
+    assert shapes.stack_of("urn:pulumi:dev::p::pkg:index:Component$aws:s3/bucketV2:BucketV2::b") == "dev"
+    assert shapes.stack_of("models") == "" and shapes.stack_of("urn:pulumi:prod::p") == ""
+
+
+def test_a_bare_pod_is_its_own_template_and_other_kinds_have_none():
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": []}}
+    assert shapes.pod_template("kubernetes:core/v1:Pod", pod) == pod
+    cron = {"spec": {"jobTemplate": {"spec": {"template": pod}}}}
+    assert shapes.pod_template("kubernetes:batch/v1:CronJob", cron) == pod
+    assert shapes.pod_template("kubernetes:apps/v1:Deployment", {}) == {}
+    assert shapes.pod_template("kubernetes:core/v1:Service", pod) is None
