@@ -76,6 +76,7 @@ class Pool:
     name: str
     taints: tuple[tuple[str, str, str], ...]  # (key, value, effect as Kubernetes writes it)
     advertised: Mapping[str, int]
+    max_size: int  # its node group's scalingConfig.maxSize; 0 where that is not a number
 
 
 def pools_of(resources) -> dict[str, Pool]:
@@ -91,7 +92,9 @@ def pools_of(resources) -> dict[str, Pool]:
                 )
                 for t in items(r.props.get("taints"))
             )
-            pools[name] = Pool(name, taints, advertised(r.props.get("tags")))
+            most = mapping(r.props.get("scalingConfig")).get("maxSize")
+            size = int(most) if isinstance(most, (int, float)) else 0
+            pools[name] = Pool(name, taints, advertised(r.props.get("tags")), size)
     return pools
 
 

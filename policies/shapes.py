@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
@@ -174,6 +175,18 @@ def advertised(tags: Any) -> dict[str, int]:
         name, _, count = pair.partition("=")
         result[name] = int(count) if count.isdigit() else 0
     return result
+
+
+_SCALE = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def whole_count(value: Any) -> int | None:
+    """A count as a Kubernetes quantity may write it ("8", "1k"; 8.0 as numbers cross the wire), or None where
+    it is no whole count."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    match = re.fullmatch(r"(\d+)(k|M|G|Ki|Mi|Gi)?", str(value))
+    return int(match[1]) * _SCALE[match[2] or ""] if match else None
 
 
 def normal_effect(effect: Any) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from .gpu import pools_of
-from .shapes import NAMESPACE_TYPE, NODE_GROUP_TYPES, gpu_pool_name, items, mapping, pools_allowed
+from .shapes import NAMESPACE_TYPE, items, mapping, pools_allowed, whole_count
 
 TEAM_LABEL = "gpu-platform.io/team"
 QUOTA = "kubernetes:core/v1:ResourceQuota"
@@ -26,17 +26,6 @@ def _denies_all(spec: Mapping[str, Any]) -> bool:
         and not items(spec.get("ingress"))
         and not items(spec.get("egress"))
     )
-
-
-def _max_sizes(resources: Any) -> dict[str, int]:
-    """Each GPU pool's most nodes (its node group's scalingConfig.maxSize)."""
-    sizes: dict[str, int] = {}
-    for r in resources:
-        name = gpu_pool_name(r.props) if r.resource_type in NODE_GROUP_TYPES else None
-        if name:
-            most = mapping(r.props.get("scalingConfig")).get("maxSize")
-            sizes[name] = int(most) if isinstance(most, (int, float)) else 0
-    return sizes
 
 
 def _tenancy(args: Any, report_violation: Any) -> None:
@@ -56,7 +45,7 @@ def _tenancy(args: Any, report_violation: Any) -> None:
             held[namespace].add("limit range")
         elif _denies_all(mapping(r.props.get("spec"))):
             held[namespace].add("default deny")
-    pools, sizes = pools_of(args.resources), _max_sizes(args.resources)
+    pools = pools_of(args.resources)
     for r in args.resources:
         metadata = mapping(r.props.get("metadata"))
         if r.resource_type != NAMESPACE_TYPE or not mapping(metadata.get("labels")).get(TEAM_LABEL):
@@ -79,9 +68,11 @@ def _tenancy(args: Any, report_violation: Any) -> None:
             resource = key.removeprefix("requests.")
             if "/" not in resource:
                 continue  # cpu, memory, pods: not GPU capacity
-            most = sum(pools[p].advertised.get(resource, 0) * sizes.get(p, 0) for p in team_pools if p in pools)
-            asked = int(value) if str(value).isdigit() else 0
-            if asked > most:
+            most = sum(pools[p].advertised.get(resource, 0) * pools[p].max_size for p in team_pools if p in pools)
+            asked = whole_count(value)
+            if asked is None:
+                report_violation(f"team namespace {name}: quota {key}={value} is not a whole count", r.urn)
+            elif asked > most:
                 report_violation(
                     f"team namespace {name}: quota {key}={asked} is more than its pools "
                     f"({', '.join(team_pools) or 'none'}) hold at maxSize ({most})",

@@ -981,6 +981,30 @@ CASES += [
         ],
     ),
     (
+        "GPU quotas in any unit Kubernetes reads are weighed, numbers off the wire too",
+        tenancy.tenancy,
+        team_with(quota={f"requests.{res.MIG}": "1k", "requests.nvidia.com/gpu": 2.0}),
+        None,
+        [
+            f"team namespace search: quota requests.{res.MIG}=1000 is more than its pools (h100-mig) hold at maxSize (224)",
+            "team namespace search: quota requests.nvidia.com/gpu=2 is more than its pools (h100-mig) hold at maxSize (0)",
+        ],
+    ),
+    (
+        "a GPU quota that is no whole count is named",
+        tenancy.tenancy,
+        team_with(quota={f"requests.{res.MIG}": "1.5"}),
+        None,
+        [f"team namespace search: quota requests.{res.MIG}=1.5 is not a whole count"],
+    ),
+    (
+        "a pool whose maxSize is not a number holds nothing a quota may count on",
+        tenancy.tenancy,
+        [r.but(**{"scalingConfig.maxSize": None}) if "nodeGroup" in r.type else r for r in res.team()],
+        None,
+        [f"team namespace search: quota requests.{res.MIG}=28 is more than its pools (h100-mig) hold at maxSize (0)"],
+    ),
+    (
         "a team with no pools may hold no GPUs",
         tenancy.tenancy,
         team_with(quota={f"requests.{res.MIG}": "1"}, pools=""),
