@@ -9,7 +9,7 @@ from __future__ import annotations
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-from .shapes import as_list, dig, items, mapping, setting, stack_of
+from .shapes import as_list, dig, mapping, setting, stack_of
 
 STACKS = {
     "stacks": {
@@ -81,7 +81,7 @@ def _cluster_problems(type_token: str, props) -> list[str]:
         public = dig(props, "vpcConfig", "endpointPublicAccess")
         # A key must be named: a non-empty ARN, or one a first preview cannot know yet (the key is created in
         # the same update), which counts as named rather than making the rule skip.
-        configs = items(props.get("encryptionConfig")) or as_list(props.get("encryptionConfig"))
+        configs = as_list(props.get("encryptionConfig"))  # one object, or a list of them
         encrypted = any(
             "secrets" in as_list(mapping(c).get("resources")) and _names_a_key(mapping(mapping(c).get("provider")))
             for c in configs

@@ -51,8 +51,8 @@ def _bucket_name(bucket) -> str | None:
 
 def _bucket_hardening(args, report_violation) -> None:
     settings: dict[str, dict[str, list]] = {}
-    for r in args.resources:
-        target = r.props.get("bucket") if r.resource_type not in BUCKET_TYPES else None
+    for r in args.resources:  # what names a bucket: its policy, public access block, encryption (and itself)
+        target = r.props.get("bucket")
         if isinstance(target, str):
             settings.setdefault(target, {}).setdefault(r.resource_type, []).append(r)
     for bucket in args.resources:
@@ -70,7 +70,7 @@ def _bucket_hardening(args, report_violation) -> None:
                 "(Deny s3:* to * on the bucket and its objects when aws:SecureTransport is false)",
                 bucket.urn,
             )
-        blocks = mine.get(PUBLIC_ACCESS_BLOCK, [])
+        blocks = mine.get(PUBLIC_ACCESS_BLOCK)
         unset = sorted({f for b in blocks for f in BLOCK_FLAGS if b.props.get(f) is not True}) if blocks else None
         if unset is None:
             report_violation(f"{bucket.name}: no public access block", bucket.urn)

@@ -540,6 +540,18 @@ CASES = [
         ["data: public access block does not set restrictPublicBuckets"],
     ),
     (
+        "every flag a public access block leaves unset is named",
+        storage.bucket_hardening,
+        [
+            res.bucket(),
+            res.bucket_policy(),
+            res.public_access_block().but(restrictPublicBuckets=False, blockPublicAcls=None),
+            res.encryption(),
+        ],
+        None,
+        ["data: public access block does not set blockPublicAcls, restrictPublicBuckets"],
+    ),
+    (
         "no public access block, no encryption",
         storage.bucket_hardening,
         [res.bucket(), res.bucket_policy()],
@@ -1218,6 +1230,12 @@ def test_an_empty_key_arn_is_no_encryption_but_a_key_not_known_yet_is():
         "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"
     ]
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster(UNKNOWN)) == []
+    no_key = unknown_checking_proxy(
+        {"vpcConfig": {"endpointPublicAccess": False}, "encryptionConfig": {"provider": {}}}
+    )
+    assert _cluster_problems("aws:eks/cluster:Cluster", no_key) == [
+        "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"
+    ]
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster("arn:aws:kms:us-east-1:1:key/k")) == []
 
 
