@@ -46,7 +46,6 @@ class PriceTable:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._data = data
         self.read = str(data["read"])
-        self.sources: Mapping[str, str] = data["sources"]
         self._ec2: Mapping[str, Any] = data["ec2"]
         self._services: Mapping[str, Any] = data["services"]
 
@@ -103,8 +102,7 @@ class Line:
 
 def region_of(resource: Any) -> str | None:
     """The region of a resource's provider (an explicit provider's `region` input)."""
-    provider = getattr(resource, "provider", None)
-    region = mapping(getattr(provider, "props", None)).get("region") if provider is not None else None
+    region = mapping(getattr(resource.provider, "props", None)).get("region")
     return region if isinstance(region, str) and region else None
 
 
@@ -132,7 +130,7 @@ def _node_group(r: Any, region: str, table: PriceTable, templates: Mapping[str, 
         line.unpriced.append("instance type unknown")
     # GPUs do not depend on prices: the ceiling holds the type with the most GPUs (a pool may list sizes)
     gpus = {t: table.gpus(t) for t in types}
-    most_gpus = max(types, key=lambda t: (gpus[t] or (0, ""))[0], default=None)
+    most_gpus = max(types, key=lambda t: gpus[t][0] if gpus[t] else 0, default=None)
     if r.props.get("capacityType") == "CAPACITY_BLOCK":
         # paid up front for the whole block when it is bought (EC2 API CapacityBlockOffering.upfrontFee),
         # whatever runs: not an hourly figure
@@ -153,22 +151,23 @@ def _node_group(r: Any, region: str, table: PriceTable, templates: Mapping[str, 
             continue
         nodes = int(nodes)
         chosen = _dearest(types, prices) if point == "ceiling" else (types[0] if types else None)
-        price = prices.get(chosen) if chosen else None
+        price = prices.get(chosen)  # type: ignore[arg-type]  # None: no type, no price
         if price is not None:
             line.add(nodes * price.usd, point)
         if gp3 is not None:
             line.add(nodes * disk * gp3.usd / HOURS_PER_MONTH, point)
         counted = most_gpus if point == "ceiling" else chosen
-        per_node = gpus.get(counted) if counted else None
+        per_node = gpus.get(counted)  # type: ignore[arg-type]
         if per_node and nodes:
             line.gpus[point] = {per_node[1]: nodes * per_node[0]}
     return line
 
 
 def _dearest(types: list[str], prices: Mapping[str, Price | None]) -> str | None:
-    """The type that costs most an hour (what a pool's ceiling may hold when capacity falls back)."""
+    """The type that costs most an hour (what a pool's ceiling may hold when capacity falls back); None where
+    no type has a price."""
     priced = [(p.usd, t) for t in types if (p := prices.get(t)) is not None]
-    return max(priced)[1] if priced else (types[0] if types else None)
+    return max(priced)[1] if priced else None
 
 
 def _hourly(
@@ -191,7 +190,7 @@ def price_resource(
     if t in NODE_GROUP_TYPES:
         return _node_group(r, region, table, templates)
     if t == "aws:eks/cluster:Cluster":
-        version = str(props.get("version") or "")
+        version = str(props.get("version") or "?")
         extended = table.extended_support(version, mapping(props.get("upgradePolicy")).get("supportType"), today)
         item = "eks-cluster-extended-hour" if extended else "eks-cluster-hour"
         return _hourly(

@@ -12,9 +12,10 @@ from gpu_platform.components.catalog import GPU_INSTANCES
 from gpu_platform.offline import __main__ as cli
 from gpu_platform.offline import cost, diff
 from gpu_platform.offline.cost import entries
+from pulumi_policy.policy import PolicyProviderResource
 
 from policies import budget
-from policies.cost import price_stack, price_table
+from policies.cost import Price, PriceTable, gpus_of, price_stack, price_table, usage_rates
 from tests.planning import MINIMAL, Plan, fixture_platform, with_changes
 from tests.policy_harness import R, judge
 
@@ -412,3 +413,180 @@ def test_a_dollar_budget_waits_for_inputs_a_first_preview_does_not_know():
     with pytest.raises(UnknownValueError):
         judge(budget.gpu_budget, stack, {"maxCeilingUsdPerHour": 1000})
     assert judge(budget.gpu_budget, stack, {"maxGpus": 64}) == []
+
+
+def test_each_priced_line_says_what_it_is_what_it_costs_and_what_could_not_be_priced():
+    """The lines `make cost` prints and the budget weighs: what each resource is, its $/h at floor, expected and
+    ceiling, its GPUs, and what has no price."""
+    template = R(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "lt",
+        {"id": "lt-1", "instanceType": "p5.48xlarge", "blockDeviceMappings": [{"ebs": {"volumeSize": 500}}]},
+        region="us-east-1",
+    )
+    from_template = R(
+        "aws:eks/nodeGroup:NodeGroup",
+        "gpu-ng",
+        {
+            "launchTemplate": {"id": "lt-1", "version": "1"},
+            "scalingConfig": {"minSize": 1, "desiredSize": 1, "maxSize": 2},
+            "labels": {"gpu-platform.io/pool": "h100"},
+        },
+        region="us-east-1",
+    )
+    # listed cheapest first: floor and expected run the first type, the ceiling the dearest and counts the most GPUs
+    mixed = pool("mixed", "g6e.12xlarge", 3).but(
+        instanceTypes=["g6e.12xlarge", "p5.48xlarge"], **{"scalingConfig.minSize": 1}
+    )
+    cpu_then_gpu = pool("odd", "m7i.xlarge", 1).but(instanceTypes=["m7i.xlarge", "g6e.xlarge"], diskSize=None)
+    no_type = R("aws:eks/nodeGroup:NodeGroup", "unknown-ng", {"scalingConfig": {"maxSize": 2}}, region="us-east-1")
+    cluster = R("aws:eks/cluster:Cluster", "eks", {"version": "1.35"}, region="us-east-1")
+    unversioned = R("aws:eks/cluster:Cluster", "eks2", {}, region="us-east-1")
+    nat = R("aws:ec2/natGateway:NatGateway", "nat", {}, region="us-east-1")
+    eip = R("aws:ec2/eip:Eip", "eip", {}, region="us-east-1")
+    endpoint = R(
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "ecr",
+        {"vpcEndpointType": "Interface", "subnetIds": ["a", "b", "c"]},
+        region="us-east-1",
+    )
+    key = R("aws:kms/key:Key", "key", {}, region="us-east-1")
+    lines = price_stack_of(
+        [template, from_template, mixed, cpu_then_gpu, no_type, cluster, unversioned, nat, eip, endpoint, key]
+    )
+    seen = {
+        line.name: (line.resource_type, line.what, line.pool, line.unpriced, line.gpus["floor"], line.gpus["ceiling"])
+        for line in lines
+    }
+    assert seen == {
+        "gpu-ng": (
+            "aws:eks/nodeGroup:NodeGroup",
+            "p5.48xlarge + 500 GiB gp3 each",
+            "h100",
+            [],
+            {"H100 80GB": 8},
+            {"H100 80GB": 16},
+        ),
+        "mixed": (
+            "aws:eks/nodeGroup:NodeGroup",
+            "g6e.12xlarge/p5.48xlarge + 100 GiB gp3 each",
+            "mixed",
+            [],
+            {"L40S": 4},
+            {"H100 80GB": 24},
+        ),
+        "odd": ("aws:eks/nodeGroup:NodeGroup", "m7i.xlarge/g6e.xlarge + 20 GiB gp3 each", "odd", [], {}, {"L40S": 1}),
+        "unknown-ng": (
+            "aws:eks/nodeGroup:NodeGroup",
+            "? + 20 GiB gp3 each",
+            None,
+            ["instance type unknown", "scalingConfig.minSize not known", "scalingConfig.desiredSize not known"],
+            {},
+            {},
+        ),
+        "eks": ("aws:eks/cluster:Cluster", "EKS 1.35 control plane (standard support)", None, [], {}, {}),
+        "eks2": ("aws:eks/cluster:Cluster", "EKS ? control plane (standard support)", None, [], {}, {}),
+        "nat": ("aws:ec2/natGateway:NatGateway", "NAT gateway", None, [], {}, {}),
+        "eip": ("aws:ec2/eip:Eip", "public IPv4 address", None, [], {}, {}),
+        "ecr": ("aws:ec2/vpcEndpoint:VpcEndpoint", "interface endpoint in 3 AZ(s)", None, [], {}, {}),
+        "key": ("aws:kms/key:Key", "KMS key", None, [], {}, {}),
+    }
+    usd = {line.name: line.usd_per_hour for line in lines}
+    assert usd["mixed"] == pytest.approx(
+        {"floor": node(G6E_12XL, 100), "expected": 0.0, "ceiling": 3 * node(P5, 100)}, abs=1e-9
+    )
+    assert usd["gpu-ng"]["ceiling"] == pytest.approx(2 * node(P5, 500))
+    assert usd["unknown-ng"]["ceiling"] == pytest.approx(2 * 20 * GP3)  # its disks still cost
+    assert usd["ecr"]["ceiling"] == pytest.approx(3 * ENDPOINT_AZ) and usd["key"]["ceiling"] == pytest.approx(KMS)
+    assert usd["nat"]["floor"] == pytest.approx(NAT) and usd["eip"]["expected"] == pytest.approx(IPV4)
+    assert gpus_of(lines, "ceiling") == {"H100 80GB": 40, "L40S": 1}
+
+
+def test_a_provider_without_a_usable_region_leaves_the_resource_to_the_default_region():
+    for region in ("", 5):
+        group = pool("h100", "p5.48xlarge", 1)
+        group.region = None
+        from tests.policy_harness import _props
+
+        class Seen:
+            resource_type, urn, name = group.type, group.urn, group.name
+            props, dependencies, property_dependencies = _props(group), [], {}
+            provider = PolicyProviderResource("pulumi:providers:aws", {"region": region}, "urn:p", "aws")
+
+        [line] = price_stack([Seen()], default_region="us-east-1")
+        assert line.unpriced == [] and line.usd_per_hour["ceiling"] == pytest.approx(node(P5, 100))
+        [line] = price_stack([Seen()])
+        assert line.unpriced == ["region unknown"]
+
+
+def test_usage_charges_are_listed_for_what_the_stack_has():
+    def seen(*types: str) -> list:
+        return [type("Seen", (), {"resource_type": t})() for t in types]
+
+    table = price_table()
+    assert set(usage_rates(seen("aws:s3/bucketV2:BucketV2"), "us-east-1", table)) == {"s3-standard-gb-month"}
+    assert set(usage_rates(seen("aws:s3/bucket:Bucket"), "us-east-1", table)) == {"s3-standard-gb-month"}
+    assert usage_rates(seen("aws:iam/role:Role"), "us-east-1", table) == {}
+    assert set(
+        usage_rates(seen("aws:cloudwatch/logGroup:LogGroup", "aws:ec2/natGateway:NatGateway"), "us-east-1", table)
+    ) == {
+        "logs-ingestion-gb",
+        "logs-storage-gb-month",
+        "nat-gateway-gb",
+    }
+
+
+def test_a_resource_whose_region_is_unknown_is_one_unpriced_line_that_still_says_what_it_is():
+    no_region = pool("h100", "p5.48xlarge", 2)
+    no_region.region = None
+    iam = R("aws:iam/role:Role", "role", {})  # free: no line at all
+    [line] = price_stack_of([no_region, iam])
+    assert (line.name, line.resource_type, line.what, line.unpriced) == (
+        "h100",
+        "aws:eks/nodeGroup:NodeGroup",
+        "p5.48xlarge + 100 GiB gp3 each",
+        ["region unknown"],
+    )
+    assert line.urn == no_region.urn and line.usd_per_hour["ceiling"] == 0
+
+
+def test_an_input_a_first_preview_does_not_know_makes_a_line_of_its_own_that_waits():
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    group = pool("later", "p5.48xlarge", 1).but(diskSize=unknown)
+    [line] = price_stack_of([group])
+    assert (line.urn, line.name, line.resource_type, line.what, line.unpriced) == (
+        group.urn,
+        "later",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/nodeGroup:NodeGroup",
+        ["inputs not known until created"],
+    )
+    assert line.unknown is not None
+
+
+def test_the_price_table_gives_each_price_with_its_source_and_the_day_it_was_read():
+    import datetime
+
+    table = price_table()
+    assert table.ec2("p5.48xlarge", "us-east-1") == Price(P5, "karpenter")
+    assert table.service("nat-gateway-hour", "us-east-1") == Price(NAT, "infracost-nat")
+    assert table.ec2("p5.48xlarge", "ap-south-2") is None and table.service("nat-gateway-hour", "mars-1") is None
+    assert datetime.date.fromisoformat(table.read) <= datetime.date.today()
+    only = PriceTable(
+        {
+            "read": "2026-01-01",
+            "ec2": {"x.large": {"usdPerHour": {"ap-south-1": [1.0, "s"]}}},
+            "services": {"nat-gateway-hour": {"eu-west-1": [1.0, "s"]}},
+        }
+    )
+    assert only.regions() == {"ap-south-1", "eu-west-1"}  # a region priced for EC2 alone counts
+
+
+def test_extended_support_bills_from_the_day_standard_support_ends():
+    import datetime
+
+    ends = datetime.date(2026, 3, 23)  # 1.32 (prices.json eksStandardSupportEnds, the EKS calendar)
+    table = price_table()
+    assert table.extended_support("1.32", None, ends) is True
+    assert table.extended_support("1.32", None, ends - datetime.timedelta(days=1)) is False
+    assert table.extended_support("1.32", "STANDARD", ends) is False
