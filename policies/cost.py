@@ -130,7 +130,7 @@ def _node_group(r: Any, region: str, table: PriceTable, templates: Mapping[str, 
         line.unpriced.append("instance type unknown")
     # GPUs do not depend on prices: the ceiling holds the type with the most GPUs (a pool may list sizes)
     gpus = {t: table.gpus(t) for t in types}
-    most_gpus = max(types, key=lambda t: gpus[t][0] if gpus[t] else 0, default=None)
+    most_gpus = max(types, key=lambda t: (gpus[t] or (0, ""))[0], default=None)
     if r.props.get("capacityType") == "CAPACITY_BLOCK":
         # paid up front for the whole block when it is bought (EC2 API CapacityBlockOffering.upfrontFee),
         # whatever runs: not an hourly figure
