@@ -61,7 +61,7 @@ def _bucket_hardening(args, report_violation) -> None:
         name = _bucket_name(bucket)
         if name is None:
             continue  # not known until the bucket exists; judged at `pulumi up`
-        mine = settings.get(name, {})
+        mine = settings[name]  # the bucket names itself
         documents = [policy_document(p.props.get("policy")) for p in mine.get(POLICY, [])]
         documents.append(policy_document(bucket.props.get("policy")))  # the deprecated inline policy
         if not any(denies_plain_http(d, name) for d in documents):

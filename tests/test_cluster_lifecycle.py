@@ -171,3 +171,20 @@ def test_node_groups_go_before_the_node_roles_policies_on_destroy(prod_plan: Pla
     assert len(attachments) == 4  # three managed policies and the Session Manager policy
     for group in prod_plan.of_type(NODE_GROUP):
         assert attachments <= set(group["dependencies"]), group["urn"]
+
+
+def test_the_control_plane_prices_come_from_the_price_table_and_a_table_without_them_is_named(monkeypatch):
+    assert catalog.eks_control_plane_usd_per_hour() == (0.10, 0.60)  # EKS pricing: standard and extended support
+    full = catalog._price_table()
+    for missing in ("eks-cluster-hour", "eks-cluster-extended-hour"):
+
+        class Without:
+            def service(self, item, region, missing=missing):
+                return None if item == missing else full.service(item, region)
+
+        monkeypatch.setattr(catalog, "_price_table", Without)
+        with pytest.raises(LookupError) as raised:
+            catalog.eks_control_plane_usd_per_hour()
+        assert str(raised.value) == (
+            "policies/prices.json has no EKS control-plane price (eks-cluster-hour, ...-extended-hour)"
+        )

@@ -590,3 +590,45 @@ def test_extended_support_bills_from_the_day_standard_support_ends():
     assert table.extended_support("1.32", None, ends) is True
     assert table.extended_support("1.32", None, ends - datetime.timedelta(days=1)) is False
     assert table.extended_support("1.32", "STANDARD", ends) is False
+
+
+def test_the_dollar_budget_lists_every_line_of_a_dollar_an_hour_or_more_and_leaves_out_the_rest():
+    # an interface endpoint costs $0.01 per AZ-hour: in 100 subnets exactly $1.00/h, in 99 just under
+    endpoint = R(
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "ecr",
+        {"vpcEndpointType": "Interface", "subnetIds": [f"s{i}" for i in range(100)]},
+        region="us-east-1",
+    )
+    cheaper = R(
+        "aws:ec2/vpcEndpoint:VpcEndpoint", "sts", {**endpoint.props, "subnetIds": ["s"] * 99}, region="us-east-1"
+    )
+    [line] = price_stack_of([endpoint])
+    assert line.usd_per_hour["ceiling"] == 1.0
+    [message] = judge(
+        budget.gpu_budget, [pool("h100", "p5.48xlarge", 1), endpoint, cheaper], {"maxCeilingUsdPerHour": 1}
+    )
+    assert message.startswith(f"ceiling ${node(P5, 100) + 1.99:,.2f}/h (h100 ${node(P5, 100):,.2f}, ecr $1.00), ")
+
+
+def test_a_control_plane_without_a_known_region_still_says_which_support_it_bills():
+    import datetime
+
+    cluster = R("aws:eks/cluster:Cluster", "eks", {"version": "1.32"})  # no provider region
+    [line] = price_stack_of([cluster], today=datetime.date(2026, 4, 1))
+    assert (line.what, line.unpriced) == ("EKS 1.32 control plane (extended support)", ["region unknown"])
+    [line] = price_stack_of([cluster.but(region="us-east-1")], today=datetime.date(2026, 4, 1))
+    assert line.what == "EKS 1.32 control plane (extended support)"
+    assert line.usd_per_hour["ceiling"] == pytest.approx(0.60)
+
+
+def test_a_pool_with_no_instance_type_still_counts_its_disks_at_every_size():
+    bare = R(
+        "aws:eks/nodeGroup:NodeGroup",
+        "bare-ng",
+        {"scalingConfig": {"minSize": 1, "desiredSize": 2, "maxSize": 3}},
+        region="us-east-1",
+    )
+    [line] = price_stack_of([bare])
+    assert line.unpriced == ["instance type unknown"]
+    assert line.usd_per_hour == pytest.approx({"floor": 20 * GP3, "expected": 2 * 20 * GP3, "ceiling": 3 * 20 * GP3})

@@ -122,6 +122,16 @@ CASES = [
     # gpu-launch-template-tags
     ("GPU launch template carries workload-type", tags.gpu_launch_template_tags, res.gpu_stack(), None, []),
     (
+        "a CPU node group's launch template need not carry workload-type",
+        tags.gpu_launch_template_tags,
+        [
+            res.launch_template("system", workload_type=None),
+            dataclasses.replace(res.system_node_group(), depends_on={"launchTemplate": ["system"]}),
+        ],
+        None,
+        [],
+    ),
+    (
         "GPU launch template without workload-type",
         tags.gpu_launch_template_tags,
         [res.launch_template(workload_type=None), res.node_group()],
@@ -1231,7 +1241,7 @@ def test_an_empty_key_arn_is_no_encryption_but_a_key_not_known_yet_is():
     ]
     assert _cluster_problems("aws:eks/cluster:Cluster", cluster(UNKNOWN)) == []
     no_key = unknown_checking_proxy(
-        {"vpcConfig": {"endpointPublicAccess": False}, "encryptionConfig": {"provider": {}}}
+        {"vpcConfig": {"endpointPublicAccess": False}, "encryptionConfig": {"provider": {}, "resources": ["secrets"]}}
     )
     assert _cluster_problems("aws:eks/cluster:Cluster", no_key) == [
         "Kubernetes secrets are not encrypted with a KMS key (set encryptionConfigKeyArn)"

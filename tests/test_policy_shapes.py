@@ -50,3 +50,47 @@ def test_a_bare_pod_is_its_own_template_and_other_kinds_have_none():
     assert shapes.pod_template("kubernetes:batch/v1:CronJob", cron) == pod
     assert shapes.pod_template("kubernetes:apps/v1:Deployment", {}) == {}
     assert shapes.pod_template("kubernetes:core/v1:Service", pod) is None
+
+
+def test_a_pool_is_named_only_by_a_non_empty_text_label():
+    assert shapes.gpu_pool_name({"labels": {shapes.GPU_POOL_LABEL: "h100"}}) == "h100"
+    assert shapes.gpu_pool_name({"labels": {shapes.GPU_POOL_LABEL: ""}}) is None
+    assert shapes.gpu_pool_name({"labels": {shapes.GPU_POOL_LABEL: 5}}) is None
+    assert shapes.gpu_pool_name({}) is None
+
+
+def test_gpu_counts_are_read_as_kubernetes_writes_quantities():
+    assert [shapes.whole_count(v) for v in ("8", 8, 8.0, "1k", "2M", "1G", "1Ki", "2Mi", "1Gi")] == [
+        8,
+        8,
+        8,
+        1000,
+        2_000_000,
+        10**9,
+        1024,
+        2 * 2**20,
+        2**30,
+    ]
+    # milli is no whole count, nor are fractions, signs, or what is not a quantity
+    assert [shapes.whole_count(v) for v in ("1m", "1.5", 1.5, "-1", "1K", "", None, "eight")] == [None] * 8
+
+
+class _Node:
+    def __init__(self, resource_type: str = shapes.LAUNCH_TEMPLATE_TYPE, **props):
+        self.resource_type, self.props = resource_type, props
+        self.dependencies: list = []
+        self.property_dependencies: dict = {}
+
+
+def test_a_node_groups_launch_template_is_the_one_its_launch_template_input_depends_on():
+    other, mine = _Node(id="lt-o"), _Node(id="lt-m")
+    group = _Node(shapes.NODE_GROUP_TYPES[0], launchTemplate={"id": "lt-o"})
+    group.dependencies = [other, mine]  # all it depends on, in no particular order
+    group.property_dependencies = {"launchTemplate": [mine]}
+    assert shapes.launch_template_of(group, shapes.launch_templates([other, mine])) is mine
+
+
+def test_launch_templates_are_found_by_id_and_name_and_not_by_an_empty_one():
+    named, blank = _Node(id="lt-1", name="gpu-a"), _Node(id="", name="")
+    found = shapes.launch_templates([named, blank, _Node(shapes.NODE_GROUP_TYPES[0], id="ng-1")])
+    assert found == {"lt-1": named, "gpu-a": named}

@@ -68,6 +68,17 @@ CHECKOUT_FILES = (
 )
 
 
+# `mutmut run`, less its second pass over the unmutated code: the pass that collects which tests call what has
+# just run the same tests on the same code, and mutmut stops there if one fails ("failed to collect stats").
+RUN_MUTMUT = """
+import sys
+from mutmut.workers.isolation import ForkRunner
+ForkRunner.run_clean_tests = lambda self, tests: 0
+from mutmut.__main__ import cli
+cli(["run", *sys.argv[1:]])
+"""
+
+
 @dataclass
 class Score:
     path: str
@@ -115,10 +126,15 @@ def workspace(targets: list[str]) -> Path:
         'also_copy = ["pytest.ini"]\n'
     )
     (place / "pyproject.toml").write_text(settings)
-    # the pack's own process runs from its folder, and a mutated function there reads mutmut's settings
-    (place / "src" / "policies" / "pyproject.toml").write_text(settings)
     # mutmut copies src/ and the tests into mutants/ and runs there: the rest points at the checkout
     (place / "mutants").mkdir()
+    # A test's subprocess (the offline CLI, the pack) shares nothing with mutmut's process: while mutmut collects
+    # which tests call what, a mutated function there would try to record the call, from a folder (a project the
+    # test wrote) with no mutmut settings. It runs the original functions then; against a mutant, the mutant.
+    (place / "site").mkdir()
+    (place / "site" / "sitecustomize.py").write_text(
+        "import os\n\nif os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n    os.environ['MUTANT_UNDER_TEST'] = ''\n"
+    )
     for name in CHECKOUT_FILES:
         if (ROOT / name).exists():
             (place / "mutants" / name).symlink_to(ROOT / name)
@@ -153,10 +169,11 @@ def changed_lines(place: Path, target: str, mutant: str) -> list[str]:
 def run(targets: list[str], max_children: int) -> list[Score]:
     place = workspace(targets)
     # the tests' own subprocesses (the offline CLI, the pack) import the mutated copy too
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(place / "mutants" / "src")}
+    paths = os.pathsep.join(str(p) for p in (place / "mutants" / "src", place / "site"))
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": paths}
     start = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=place, env=env, check=True
+        [sys.executable, "-c", RUN_MUTMUT, "--max-children", str(max_children)], cwd=place, env=env, check=True
     )
     seconds = time.monotonic() - start
     return [score(place, target, seconds) for target in targets]
