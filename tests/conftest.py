@@ -94,15 +94,21 @@ def _shares_a_built_fixture(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Against one mutant, mutmut runs the tests that cover it until one fails, in no particular order: run
-    those that build nothing shared first, each group quickest first (mutmut's timings), so a mutant a quick
-    test kills costs no plan. Only while mutmut runs a mutant."""
+    """Against one mutant, mutmut runs the tests that cover it until one fails, in no particular order. Cheapest
+    first (mutmut's timings): tests that build nothing (under a second), then those that read a shared plan (one
+    build serves them all), then those that build their own. Only while mutmut runs a mutant."""
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     from mutmut.state import state
 
     seconds = state().duration_by_test
-    items.sort(key=lambda item: (_shares_a_built_fixture(item), seconds.get(item.nodeid, float("inf"))))
+
+    def cost(item: pytest.Item) -> tuple[int, float]:
+        took = seconds.get(item.nodeid, float("inf"))
+        shared = _shares_a_built_fixture(item)
+        return (1 if shared else 0 if took < 1 else 2), took
+
+    items.sort(key=cost)
 
 
 def pytest_configure(config: pytest.Config) -> None:
