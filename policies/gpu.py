@@ -17,6 +17,7 @@ from .shapes import (
     gpu_pool_name,
     gpu_resources,
     items,
+    known,
     mapping,
     normal_effect,
     pod_template,
@@ -92,7 +93,7 @@ def pools_of(resources) -> dict[str, Pool]:
                 )
                 for t in items(r.props.get("taints"))
             )
-            most = mapping(r.props.get("scalingConfig")).get("maxSize")
+            most = known(mapping(known(r.props, "scalingConfig")), "maxSize")  # a preview may not know it
             size = int(most) if isinstance(most, (int, float)) else 0
             pools[name] = Pool(name, taints, advertised(r.props.get("tags")), size)
     return pools

@@ -82,6 +82,9 @@ class SharedFixtureCredit:
                 for definition in definitions:
                     stats.update(self.hits.get(id(definition), ()))
         yield
+        if stats is not None:  # and those the test asked for by name (request.getfixturevalue)
+            for definition in item._request._fixture_defs.values():
+                stats.update(self.hits.get(id(definition), ()))
 
 
 def _shares_a_built_fixture(item: pytest.Item) -> bool:
@@ -94,9 +97,10 @@ def _shares_a_built_fixture(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Against one mutant, mutmut runs the tests that cover it until one fails, in no particular order. Cheapest
-    first (mutmut's timings): tests that build nothing (under a second), then those that read a shared plan (one
-    build serves them all), then those that build their own. Only while mutmut runs a mutant."""
+    """Against one mutant, mutmut runs the tests that cover it, quickest first by each test's own time, until one
+    fails; but one build of a shared plan serves every test that reads it. So: tests that build nothing (under a
+    second), then those that read a shared plan, then those that build their own. Only while mutmut runs a
+    mutant (and in tools/mutation.py's baseline run of the unmutated code, in the same order)."""
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     from mutmut.state import state
@@ -112,5 +116,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST"):  # under mutmut: the same examples for every mutant, none replayed
+        from hypothesis import settings
+
+        settings.register_profile("mutmut", derandomize=True, database=None)
+        settings.load_profile("mutmut")
     if not config.pluginmanager.has_plugin("shared-fixture-credit"):
         config.pluginmanager.register(SharedFixtureCredit(), "shared-fixture-credit")

@@ -293,6 +293,16 @@ CASES = [
     # gpu-placement
     ("workload on its pool", gpu.gpu_placement, res.gpu_stack(), None, []),
     (
+        "a pool whose maxSize a first preview does not know still places workloads",
+        gpu.gpu_placement,
+        [
+            r.but(**{"scalingConfig.maxSize": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}) if "nodeGroup" in r.type else r
+            for r in res.gpu_stack()
+        ],
+        None,
+        [],
+    ),
+    (
         "a CPU-only workload first does not stop the next workload being judged",
         gpu.gpu_placement,
         [

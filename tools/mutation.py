@@ -68,12 +68,20 @@ CHECKOUT_FILES = (
 )
 
 
-# `mutmut run`, less its second pass over the unmutated code: the pass that collects which tests call what has
-# just run the same tests on the same code, and mutmut stops there if one fails ("failed to collect stats").
+# `mutmut run`, its pass over the unmutated code made a baseline of what mutants get: the same tests in the
+# order tests/conftest.py gives them against a mutant (a name no function has), which must pass, or a test
+# that depends on order would pass for a kill.
 RUN_MUTMUT = """
-import sys
+import os, sys
 from mutmut.workers.isolation import ForkRunner
-ForkRunner.run_clean_tests = lambda self, tests: 0
+clean = ForkRunner.run_clean_tests
+def baseline(self, tests):
+    os.environ["MUTANT_UNDER_TEST"] = "baseline.x_none__mutmut_0"
+    try:
+        return clean(self, tests)
+    finally:
+        os.environ["MUTANT_UNDER_TEST"] = ""
+ForkRunner.run_clean_tests = baseline
 from mutmut.__main__ import cli
 cli(["run", *sys.argv[1:]])
 """
@@ -86,6 +94,7 @@ class Score:
     total: int
     survivors: dict[str, list[str]]  # name -> the lines it changes (- before, + after)
     seconds: float
+    timeouts: int = 0  # counted as killed, as mutmut counts them; shown, since a loaded machine also times out
 
     @property
     def percent(self) -> float:
@@ -154,7 +163,8 @@ def score(place: Path, target: str, seconds: float) -> Score:
     exit_codes: dict[str, int | None] = meta["exit_code_by_key"]
     killed = [name for name, code in exit_codes.items() if status_by_exit_code[code] in ("killed", "timeout")]
     survivors = {name: changed_lines(place, target, name) for name in sorted(exit_codes) if name not in killed}
-    return Score(target, len(killed), len(exit_codes), survivors, seconds)
+    timeouts = sum(status_by_exit_code[code] == "timeout" for code in exit_codes.values())
+    return Score(target, len(killed), len(exit_codes), survivors, seconds, timeouts)
 
 
 def changed_lines(place: Path, target: str, mutant: str) -> list[str]:
@@ -190,7 +200,11 @@ def main() -> int:
         parser.error(f"not a mutation target: {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
     scores = run(args.files or list(TARGETS), args.max_children)
     lines = [f"mutation score per file (killed/mutants), one run of {scores[0].seconds:.0f} s"]
-    lines += [f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%" for s in scores]
+    lines += [
+        f"  {s.path:28} {s.killed:4}/{s.total:<4} {s.percent:5.1f}%"
+        + (f" ({s.timeouts} timed out)" if s.timeouts else "")
+        for s in scores
+    ]
     for s in scores:
         for name, changes in s.survivors.items():
             lines += [
