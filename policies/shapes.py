@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -177,16 +178,30 @@ def advertised(tags: Any) -> dict[str, int]:
     return result
 
 
-_SCALE = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+# Kubernetes quantities (k8s.io/apimachinery pkg/api/resource/quantity.go): a signed decimal, then a binary
+# (Ki..Ei) or decimal (m, k..E) suffix or a decimal exponent (e3, E-2).
+_QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+)|([KMGTPE]i|[mkMGTPE]))?")
+_SUFFIX = {
+    None: Fraction(1),
+    "m": Fraction(1, 1000),
+    **{s: Fraction(1000**n) for n, s in enumerate("kMGTPE", 1)},
+    **{f"{s}i": Fraction(1024**n) for n, s in enumerate("KMGTPE", 1)},
+}
 
 
 def whole_count(value: Any) -> int | None:
-    """A count as a Kubernetes quantity may write it ("8", "1k"; 8.0 as numbers cross the wire), or None where
-    it is no whole count."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    match = re.fullmatch(r"(\d+)(k|M|G|Ki|Mi|Gi)?", str(value))
-    return int(match[1]) * _SCALE[match[2] or ""] if match else None
+    """A count written as a Kubernetes quantity ("8", "1k", "4000m", "1e3"; 8.0 as numbers cross the wire), or
+    None where it is no whole, non-negative count (or no quantity)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        amount = Fraction(value)
+    else:
+        match = _QUANTITY.fullmatch(str(value))
+        if match is None:
+            return None
+        sign, number, exponent, suffix = match.groups()
+        scale = Fraction(10) ** int(exponent) if exponent is not None else _SUFFIX[suffix]
+        amount = Fraction(number) * scale * (-1 if sign == "-" else 1)
+    return int(amount) if amount.denominator == 1 and amount >= 0 else None
 
 
 def normal_effect(effect: Any) -> str:

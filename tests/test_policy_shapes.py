@@ -60,19 +60,52 @@ def test_a_pool_is_named_only_by_a_non_empty_text_label():
 
 
 def test_gpu_counts_are_read_as_kubernetes_writes_quantities():
-    assert [shapes.whole_count(v) for v in ("8", 8, 8.0, "1k", "2M", "1G", "1Ki", "2Mi", "1Gi")] == [
+    # the grammar and examples of k8s.io/apimachinery pkg/api/resource/quantity.go and its tests
+    written = (
+        "8",
+        8,
+        8.0,
+        "+4",
+        "4.",
+        "4.0",
+        "4000m",
+        "1e3",
+        "1E3",
+        "2E",
+        "1k",
+        "2M",
+        "1G",
+        "2T",
+        "1Ki",
+        "2Mi",
+        "1Gi",
+        "1Ti",
+        ".5k",
+    )
+    assert [shapes.whole_count(v) for v in written] == [
         8,
         8,
         8,
+        4,
+        4,
+        4,
+        4,
+        1000,
+        1000,
+        2 * 10**18,
         1000,
         2_000_000,
         10**9,
+        2 * 10**12,
         1024,
         2 * 2**20,
         2**30,
+        2**40,
+        500,
     ]
-    # milli is no whole count, nor are fractions, signs, or what is not a quantity
-    assert [shapes.whole_count(v) for v in ("1m", "1.5", 1.5, "-1", "1K", "", None, "eight")] == [None] * 8
+    # no whole count: fractions (1m, 1.5, 1e-1), negatives, no suffix Kubernetes knows, what is not a quantity
+    refused = ("1m", "1.5", 1.5, "1e-1", "-1", -1, "1K", "1ki", "", None, "eight", "\u0664", True)
+    assert [shapes.whole_count(v) for v in refused] == [None] * len(refused)
 
 
 class _Node:
