@@ -282,52 +282,6 @@ def mig_presets(gpu: Gpu) -> dict[str, dict[str, int]]:
     return presets
 
 
-# Where a GPU instance may start, in memory slices (0-7), by its (compute, memory) slices: `nvidia-smi mig
-# -lgipp` of A100-SXM4-40GB in the NVIDIA MIG user guide ("List GPU Instance Profiles"): 1g {0..6}:1,
-# 1g.+ {0,2,4,6}:2, 2g {0,2,4}:2, 3g {0,4}:4, 4g {0}:4, 7g {0}:8. H100 80GB prints the same table; A100
-# 80GB and H200 have the same profiles and memory fractions and are taken to place the same way. Two
-# instances may not share a memory slice (NVML nvmlDeviceGetGpuInstancePossiblePlacements). 4g + 3g is
-# valid since driver R510 (MIG user guide, concepts); the EKS AL2023 NVIDIA AMIs ship far newer drivers.
-MIG_PLACEMENTS: dict[tuple[int, int], tuple[int, ...]] = {
-    (1, 1): (0, 1, 2, 3, 4, 5, 6),
-    (1, 2): (0, 2, 4, 6),
-    (2, 2): (0, 2, 4),
-    (3, 4): (0, 4),
-    (4, 4): (0,),
-    (7, 8): (0,),
-}
-
-
-def mig_placement(gpu: Gpu, layout: dict[str, int]) -> dict[str, list[int]] | None:
-    """Start slots for every instance of a per-GPU layout, largest first as mig-parted creates them
-    (pkg/types/mig_config.go Flatten); None if the GPU cannot place them all."""
-    profiles = MIG_PROFILES[gpu.model]
-    instances = sorted(
-        (name for name, count in layout.items() for _ in range(count)),
-        key=lambda n: (-profiles[n].memory, -profiles[n].compute, n),
-    )
-
-    def place(i: int, used: frozenset[int]) -> list[int] | None:
-        if i == len(instances):
-            return []
-        profile = profiles[instances[i]]
-        for start in MIG_PLACEMENTS[(profile.compute, profile.memory)]:
-            slots = frozenset(range(start, start + profile.memory))
-            if not slots & used:
-                rest = place(i + 1, used | slots)
-                if rest is not None:
-                    return [start, *rest]
-        return None
-
-    starts = place(0, frozenset())
-    if starts is None:
-        return None
-    placed: dict[str, list[int]] = {}
-    for name, start in zip(instances, starts):
-        placed.setdefault(name, []).append(start)
-    return placed
-
-
 def slices(gpu: Gpu, layout: dict[str, int]) -> tuple[int, int]:
     """The compute and memory slices a per-GPU layout of known profiles takes."""
     profiles = MIG_PROFILES[gpu.model]
@@ -345,10 +299,16 @@ def largest_fitting(gpu: Gpu, layout: dict[str, int]) -> dict[str, int]:
         {n: c for n, c in zip(layout, combo) if c}
         for combo in itertools.product(*(range(min(c, profiles[n].max_per_gpu) + 1) for n, c in layout.items()))
     )
-    return max(
-        (candidate for candidate in candidates if mig_placement(gpu, candidate) is not None),
-        key=lambda candidate: slices(gpu, candidate),
-    )
+    return max((c for c in candidates if within_slices(gpu, c)), key=lambda c: slices(gpu, c))
+
+
+def within_slices(gpu: Gpu, layout: dict[str, int]) -> bool:
+    """Whether a layout of known profiles, each at most its maximum, takes at most 7 compute and 8 memory slices.
+    That is the whole check: tests/test_gpu_pools.py places every such layout in NVIDIA's table of start slots
+    (`nvidia-smi mig -lgipp`), and none beyond; mig-parted tries a layout's instances in every order and the
+    driver picks their slots (NVIDIA/mig-parted pkg/mig/config)."""
+    compute, memory = slices(gpu, layout)
+    return compute <= MIG_COMPUTE_SLICES and memory <= MIG_MEMORY_SLICES
 
 
 def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> list[str]:
@@ -366,16 +326,14 @@ def mig_layout_problems(gpu: Gpu, layout: dict[str, int], where: str = "") -> li
         for name, count in layout.items()
         if count > profiles[name].max_per_gpu
     ]
-    compute, memory = slices(gpu, layout)
-    # Within these totals every layout of NVIDIA's profiles can be placed on one GPU (tests/test_gpu_pools.py
-    # tries them all), so the totals are the whole check; placement only picks the layout that fits.
-    if compute > MIG_COMPUTE_SLICES or memory > MIG_MEMORY_SLICES:
+    if not within_slices(gpu, layout):
+        compute, memory = slices(gpu, layout)
         problems.append(
             f"needs {compute} of {MIG_COMPUTE_SLICES} compute and {memory} of {MIG_MEMORY_SLICES} "
             f"memory slices of one {where}"
         )
     if problems:
-        fits = largest_fitting(gpu, layout)
-        if fits:
-            problems[-1] += "; a layout that fits: " + ", ".join(f"{n}: {c}" for n, c in fits.items())
+        smaller = largest_fitting(gpu, layout)
+        if smaller:
+            problems[-1] += "; a layout that fits: " + ", ".join(f"{n}: {c}" for n, c in smaller.items())
     return problems

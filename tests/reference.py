@@ -6,6 +6,7 @@ fact in `components/catalog.py` shows up as a disagreement with the reference.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ def _rows(heading: str, path: Path = GPU_FACTS) -> list[list[str]]:
 INSTANCES = "## AWS instance types and their GPUs"
 MIG_PROFILES = "## MIG profiles"
 NETWORKING = "## EFA interfaces and Capacity Blocks"
+PLACEMENTS = "## MIG placements"
 
 
 def tables(path: Path) -> dict[str, list[list[str]]]:
@@ -79,3 +81,31 @@ def networking() -> dict[str, tuple[int, bool]]:
         for names, efa, blocks in _rows(NETWORKING)
         for name in names.split(",")
     }
+
+
+@functools.cache
+def mig_start_slots() -> dict[tuple[int, int], tuple[int, ...]]:
+    """(compute, memory slices) -> the memory slices an instance of that shape may start at."""
+    return {
+        (int(compute), int(memory)): tuple(int(s) for s in starts.split(","))
+        for compute, memory, starts in _rows(PLACEMENTS)
+    }
+
+
+def place(shapes: list[tuple[int, int]]) -> list[int] | None:
+    """Start slots for instances of these (compute, memory) shapes on one GPU, none sharing a memory slice, or
+    None where there are none: a search over NVIDIA's table, independent of the program's slice arithmetic."""
+    starts = mig_start_slots()
+
+    @functools.cache  # (instance, slices used) repeats across orders: without it the search is exponential
+    def search(i: int, used: frozenset[int]) -> list[int] | None:
+        if i == len(shapes):
+            return []
+        memory = shapes[i][1]
+        for start in starts[shapes[i]]:
+            taken = frozenset(range(start, start + memory))
+            if not taken & used and (rest := search(i + 1, used | taken)) is not None:
+                return [start, *rest]
+        return None
+
+    return search(0, frozenset())

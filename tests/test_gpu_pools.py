@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import operator
 
 import pytest
 import yaml
@@ -139,30 +138,29 @@ def test_every_configuration_nvidia_documents_is_accepted_and_placed(gpu, config
     for compute in configuration:
         layout[smallest[compute]] = layout.get(smallest[compute], 0) + 1
     load_platform_config(config_with_pool(**mig(INSTANCE_OF[gpu], layout)), PROJECT, "dev")
-    placed = catalog.mig_placement(model, layout)
-    slots = [
-        s
-        for name, starts in placed.items()
-        for start in starts
-        for s in range(start, start + catalog.MIG_PROFILES[model.model][name].memory)
+    shapes = [
+        (catalog.MIG_PROFILES[model.model][name].compute, catalog.MIG_PROFILES[model.model][name].memory)
+        for name, n in layout.items()
+        for _ in range(n)
     ]
-    assert len(slots) == len(set(slots))  # no memory slice used twice
+    assert reference.place(shapes) is not None  # NVIDIA's start slots hold it
 
 
 def test_4g_and_3g_together_are_accepted_since_driver_r510():
     # NVIDIA MIG user guide, concepts: "prior to NVIDIA driver release R510, the combination of a (4 memory,
     # 4 compute) and a (4 memory, 3 compute) profile was not supported. This restriction no longer applies".
-    assert catalog.mig_placement(catalog.H100_80GB, {"4g.40gb": 1, "3g.40gb": 1}) == {"4g.40gb": [0], "3g.40gb": [4]}
+    assert reference.place([(4, 4), (3, 4)]) == [0, 4]
+    load_platform_config(config_with_pool(**mig("p5.48xlarge", {"4g.40gb": 1, "3g.40gb": 1})), PROJECT, "dev")
 
 
-def test_placement_refuses_instances_whose_start_slots_overlap():
-    # A 1-slice instance cannot start at slot 7, so eight of them cannot be placed even where slices add up.
+def test_eight_one_slice_instances_have_no_place_and_are_refused_by_their_compute_slices():
+    # A 1-slice instance cannot start at slot 7, so eight of them cannot be placed even where memory adds up.
+    assert reference.place([(1, 1)] * 7) == [0, 1, 2, 3, 4, 5, 6]
+    assert reference.place([(1, 1)] * 8) is None
     eight = catalog.MigProfile("1g.x", 1, 1, 8)
     fake = catalog.Gpu("fake", 80, mig=True, accelerator="x")
     catalog.MIG_PROFILES[fake.model] = {"1g.x": eight}
     try:
-        assert catalog.mig_placement(fake, {"1g.x": 7}) == {"1g.x": [0, 1, 2, 3, 4, 5, 6]}
-        assert catalog.mig_placement(fake, {"1g.x": 8}) is None
         assert catalog.mig_layout_problems(fake, {"1g.x": 8}, "fake GPU") == [
             "needs 8 of 7 compute and 8 of 8 memory slices of one fake GPU; a layout that fits: 1g.x: 7"
         ]
@@ -1112,19 +1110,25 @@ def test_a_layout_of_unknown_profiles_names_each_and_the_gpu_model_when_no_place
 @pytest.mark.parametrize("gpu", sorted(INSTANCE_OF))
 def test_every_layout_within_the_slice_totals_can_be_placed_so_the_totals_are_the_whole_check(gpu):
     """Config validation checks each profile's maximum and the 7 compute and 8 memory slices: that is enough
-    only if every such layout has start slots in NVIDIA's placement table (catalog.MIG_PLACEMENTS)."""
+    only if every such layout, and no other, has start slots in NVIDIA's table (tests/facts)."""
     model = catalog.GPU_INSTANCES[INSTANCE_OF[gpu]].gpu
     profiles = catalog.MIG_PROFILES[model.model]
     layouts = [
         {name: n for name, n in zip(profiles, counts) if n}
         for counts in itertools.product(*(range(p.max_per_gpu + 1) for p in profiles.values()))
     ]
-    placeable = {i for i, layout in enumerate(layouts) if catalog.mig_placement(model, layout) is not None}
-    within = {i for i, layout in enumerate(layouts) if all(map(operator.le, catalog.slices(model, layout), (7, 8)))}
-    assert len(within) > 50 and within == placeable
-    # and validation accepts exactly those (a few of each side, with the check's own reason)
-    assert catalog.mig_layout_problems(model, layouts[min(within - {0})]) == []
-    [problem] = catalog.mig_layout_problems(model, layouts[min(set(range(len(layouts))) - within)])
+    placeable = [
+        reference.place(
+            [(profiles[name].compute, profiles[name].memory) for name, n in layout.items() for _ in range(n)]
+        )
+        is not None
+        for layout in layouts
+    ]
+    within = [catalog.within_slices(model, layout) for layout in layouts]
+    assert sum(within) > 50 and within == placeable
+    # validation accepts each of them, and refuses the first beyond with the slice count
+    assert [layout for layout, ok in zip(layouts, within) if ok and catalog.mig_layout_problems(model, layout)] == []
+    [problem] = catalog.mig_layout_problems(model, layouts[within.index(False)])
     assert problem.startswith("needs ")
 
 
@@ -1138,12 +1142,3 @@ def test_a_layout_too_big_is_answered_with_the_largest_that_fits_dropping_comput
     )
     # never more of a profile than was asked for: two 3g.40gb, not one and two 2g.20gb (7 compute slices)
     assert catalog.largest_fitting(catalog.A100_80GB, {"3g.40gb": 2, "2g.20gb": 1}) == {"3g.40gb": 2}
-
-
-def test_mig_instances_are_placed_largest_first_as_mig_parted_creates_them():
-    # mig-parted creates a layout's instances largest first (pkg/types/mig_config.go Flatten); the slots are
-    # where each lands: the 3g cannot stay at 0, or the two 1g would need slot 7, where none may start.
-    balanced = {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}
-    assert catalog.mig_placement(catalog.H100_80GB, balanced) == {"3g.40gb": [4], "2g.20gb": [0], "1g.10gb": [2, 3]}
-    # of two with the same memory slices, the one with more compute first
-    assert catalog.mig_placement(catalog.H100_80GB, {"1g.20gb": 1, "2g.20gb": 1}) == {"2g.20gb": [0], "1g.20gb": [2]}
