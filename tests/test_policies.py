@@ -1274,6 +1274,9 @@ def test_the_https_rule_accepts_bucket_policies_of_every_partition():
         ]
     }
     assert denies_plain_http(document, "b")
+    # a deny on every resource ("*") names no partition and covers the bucket in any
+    document["Statement"][0]["Resource"] = "*"
+    assert denies_plain_http(document, "b")
 
 
 HTTPS_DENY = {
