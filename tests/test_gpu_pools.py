@@ -46,8 +46,10 @@ def mig(instance: str, layout, strategy: str | None = None) -> dict:
 
 def test_the_facts_the_tests_use_are_in_the_repo_with_their_sources_and_agree_with_the_team_reference():
     text = reference.GPU_FACTS.read_text()
-    assert text.count("Sources: ") == 3 and len(reference.instances()) > 20 and len(reference.mig_profiles()) > 20
-    assert len(reference.networking()) > 15
+    headings = (reference.INSTANCES, reference.MIG_PROFILES, reference.NETWORKING, reference.PLACEMENTS)
+    assert all("\nSources: " in text.split(heading, 1)[1].split("\n## ", 1)[0] for heading in headings)
+    assert len(reference.instances()) > 20 and len(reference.mig_profiles()) > 20
+    assert len(reference.networking()) > 15 and len(reference.mig_start_slots()) == 6
     # Beside the team's checkouts there is a shared reference: where it exists, it must say the same.
     if reference.SHARED_GPU_FACTS.exists():
         assert reference.tables(reference.SHARED_GPU_FACTS) == reference.tables(reference.GPU_FACTS)

@@ -4,11 +4,11 @@ tests catch, file by file, each file with the tests that judge it.
 mutmut names a mutant by its file's path under `src/` and puts its `mutants/src` copy first on sys.path, so the
 run gets a workspace (build/mutation/run/) where the project is laid out as it is imported:
 `src/gpu_platform/...` (the package) and `src/policies/...` (the pack, the name the tests and the pack's own
-process import it by; `src/gpu_platform/policies` points at it, so the offline review's subprocess serves the
-mutated rules). The tests run from that copy; the files they read (stacks, README, promtool) come from the
-checkout. One mutmut run covers the chosen files with the test files that judge them (one stats collection);
-mutmut then runs, for each mutant, only those tests that called the mutated function, until one fails
-(tests/conftest.py orders them: those that build no shared plan first, each group quickest first).
+analyzer process import it by; `src/gpu_platform/policies` points at it). The tests run from that copy; the
+files they read (stacks, README, promtool) come from the checkout. One mutmut run covers the chosen files with
+the test files that judge them (one stats collection); mutmut then runs, for each mutant, only those tests that
+called the mutated function, until one fails (tests/conftest.py orders them: those that build nothing, then
+those on a shared plan, then those that build their own, each group quickest first).
 
     python tools/mutation.py [--max-children N] [file ...]     # files as in TARGETS; default: all
 
