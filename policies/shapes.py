@@ -181,7 +181,7 @@ def advertised(tags: Any) -> dict[str, int]:
 # Kubernetes quantities (k8s.io/apimachinery pkg/api/resource/quantity.go): a signed decimal, then a binary
 # (Ki..Ei) or decimal (m, k..E) suffix or a decimal exponent (e3, E-2).
 _QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+)|([KMGTPE]i|[mkMGTPE]))?")
-_SUFFIX = {
+_SUFFIX: dict[str | None, Fraction] = {
     None: Fraction(1),
     "m": Fraction(1, 1000),
     **{s: Fraction(1000**n) for n, s in enumerate("kMGTPE", 1)},
