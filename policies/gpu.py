@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.proxy import UnknownValueError
 
 from .shapes import (
     GPU_POOL_LABEL,
@@ -17,7 +18,6 @@ from .shapes import (
     gpu_pool_name,
     gpu_resources,
     items,
-    known,
     mapping,
     normal_effect,
     pod_template,
@@ -77,7 +77,7 @@ class Pool:
     name: str
     taints: tuple[tuple[str, str, str], ...]  # (key, value, effect as Kubernetes writes it)
     advertised: Mapping[str, int]
-    max_size: int  # its node group's scalingConfig.maxSize; 0 where that is not a number
+    max_size: int | None  # its node group's scalingConfig.maxSize: 0 where no number, None if not known yet
 
 
 def pools_of(resources) -> dict[str, Pool]:
@@ -93,8 +93,11 @@ def pools_of(resources) -> dict[str, Pool]:
                 )
                 for t in items(r.props.get("taints"))
             )
-            most = known(mapping(known(r.props, "scalingConfig")), "maxSize")  # a preview may not know it
-            size = int(most) if isinstance(most, (int, float)) else 0
+            try:
+                most = mapping(r.props.get("scalingConfig")).get("maxSize")
+                size: int | None = int(most) if isinstance(most, (int, float)) else 0
+            except UnknownValueError:  # a first preview: known once the stack's config is
+                size = None
             pools[name] = Pool(name, taints, advertised(r.props.get("tags")), size)
     return pools
 

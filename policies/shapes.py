@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import math
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -178,25 +179,31 @@ def advertised(tags: Any) -> dict[str, int]:
     return result
 
 
-# Kubernetes quantities (k8s.io/apimachinery pkg/api/resource/quantity.go): a signed decimal, then a binary
-# (Ki..Ei) or decimal (m, k..E) suffix or a decimal exponent (e3, E-2).
-_QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+)|([KMGTPE]i|[mkMGTPE]))?")
+# Kubernetes quantities (k8s.io/apimachinery pkg/api/resource/quantity.go, suffix.go): a signed decimal, then
+# a binary (Ki..Ei) or decimal (n, u, m, k..E) suffix or a decimal exponent (e3, E-2); surrounding spaces are
+# trimmed, as the API server's JSON decoding does.
+_QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+)|([KMGTPE]i|[numkMGTPE]))?")
 _SUFFIX: dict[str | None, Fraction] = {
     None: Fraction(1),
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
     "m": Fraction(1, 1000),
     **{s: Fraction(1000**n) for n, s in enumerate("kMGTPE", 1)},
     **{f"{s}i": Fraction(1024**n) for n, s in enumerate("KMGTPE", 1)},
 }
+_LONGEST = 64  # characters or exponent digits: beyond, no count a quota holds (Kubernetes caps at 2^63-1)
 
 
 def whole_count(value: Any) -> int | None:
     """A count written as a Kubernetes quantity ("8", "1k", "4000m", "1e3"; 8.0 as numbers cross the wire), or
-    None where it is no whole, non-negative count (or no quantity)."""
+    None where it is no whole, non-negative count (or no quantity, or one too long to be a count)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return None
         amount = Fraction(value)
     else:
-        match = _QUANTITY.fullmatch(str(value))
-        if match is None:
+        match = _QUANTITY.fullmatch(str(value).strip())
+        if match is None or len(match[0]) > _LONGEST or abs(int(match[3] or 0)) > _LONGEST:
             return None
         sign, number, exponent, suffix = match.groups()
         scale = Fraction(10) ** int(exponent) if exponent is not None else _SUFFIX[suffix]

@@ -68,11 +68,15 @@ def _tenancy(args: Any, report_violation: Any) -> None:
             resource = key.removeprefix("requests.")
             if "/" not in resource:
                 continue  # cpu, memory, pods: not GPU capacity
-            most = sum(pools[p].advertised.get(resource, 0) * pools[p].max_size for p in team_pools if p in pools)
             asked = whole_count(value)
             if asked is None:
                 report_violation(f"team namespace {name}: quota {key}={value} is not a whole count", r.urn)
-            elif asked > most:
+                continue
+            sizes = {p: pools[p].max_size for p in team_pools if p in pools}
+            if None in sizes.values():
+                continue  # a pool's maxSize is not known yet: judged at `pulumi up`
+            most = sum(pools[p].advertised.get(resource, 0) * (sizes[p] or 0) for p in sizes)
+            if asked > most:
                 report_violation(
                     f"team namespace {name}: quota {key}={asked} is more than its pools "
                     f"({', '.join(team_pools) or 'none'}) hold at maxSize ({most})",

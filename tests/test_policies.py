@@ -1030,6 +1030,16 @@ CASES += [
         [f"team namespace search: quota requests.{res.MIG}=1.5 is not a whole count"],
     ),
     (
+        "a team's GPU quota waits for a pool maxSize a first preview does not know",
+        tenancy.tenancy,
+        [
+            r.but(**{"scalingConfig.maxSize": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}) if "nodeGroup" in r.type else r
+            for r in team_with(quota={f"requests.{res.MIG}": "9999", "requests.nvidia.com/gpu": "x"})
+        ],
+        None,
+        ["team namespace search: quota requests.nvidia.com/gpu=x is not a whole count"],
+    ),
+    (
         "a pool whose maxSize is not a number holds nothing a quota may count on",
         tenancy.tenancy,
         [r.but(**{"scalingConfig.maxSize": None}) if "nodeGroup" in r.type else r for r in res.team()],
