@@ -1040,6 +1040,16 @@ CASES += [
         ["team namespace search: quota requests.nvidia.com/gpu=x is not a whole count"],
     ),
     (
+        "a quota key that is no whole count does not stop the next from being weighed",
+        tenancy.tenancy,
+        team_with(quota={"requests.nvidia.com/gpu": "x", f"requests.{res.MIG}": "9999"}),
+        None,
+        [
+            "team namespace search: quota requests.nvidia.com/gpu=x is not a whole count",
+            f"team namespace search: quota requests.{res.MIG}=9999 is more than its pools (h100-mig) hold at maxSize (224)",
+        ],
+    ),
+    (
         "a pool whose maxSize is not a number holds nothing a quota may count on",
         tenancy.tenancy,
         [r.but(**{"scalingConfig.maxSize": None}) if "nodeGroup" in r.type else r for r in res.team()],

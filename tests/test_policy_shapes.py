@@ -73,6 +73,9 @@ def test_gpu_counts_are_read_as_kubernetes_writes_quantities():
     refused = ("1m", "1.5", 1.5, "1e-1", "-1", -1, "1K", "1ki", "", None, "eight", "\u0664", True)
     refused += (float("inf"), float("nan"), "1e999999999", "1e65", "1" * 5000, "1e" + "1" * 5000)
     assert [shapes.whole_count(v) for v in refused] == [None] * len(refused)
+    # the bound is 64 characters and an exponent of 64
+    assert shapes.whole_count("1" * 64) == int("1" * 64) and shapes.whole_count("1" * 65) is None
+    assert shapes.whole_count("1e64") == 10**64
 
 
 class _Node:
