@@ -225,43 +225,15 @@ class MigProfile:
     max_per_gpu: int
 
 
-# Rows as data, compared with tests/facts/gpu-facts.md by the tests.
+# Every MIG GPU here has the same six shapes: (compute slices, memory slices, most per GPU), smallest first;
+# only the memory in their names differs. Compared with tests/facts/gpu-facts.md by the tests.
+_MIG_SHAPES = ((1, 1, 7), (1, 2, 4), (2, 2, 3), (3, 4, 2), (4, 4, 1), (7, 8, 1))
 MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
-    gpu.model: {profile.name: profile for profile in profiles}
-    for gpu, profiles in (
-        (
-            A100_40GB,
-            (
-                MigProfile("1g.5gb", 1, 1, 7),
-                MigProfile("1g.10gb", 1, 2, 4),
-                MigProfile("2g.10gb", 2, 2, 3),
-                MigProfile("3g.20gb", 3, 4, 2),
-                MigProfile("4g.20gb", 4, 4, 1),
-                MigProfile("7g.40gb", 7, 8, 1),
-            ),
-        ),
-        (
-            A100_80GB,
-            (
-                MigProfile("1g.10gb", 1, 1, 7),
-                MigProfile("1g.20gb", 1, 2, 4),
-                MigProfile("2g.20gb", 2, 2, 3),
-                MigProfile("3g.40gb", 3, 4, 2),
-                MigProfile("4g.40gb", 4, 4, 1),
-                MigProfile("7g.80gb", 7, 8, 1),
-            ),
-        ),
-        (
-            H200_141GB,
-            (
-                MigProfile("1g.18gb", 1, 1, 7),
-                MigProfile("1g.35gb", 1, 2, 4),
-                MigProfile("2g.35gb", 2, 2, 3),
-                MigProfile("3g.71gb", 3, 4, 2),
-                MigProfile("4g.71gb", 4, 4, 1),
-                MigProfile("7g.141gb", 7, 8, 1),
-            ),
-        ),
+    gpu.model: {name: MigProfile(name, *shape) for name, shape in zip(names, _MIG_SHAPES, strict=True)}
+    for gpu, names in (
+        (A100_40GB, ("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb")),
+        (A100_80GB, ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")),
+        (H200_141GB, ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb")),
     )
 }
 MIG_PROFILES[H100_80GB.model] = MIG_PROFILES[A100_80GB.model]
